@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jig-dev/jig/engine/flow"
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+)
+
+func init() {
+	subcommands = append(subcommands, newServeCmd)
+}
+
+func newServeCmd() *cobra.Command {
+	var (
+		o        runFlowOptions
+		replicas int
+		shards   int
+		reload   bool
+		name     string
+		usesWith string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve EXECUTOR",
+		Short: "Serve one executor behind a gateway",
+		Long: `Serve one executor behind a gateway, like Jina's Executor.serve: EXECUTOR is
+builtin:Name, a config.yml, or a folder holding a Go executor (built with
+go build). Runs headless: prints the addresses and logs, stops on SIGINT.`,
+		Example: `  jig serve builtin:Echo --port 12345
+  jig serve ./greeter --replicas 2 --reload
+  jig serve builtin:SimpleIndexer --shards 2 --http-port 8080`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := serveFlow(args[0], name, replicas, shards, reload, usesWith)
+			if err != nil {
+				return err
+			}
+			o.headless = true
+			return runFlow(cmd, f, &o)
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().MarkHidden("headless")
+	cmd.Flags().IntVar(&replicas, "replicas", 1, "number of replicas")
+	cmd.Flags().IntVar(&shards, "shards", 1, "number of shards")
+	cmd.Flags().BoolVar(&reload, "reload", false, "rebuild and roll the replicas when the executor's source changes")
+	cmd.Flags().StringVar(&name, "name", "", "deployment name (default: from the executor)")
+	cmd.Flags().StringVar(&usesWith, "uses-with", "", `override the executor's "with:" block, as JSON or YAML`)
+	return cmd
+}
+
+// serveFlow builds the one-deployment flow `jig serve` runs.
+func serveFlow(uses, name string, replicas, shards int, reload bool, usesWith string) (*flow.Flow, error) {
+	if name == "" {
+		name = strings.TrimPrefix(uses, "builtin:")
+		if !strings.HasPrefix(uses, "builtin:") {
+			base := filepath.Base(strings.TrimSuffix(uses, string(filepath.Separator)))
+			if base == "config.yml" || base == "config.yaml" || base == "." {
+				abs, _ := filepath.Abs(uses)
+				if base != "." {
+					abs = filepath.Dir(abs)
+				}
+				base = filepath.Base(abs)
+			}
+			name = base
+		}
+		name = strings.ToLower(strings.Map(func(r rune) rune {
+			if r == '_' || r == '-' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+				return r
+			}
+			return '-'
+		}, name))
+	}
+	dep := map[string]any{"name": name, "uses": uses, "replicas": replicas, "shards": shards, "reload": reload}
+	if usesWith != "" {
+		var w any
+		if err := yaml.Unmarshal([]byte(usesWith), &w); err != nil {
+			return nil, &usageError{fmt.Errorf("--uses-with: %v", err)}
+		}
+		dep["uses_with"] = w
+	}
+	doc := map[string]any{"jtype": "Flow", "executors": []any{dep}}
+	text, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	wd, _ := os.Getwd()
+	return flow.Parse("jig serve "+uses, wd, text)
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jig-dev/jig/engine"
+	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/flow"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+func init() {
+	subcommands = append(subcommands, newUpCmd)
+}
+
+// runFlowOptions are the flags `jig up` and `jig serve` share.
+type runFlowOptions struct {
+	headless bool
+	grpcPort int
+	httpPort int
+	logLevel string
+}
+
+func (o *runFlowOptions) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&o.headless, "headless", false, "run without the workbench: print logs, stop on SIGINT/SIGTERM")
+	cmd.Flags().IntVar(&o.grpcPort, "port", 0, "gRPC gateway port (overrides the flow's)")
+	cmd.Flags().IntVar(&o.httpPort, "http-port", 0, "HTTP gateway port (overrides the flow's; enables HTTP)")
+	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func newUpCmd() *cobra.Command {
+	var o runFlowOptions
+	cmd := &cobra.Command{
+		Use:   "up FLOW.yml",
+		Short: "Run a flow",
+		Long: `Run a flow: start every executor (built-in executors in-process, Go
+executors built and run as child processes, external ones connected), open
+the gateway, and wait. With --headless it prints the ready banner and logs,
+and stops cleanly on SIGINT/SIGTERM (every executor's Close is called);
+otherwise it opens the workbench.`,
+		Example: `  jig up examples/quickstart/flow.yml --headless
+  jig up flow.yml --headless --port 50000 --http-port 50001`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := flow.Load(args[0])
+			if err != nil {
+				return err
+			}
+			return runFlow(cmd, f, &o)
+		},
+	}
+	o.register(cmd)
+	return cmd
+}
+
+// runFlow starts f and blocks until the context ends (headless) or the
+// workbench quits.
+func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return &usageError{fmt.Errorf("--log-level: want debug, info, warn or error, got %q", o.logLevel)}
+	}
+	if o.httpPort > 0 && !f.Gateway.Serves(flow.HTTP) {
+		f.Gateway.Protocols = append(f.Gateway.Protocols, flow.HTTP)
+	}
+	if !o.headless {
+		return runWorkbench(cmd, f, o, level)
+	}
+	ctx := cmd.Context()
+	errOut := cmd.ErrOrStderr()
+	eng, err := engine.Start(ctx, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level})
+	if err != nil {
+		return err
+	}
+	sub := eng.Bus().Subscribe(4096)
+	printed := make(chan struct{})
+	go func() {
+		defer close(printed)
+		color := isTerminal(errOut)
+		for _, e := range eng.Bus().Recent() {
+			printEvent(errOut, e, color)
+		}
+		for e := range sub.C {
+			printEvent(errOut, e, color)
+		}
+	}()
+	printBanner(cmd.OutOrStdout(), eng)
+	<-ctx.Done()
+	fmt.Fprintln(errOut, "stopping (SIGINT again to force)...")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = eng.Stop(stopCtx)
+	sub.Close()
+	<-printed
+	return err
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+}
+
+// printBanner prints where the flow can be reached, as Jina's "Flow is
+// ready to serve" panel does.
+func printBanner(w io.Writer, eng *engine.Engine) {
+	st := eng.Status()
+	a := eng.Addresses()
+	fmt.Fprintf(w, "Flow %s is ready to serve! (started in %s)\n", st.Flow, time.Since(st.Started).Round(time.Millisecond))
+	if a.GRPC != "" {
+		fmt.Fprintf(w, "  gRPC     grpc://%s\n", a.GRPC)
+	}
+	if a.HTTP != "" {
+		fmt.Fprintf(w, "  HTTP     http://%s   (OpenAPI: http://%s/docs)\n", a.HTTP, a.HTTP)
+	}
+	if a.Metrics != "" {
+		fmt.Fprintf(w, "  Metrics  %s\n", a.Metrics)
+	}
+	for _, d := range st.Deployments {
+		var extra []string
+		if d.Replicas > 1 {
+			extra = append(extra, fmt.Sprintf("%d replicas", d.Replicas))
+		}
+		if d.Shards > 1 {
+			extra = append(extra, fmt.Sprintf("%d shards", d.Shards))
+		}
+		if d.Stateful {
+			extra = append(extra, "stateful")
+		}
+		if d.Reload {
+			extra = append(extra, "reload")
+		}
+		desc := ""
+		if len(extra) > 0 {
+			desc = " (" + strings.Join(extra, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  - %-12s %s%s  ports %v\n", d.Name, d.Uses, desc, d.Ports())
+	}
+}
+
+// printEvent writes one event as a log line.
+func printEvent(w io.Writer, e events.Event, color bool) {
+	ts := e.When().Format("15:04:05.000")
+	switch ev := e.(type) {
+	case events.Log:
+		lvl := ev.Level.String()
+		if color {
+			switch {
+			case ev.Level >= slog.LevelError:
+				lvl = "\x1b[31m" + lvl + "\x1b[0m"
+			case ev.Level >= slog.LevelWarn:
+				lvl = "\x1b[33m" + lvl + "\x1b[0m"
+			}
+		}
+		fmt.Fprintf(w, "%s %-5s %-18s %s\n", ts, lvl, ev.Source, ev.String())
+	case events.Update:
+		line := fmt.Sprintf("%s %-5s %-18s %s %s", ts, "EVENT", ev.Deployment, ev.Kind, ev.Outcome)
+		if len(ev.Trigger) > 0 {
+			line += fmt.Sprintf(" trigger=%v", ev.Trigger)
+		}
+		if ev.Duration > 0 {
+			line += " took=" + ev.Duration.Round(time.Millisecond).String()
+		}
+		fmt.Fprintln(w, line)
+		if ev.Output != "" && ev.Outcome == events.Failure {
+			fmt.Fprintln(w, strings.TrimRight(ev.Output, "\n"))
+		}
+	case events.Leader:
+		fmt.Fprintf(w, "%s %-5s %-18s new RAFT leader of shard %d: %s (term %d)\n", ts, "EVENT", ev.Deployment, ev.Shard, ev.Replica, ev.Term)
+	}
+}

@@ -1,0 +1,437 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jig-dev/jig/engine/build"
+	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/flow"
+	"github.com/jig-dev/jig/engine/metrics"
+	"github.com/jig-dev/jig/engine/replica"
+	"github.com/jig-dev/jig/engine/router"
+	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/proto/jinapb"
+	"gopkg.in/yaml.v3"
+)
+
+// deployment is a running deployment: its replicas per shard and its
+// routing state.
+type deployment struct {
+	e     *Engine
+	cfg   *flow.Deployment
+	route *router.Deployment
+	stats *metrics.Recorder
+
+	mu      sync.Mutex
+	shards  [][]replica.Runner
+	binary  string // built executor, for source deployments
+	state   events.State
+	stopped bool
+
+	eps atomic.Pointer[jinapb.EndpointsProto]
+	// opMu serialises operations that replace replicas (restart, reload,
+	// scale), so they never interleave.
+	opMu sync.Mutex
+}
+
+func (e *Engine) newDeployment(cfg *flow.Deployment) *deployment {
+	d := &deployment{e: e, cfg: cfg, stats: metrics.NewRecorder(), state: events.Starting}
+	d.route = d.newRoute()
+	return d
+}
+
+func (d *deployment) newRoute() *router.Deployment {
+	cfg := d.cfg
+	rd := &router.Deployment{
+		Name: cfg.Name, Polling: cfg.Polling, When: cfg.When, Retries: cfg.EffectiveRetries(),
+		TimeoutSend: cfg.TimeoutSend, WaitReady: time.Second, Stats: d.stats,
+	}
+	rd.Observe = func(outcome string, lat time.Duration) {
+		d.e.prom.Requests.WithLabelValues(cfg.Name, outcome).Inc()
+		d.e.prom.Latency.WithLabelValues(cfg.Name).Observe(lat.Seconds())
+	}
+	for range cfg.Shards {
+		rd.Shards = append(rd.Shards, router.NewPool())
+	}
+	return rd
+}
+
+func (d *deployment) logger() *slog.Logger {
+	return d.e.logger.With("deployment", d.cfg.Name)
+}
+
+// start builds the executor if needed and starts every replica, waiting
+// at most the flow's timeout_ready.
+func (d *deployment) start(ctx context.Context) error {
+	d.publishState(events.Starting, "")
+	if to := d.e.flow.Gateway.TimeoutReady; to > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, to)
+		defer cancel()
+	}
+	if d.cfg.Source != "" {
+		res, err := d.build(ctx, nil)
+		if err != nil {
+			d.publishState(events.Failed, err.Error())
+			return err
+		}
+		d.binary = res.Binary
+	}
+	shards := make([][]replica.Runner, d.cfg.Shards)
+	for s := range shards {
+		shards[s] = make([]replica.Runner, d.cfg.Replicas)
+		for r := range shards[s] {
+			shards[s][r] = d.newRunner(s, r, d.portFor(s, r))
+		}
+	}
+	d.mu.Lock()
+	d.shards = shards
+	d.mu.Unlock()
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, shard := range shards {
+		for _, r := range shard {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := r.Start(ctx); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	d.syncPools()
+	if len(errs) > 0 {
+		err := fmt.Errorf("deployment %s failed to start: %w", d.cfg.Name, errors.Join(errs...))
+		if ctx.Err() != nil {
+			err = fmt.Errorf("deployment %s not ready within timeout_ready (%s), if your executor takes time to load, increase timeout_ready: %w", d.cfg.Name, d.e.flow.Gateway.TimeoutReady, errors.Join(errs...))
+		}
+		d.publishState(events.Failed, err.Error())
+		return err
+	}
+	d.discover(ctx)
+	d.updateState()
+	return nil
+}
+
+// build compiles the deployment's source, reporting it as an event.
+func (d *deployment) build(ctx context.Context, trigger []string) (build.Result, error) {
+	d.e.bus.Publish(events.Update{Time: time.Now(), Kind: events.Build, Deployment: d.cfg.Name, Trigger: trigger, Outcome: events.Started})
+	res, err := d.e.builder.Build(ctx, d.cfg.Source)
+	ev := events.Update{Time: time.Now(), Kind: events.Build, Deployment: d.cfg.Name, Trigger: trigger, Duration: res.Duration, Outcome: events.Succeeded}
+	if err != nil {
+		ev.Outcome = events.Failure
+		var be *build.Error
+		if errors.As(err, &be) {
+			ev.Output = be.Output
+		} else {
+			ev.Output = err.Error()
+		}
+		d.logger().Error("build failed", "source", d.cfg.Source, "output", strings.TrimSpace(ev.Output))
+	} else {
+		d.logger().Info("built executor", "source", d.cfg.Source, "took", res.Duration.Round(time.Millisecond).String())
+	}
+	d.e.bus.Publish(ev)
+	d.e.prom.Reloads.WithLabelValues(d.cfg.Name, string(events.Build), string(ev.Outcome)).Inc()
+	return res, err
+}
+
+// portFor is the fixed worker port of a replica, or 0 to pick one.
+func (d *deployment) portFor(shard, rep int) int {
+	if d.cfg.Port == 0 {
+		return 0
+	}
+	return d.cfg.Port + shard*d.cfg.Replicas + rep
+}
+
+// newRunner creates (does not start) one replica.
+func (d *deployment) newRunner(shard, rep, port int) replica.Runner {
+	cfg := d.cfg
+	name := cfg.ReplicaName(shard, rep)
+	common := replica.Common{
+		Deployment: cfg.Name, Name: name, Shard: shard, Replica: rep,
+		Logger:  d.logger(),
+		OnState: d.onReplicaState,
+	}
+	maxMsg := d.e.flow.Gateway.MaxMessageSize
+	switch {
+	case cfg.External:
+		return replica.NewExternal(replica.ExternalSpec{Common: common, Address: cfg.Addresses[rep], MaxMessageSize: maxMsg})
+	case cfg.Source != "":
+		return replica.NewProcess(replica.ProcessSpec{
+			Common: common, Binary: d.binary, Args: d.workerArgs(shard, rep), Env: envList(cfg.Env),
+			Dir: cfg.Source, Port: port, MaxMessageSize: maxMsg,
+			Output: func(l events.Log) {
+				if l.Level >= d.e.opts.LogLevel.Level() {
+					d.e.bus.Publish(l)
+				}
+			},
+		})
+	}
+	source := cfg.Name + "/" + name
+	return replica.NewLocal(replica.LocalSpec{
+		Common: common,
+		Executor: executors.Spec{
+			Config: cfg.Config, UsesWith: cfg.UsesWith, UsesMetas: cfg.UsesMetas,
+			UsesRequests: cfg.UsesRequests, UsesDynamicBatching: cfg.UsesDynamicBatching,
+			Runtime: executors.RuntimeArgs{Name: cfg.Name, Replicas: cfg.Replicas, Shards: cfg.Shards, ShardID: shard, ReplicaID: rep, Workspace: cfg.Workspace},
+			Logger:  slog.New(events.NewLogHandler(d.e.bus, source, d.e.opts.LogLevel)),
+		},
+		Port: port, MaxMessageSize: maxMsg,
+	})
+}
+
+// workerArgs are the flags of a child-process replica (without
+// --host/--port, which the runner adds).
+func (d *deployment) workerArgs(shard, rep int) []string {
+	cfg := d.cfg
+	args := []string{
+		"--uses", cfg.Config.File,
+		"--name", cfg.Name,
+		"--replicas", strconv.Itoa(cfg.Replicas), "--shards", strconv.Itoa(cfg.Shards),
+		"--shard-id", strconv.Itoa(shard), "--replica-id", strconv.Itoa(rep),
+		"--log-level", strings.ToLower(d.e.opts.LogLevel.Level().String()),
+	}
+	if cfg.Workspace != "" {
+		args = append(args, "--workspace", cfg.Workspace)
+	}
+	for flag, o := range map[string]*executors.Override{"--uses-with": cfg.UsesWith, "--uses-metas": cfg.UsesMetas} {
+		if o != nil && o.Node != nil {
+			if j, err := nodeJSON(o.Node); err == nil {
+				args = append(args, flag, j)
+			}
+		}
+	}
+	if cfg.UsesRequests != nil {
+		j, _ := json.Marshal(cfg.UsesRequests)
+		args = append(args, "--uses-requests", string(j))
+	}
+	if cfg.UsesDynamicBatching != nil {
+		j, _ := json.Marshal(cfg.UsesDynamicBatching)
+		args = append(args, "--uses-dynamic-batching", string(j))
+	}
+	return args
+}
+
+// nodeJSON renders a YAML mapping as JSON for a command-line flag.
+func nodeJSON(n *yaml.Node) (string, error) {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+func envList(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// syncPools points the router's pools at the current runners.
+func (d *deployment) syncPools() {
+	d.mu.Lock()
+	shards := d.shards
+	d.mu.Unlock()
+	for s, runners := range shards {
+		targets := make([]*router.Target, 0, len(runners))
+		for _, r := range runners {
+			targets = append(targets, targetFor(r))
+		}
+		d.route.Shards[s].Set(targets)
+	}
+}
+
+// targets are kept per runner so the in-flight counters survive pool
+// updates.
+var targetCache sync.Map // replica.Runner -> *router.Target
+
+func targetFor(r replica.Runner) *router.Target {
+	if t, ok := targetCache.Load(r); ok {
+		return t.(*router.Target)
+	}
+	info := r.Info()
+	t := &router.Target{Name: info.Name, Address: info.Address, Conn: r.Conn(), Ready: r.Ready}
+	actual, _ := targetCache.LoadOrStore(r, t)
+	return actual.(*router.Target)
+}
+
+func forgetTarget(r replica.Runner) { targetCache.Delete(r) }
+
+// discover asks a replica for the deployment's endpoints, so the router
+// can skip the deployment for endpoints it does not serve.
+func (d *deployment) discover(ctx context.Context) {
+	for _, shard := range d.runners() {
+		for _, r := range shard {
+			if !r.Ready() {
+				continue
+			}
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			eps, err := r.Conn().Endpoints(cctx)
+			cancel()
+			if err != nil {
+				d.logger().Warn("endpoint discovery failed; sending every request", "replica", r.Info().Name, "err", err)
+				continue
+			}
+			d.eps.Store(eps)
+			d.route.SetEndpoints(eps.GetEndpoints())
+			return
+		}
+	}
+}
+
+// discovered returns the last discovery result (nil if none).
+func (d *deployment) discovered() *jinapb.EndpointsProto { return d.eps.Load() }
+
+func (d *deployment) runners() [][]replica.Runner {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([][]replica.Runner, len(d.shards))
+	for i, s := range d.shards {
+		out[i] = append([]replica.Runner(nil), s...)
+	}
+	return out
+}
+
+// onReplicaState publishes a replica's state change and recomputes the
+// deployment's state.
+func (d *deployment) onReplicaState(info replica.Info) {
+	reason := ""
+	if info.State == events.Failed {
+		reason = info.LastError
+	}
+	d.e.bus.Publish(events.ReplicaState{Time: time.Now(), Deployment: d.cfg.Name, Replica: info.Name, State: info.State, Reason: reason})
+	if info.State == events.Failed && info.LastError != "" {
+		d.logger().Warn("replica failed", "replica", info.Name, "reason", info.LastError)
+	}
+	d.updateState()
+}
+
+// updateState derives the deployment's state from its replicas.
+func (d *deployment) updateState() {
+	d.mu.Lock()
+	if d.stopped || d.state == events.Reloading {
+		d.mu.Unlock()
+		return
+	}
+	total, ready := 0, 0
+	for _, s := range d.shards {
+		for _, r := range s {
+			total++
+			if r.Ready() {
+				ready++
+			}
+		}
+	}
+	d.mu.Unlock()
+	d.e.prom.ReplicasReady.WithLabelValues(d.cfg.Name).Set(float64(ready))
+	st := events.Ready
+	switch {
+	case total == 0 || ready == 0:
+		st = events.Failed
+	case ready < total:
+		st = events.Degraded
+	}
+	if total > 0 && ready == 0 && d.currentState() == events.Starting {
+		return // still starting
+	}
+	d.publishState(st, "")
+}
+
+func (d *deployment) currentState() events.State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
+func (d *deployment) publishState(st events.State, reason string) {
+	d.mu.Lock()
+	changed := d.state != st
+	d.state = st
+	d.mu.Unlock()
+	if changed {
+		d.e.bus.Publish(events.DeploymentState{Time: time.Now(), Deployment: d.cfg.Name, State: st, Reason: reason})
+	}
+}
+
+// stop stops every replica.
+func (d *deployment) stop(ctx context.Context) error {
+	d.publishState(events.Stopping, "")
+	d.mu.Lock()
+	d.stopped = true
+	shards := d.shards
+	d.mu.Unlock()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, s := range shards {
+		for _, r := range s {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := r.Stop(ctx); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s/%s: %w", d.cfg.Name, r.Info().Name, err))
+					mu.Unlock()
+				}
+				forgetTarget(r)
+			}()
+		}
+	}
+	wg.Wait()
+	d.mu.Lock()
+	d.state = events.Stopped
+	d.mu.Unlock()
+	d.e.bus.Publish(events.DeploymentState{Time: time.Now(), Deployment: d.cfg.Name, State: events.Stopped})
+	return errors.Join(errs...)
+}
+
+// status describes the deployment.
+func (d *deployment) status() DeploymentStatus {
+	cfg := d.cfg
+	st := DeploymentStatus{
+		Name: cfg.Name, Uses: cfg.Uses, Replicas: cfg.Replicas, Shards: cfg.Shards,
+		Stateful: cfg.Stateful, External: cfg.External, Reload: cfg.Reload, InProcess: cfg.InProcess(),
+		State: d.currentState(), Stats: toStats(d.stats.Snapshot()),
+	}
+	if cfg.UsesWith != nil && cfg.UsesWith.Node != nil {
+		if b, err := yaml.Marshal(cfg.UsesWith.Node); err == nil {
+			st.UsesWith = string(b)
+		}
+	}
+	if eps := d.discovered(); eps != nil {
+		st.Endpoints, st.WriteEndpoints = eps.GetEndpoints(), eps.GetWriteEndpoints()
+	}
+	for _, shard := range d.runners() {
+		for _, r := range shard {
+			info := r.Info()
+			rs := ReplicaStatus{Name: info.Name, Shard: info.Shard, Replica: info.Replica, Address: info.Address, PID: info.PID,
+				State: info.State, Restarts: info.Restarts, LastError: info.LastError, Since: info.Since}
+			if i := strings.LastIndex(info.Address, ":"); i >= 0 {
+				rs.Port, _ = strconv.Atoi(info.Address[i+1:])
+			}
+			if info.State == events.Ready {
+				st.Ready++
+			}
+			st.ReplicaStatus = append(st.ReplicaStatus, rs)
+		}
+	}
+	return st
+}

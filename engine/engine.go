@@ -1,0 +1,509 @@
+// Package engine runs flows: it starts every deployment's replicas
+// (in-process, child processes, or external), routes requests through the
+// flow's topology behind a gRPC and HTTP gateway, supervises replicas,
+// publishes events and metrics, and applies changes while running
+// (restart, rescale, reload, reconcile).
+//
+//	f, err := flow.Load("flow.yml")
+//	eng, err := engine.Start(ctx, f, engine.Options{})
+//	defer eng.Stop(context.Background())
+//	fmt.Println(eng.Addresses().GRPC)
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jig-dev/jig/engine/build"
+	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/flow"
+	"github.com/jig-dev/jig/engine/gateway"
+	"github.com/jig-dev/jig/engine/metrics"
+	"github.com/jig-dev/jig/engine/router"
+	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/proto/jinapb"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Options configure an engine.
+type Options struct {
+	// GRPCPort and HTTPPort override the flow's gateway ports when > 0
+	// (`jig up --port/--http-port`); -1 keeps the flow's.
+	GRPCPort, HTTPPort int
+	// Logger receives the engine's own logs (in addition to the event bus).
+	Logger *slog.Logger
+	// LogLevel filters what reaches the event bus (default Info).
+	LogLevel slog.Leveler
+	// History is how many events the bus keeps for late subscribers
+	// (default 5000).
+	History int
+	// Builder compiles executors from source (default: a Builder with the
+	// default cache).
+	Builder *build.Builder
+	// JigBinary is the program started for child-process replicas of
+	// built-in executors (default: this executable). Only used when a
+	// built-in executor must run out of process.
+	JigBinary string
+	// StopTimeout bounds Stop's draining (default 10s).
+	StopTimeout time.Duration
+}
+
+// Engine is a running flow.
+type Engine struct {
+	opts    Options
+	bus     *events.Bus
+	logger  *slog.Logger
+	prom    *metrics.Prom
+	gwStats *metrics.Recorder
+	builder *build.Builder
+	started time.Time
+
+	mu     sync.RWMutex // guards flow, deps, order
+	flow   *flow.Flow
+	deps   map[string]*deployment
+	router atomic.Pointer[router.Router]
+
+	grpcGW   *gateway.GRPC
+	grpcLis  net.Listener
+	httpSrv  *http.Server
+	httpLis  net.Listener
+	promSrv  *http.Server
+	promLis  net.Listener
+	addrs    Addresses
+	serveWG  sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
+	done     chan struct{}
+}
+
+// Start starts every deployment of f, waits until all are ready (each
+// within the flow's timeout_ready), then opens the gateway. On failure
+// everything started is stopped again.
+func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
+	if opts.History <= 0 {
+		opts.History = 5000
+	}
+	if opts.LogLevel == nil {
+		opts.LogLevel = slog.LevelInfo
+	}
+	if opts.StopTimeout <= 0 {
+		opts.StopTimeout = 10 * time.Second
+	}
+	if opts.Builder == nil {
+		opts.Builder = &build.Builder{}
+	}
+	if opts.JigBinary == "" {
+		opts.JigBinary, _ = os.Executable()
+	}
+	e := &Engine{
+		opts: opts, bus: events.NewBus(opts.History), prom: metrics.NewProm(),
+		gwStats: metrics.NewRecorder(), builder: opts.Builder, flow: f,
+		deps: map[string]*deployment{}, done: make(chan struct{}), started: time.Now(),
+	}
+	e.logger = slog.New(teeHandler{events.NewLogHandler(e.bus, "engine", opts.LogLevel), opts.Logger})
+
+	if err := e.startDeployments(ctx, f.Deployments); err != nil {
+		e.stopDeployments(context.Background(), e.sortedDeps())
+		e.bus.Close()
+		return nil, err
+	}
+	e.swapRouter()
+	if err := e.startGateway(f); err != nil {
+		e.stopDeployments(context.Background(), e.sortedDeps())
+		e.bus.Close()
+		return nil, err
+	}
+	e.logger.Info("flow ready", "flow", f.Name, "grpc", e.addrs.GRPC, "http", e.addrs.HTTP, "startup", time.Since(e.started).Round(time.Millisecond).String())
+	return e, nil
+}
+
+// teeHandler sends records to the bus and, when set, another handler.
+type teeHandler struct {
+	bus   slog.Handler
+	extra *slog.Logger
+}
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return t.bus.Enabled(ctx, l) || (t.extra != nil && t.extra.Enabled(ctx, l))
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if t.bus.Enabled(ctx, r.Level) {
+		t.bus.Handle(ctx, r)
+	}
+	if t.extra != nil && t.extra.Enabled(ctx, r.Level) {
+		return t.extra.Handler().Handle(ctx, r)
+	}
+	return nil
+}
+
+func (t teeHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	out := teeHandler{bus: t.bus.WithAttrs(a)}
+	if t.extra != nil {
+		out.extra = slog.New(t.extra.Handler().WithAttrs(a))
+	}
+	return out
+}
+
+func (t teeHandler) WithGroup(n string) slog.Handler {
+	out := teeHandler{bus: t.bus.WithGroup(n)}
+	if t.extra != nil {
+		out.extra = slog.New(t.extra.Handler().WithGroup(n))
+	}
+	return out
+}
+
+// startDeployments starts the given deployments in parallel.
+func (e *Engine) startDeployments(ctx context.Context, ds []*flow.Deployment) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ds))
+	created := make([]*deployment, len(ds))
+	for i, fd := range ds {
+		d := e.newDeployment(fd)
+		created[i] = d
+		e.mu.Lock()
+		e.deps[fd.Name] = d
+		e.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.start(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// sortedDeps returns the deployments in flow order.
+func (e *Engine) sortedDeps() []*deployment {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]*deployment, 0, len(e.deps))
+	for _, fd := range e.flow.Deployments {
+		if d, ok := e.deps[fd.Name]; ok {
+			out = append(out, d)
+		}
+	}
+	// Deployments being added or removed are not in the flow yet/anymore.
+	for name, d := range e.deps {
+		if e.flow.Deployment(name) == nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// swapRouter builds a router over the current flow and deployments and
+// makes it the one new requests use.
+func (e *Engine) swapRouter() {
+	e.mu.RLock()
+	deps := make(map[string]*router.Deployment, len(e.deps))
+	for name, d := range e.deps {
+		deps[name] = d.route
+	}
+	graph := e.flow.Graph
+	e.mu.RUnlock()
+	old := e.router.Swap(router.New(graph, deps, e.gwStats, e.logger))
+	if old != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), e.opts.StopTimeout)
+			defer cancel()
+			old.Close(ctx)
+		}()
+	}
+}
+
+func (e *Engine) startGateway(f *flow.Flow) error {
+	g := f.Gateway
+	host := g.Host
+	port := func(p flow.Protocol, override int) int {
+		if override > 0 {
+			return override
+		}
+		return g.Port(p)
+	}
+	var tlsConf *tls.Config
+	if g.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(g.TLSCert, g.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate %s: %w", g.TLSCert, err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	maxMsg := g.MaxMessageSize
+	if maxMsg <= 0 {
+		maxMsg = worker.DefaultMaxMessageSize
+	}
+	metricsHandler := promhttp.HandlerFor(e.prom.Registry, promhttp.HandlerOpts{})
+	if g.Serves(flow.GRPC) {
+		lis, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port(flow.GRPC, e.opts.GRPCPort))))
+		if err != nil {
+			return fmt.Errorf("gateway: listen for gRPC: %w", err)
+		}
+		sopts := worker.ServerOptions(maxMsg)
+		if tlsConf != nil {
+			sopts = append(sopts, grpc.Creds(credentials.NewTLS(tlsConf)))
+		}
+		e.grpcGW = gateway.NewGRPC(e, gateway.GRPCOptions{Prefetch: g.Prefetch, Token: g.AuthToken, ServerOptions: sopts, Logger: e.logger})
+		e.grpcLis = lis
+		e.addrs.GRPC = lis.Addr().String()
+		e.serveWG.Add(1)
+		go func() {
+			defer e.serveWG.Done()
+			if err := e.grpcGW.Server().Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				e.logger.Error("gRPC gateway stopped", "err", err)
+			}
+		}()
+		e.grpcGW.SetServing(true)
+	}
+	if g.Serves(flow.HTTP) {
+		lis, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port(flow.HTTP, e.opts.HTTPPort))))
+		if err != nil {
+			e.closeGateway(context.Background())
+			return fmt.Errorf("gateway: listen for HTTP: %w", err)
+		}
+		h := gateway.NewHTTP(e, gateway.HTTPOptions{MaxBodyBytes: int64(maxMsg), Token: g.AuthToken, Metrics: metricsHandler, Title: f.Name, Logger: e.logger})
+		e.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf}
+		e.httpLis = lis
+		e.addrs.HTTP = lis.Addr().String()
+		e.addrs.Metrics = "http://" + e.addrs.HTTP + "/metrics"
+		e.serveWG.Add(1)
+		go func() {
+			defer e.serveWG.Done()
+			var err error
+			if tlsConf != nil {
+				err = e.httpSrv.ServeTLS(lis, "", "")
+			} else {
+				err = e.httpSrv.Serve(lis)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				e.logger.Error("HTTP gateway stopped", "err", err)
+			}
+		}()
+	}
+	if g.MonitoringPort > 0 {
+		lis, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(g.MonitoringPort)))
+		if err != nil {
+			e.closeGateway(context.Background())
+			return fmt.Errorf("gateway: listen for metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metricsHandler)
+		e.promSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		e.promLis = lis
+		e.addrs.Metrics = "http://" + lis.Addr().String() + "/metrics"
+		e.serveWG.Add(1)
+		go func() {
+			defer e.serveWG.Done()
+			if err := e.promSrv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				e.logger.Error("metrics server stopped", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// closeGateway stops accepting requests and drains those in flight until
+// ctx ends.
+func (e *Engine) closeGateway(ctx context.Context) {
+	if e.grpcGW != nil {
+		e.grpcGW.Shutdown()
+		done := make(chan struct{})
+		go func() { e.grpcGW.Server().GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			e.grpcGW.Server().Stop()
+			<-done
+		}
+	}
+	for _, s := range []*http.Server{e.httpSrv, e.promSrv} {
+		if s != nil {
+			if err := s.Shutdown(ctx); err != nil {
+				s.Close()
+			}
+		}
+	}
+	e.serveWG.Wait()
+}
+
+// Stop drains the gateway, waits for floating work, and stops every
+// deployment (calling each executor's Close). It is safe to call more
+// than once.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.stopOnce.Do(func() {
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, e.opts.StopTimeout)
+			defer cancel()
+		}
+		start := time.Now()
+		e.logger.Info("flow stopping", "flow", e.flow.Name)
+		e.closeGateway(ctx)
+		if r := e.router.Load(); r != nil {
+			r.Close(ctx)
+		}
+		e.stopErr = e.stopDeployments(ctx, e.sortedDeps())
+		e.logger.Info("flow stopped", "flow", e.flow.Name, "took", time.Since(start).Round(time.Millisecond).String())
+		e.bus.Close()
+		close(e.done)
+	})
+	return e.stopErr
+}
+
+// Done is closed once the engine has stopped.
+func (e *Engine) Done() <-chan struct{} { return e.done }
+
+func (e *Engine) stopDeployments(ctx context.Context, ds []*deployment) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ds))
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.stop(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Addresses returns where the gateway listens.
+func (e *Engine) Addresses() Addresses { return e.addrs }
+
+// Bus returns the event bus.
+func (e *Engine) Bus() *events.Bus { return e.bus }
+
+// Flow returns the flow the engine runs now.
+func (e *Engine) Flow() *flow.Flow {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.flow
+}
+
+// Logger returns the engine's logger (its records reach the bus).
+func (e *Engine) Logger() *slog.Logger { return e.logger }
+
+// Metrics returns the engine's Prometheus collectors.
+func (e *Engine) Metrics() *metrics.Prom { return e.prom }
+
+// --- gateway.Backend ---
+
+// Route implements gateway.Backend.
+func (e *Engine) Route(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+	start := time.Now()
+	resp, err := e.router.Load().Route(ctx, req)
+	e.prom.Latency.WithLabelValues("gateway").Observe(time.Since(start).Seconds())
+	return resp, err
+}
+
+// Ready implements gateway.Backend.
+func (e *Engine) Ready() error {
+	var missing []string
+	for _, d := range e.sortedDeps() {
+		if !d.route.Ready() {
+			missing = append(missing, d.cfg.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("not ready: %v", missing)
+	}
+	return nil
+}
+
+// Endpoints implements gateway.Backend: the union of the deployments'
+// endpoints; schemas of the first deployment that publishes one per
+// endpoint.
+func (e *Engine) Endpoints() *jinapb.EndpointsProto {
+	all, writes := map[string]bool{}, map[string]bool{}
+	schemas := map[string]*structpb.Value{}
+	for _, d := range e.sortedDeps() {
+		eps := d.discovered()
+		if eps == nil {
+			continue
+		}
+		for _, ep := range eps.GetEndpoints() {
+			all[ep] = true
+		}
+		for _, ep := range eps.GetWriteEndpoints() {
+			writes[ep] = true
+		}
+		for k, v := range eps.GetSchemas().GetFields() {
+			if _, ok := schemas[k]; !ok {
+				schemas[k] = v
+			}
+		}
+	}
+	out := &jinapb.EndpointsProto{Endpoints: sortedSet(all), WriteEndpoints: sortedSet(writes)}
+	if len(schemas) > 0 {
+		out.Schemas = &structpb.Struct{Fields: schemas}
+	}
+	return out
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Info implements gateway.Backend.
+func (e *Engine) Info() *jinapb.JinaInfoProto {
+	info := worker.Info("gateway")
+	info.Jina["flow"] = e.Flow().Name
+	info.Jina["deployments"] = strconv.Itoa(len(e.sortedDeps()))
+	info.Jina["num_cpus"] = strconv.Itoa(runtime.NumCPU())
+	return info
+}
+
+// Status returns a snapshot of the flow for displays.
+func (e *Engine) Status() Status {
+	f := e.Flow()
+	st := Status{Flow: f.Name, File: f.File, Addresses: e.addrs, Started: e.started, Gateway: toStats(e.gwStats.Snapshot())}
+	for _, d := range e.sortedDeps() {
+		st.Deployments = append(st.Deployments, d.status())
+	}
+	return st
+}
+
+func toStats(s metrics.Snapshot) Stats {
+	return Stats{Requests: s.Requests, Errors: s.Errors, Rate: s.Rate, P50: s.P50, P99: s.P99, RateHistory: s.History, InFlight: s.InFlight}
+}
+
+// deployment looks up a running deployment.
+func (e *Engine) deployment(name string) (*deployment, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	d, ok := e.deps[name]
+	if !ok {
+		names := make([]string, 0, len(e.deps))
+		for n := range e.deps {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("no deployment %q (deployments: %v)", name, names)
+	}
+	return d, nil
+}
+
+var _ gateway.Backend = (*Engine)(nil)
+

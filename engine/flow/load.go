@@ -1,0 +1,721 @@
+package flow
+
+import (
+	"fmt"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/yamlutil"
+	"gopkg.in/yaml.v3"
+)
+
+// rawFlow is the YAML shape of a flow; flexible fields stay nodes and are
+// parsed by hand so errors keep their lines.
+type rawFlow struct {
+	JType     string      `yaml:"jtype"`
+	Version   string      `yaml:"version"`
+	Name      string      `yaml:"name"`
+	With      rawGateway  `yaml:"with"`
+	Executors []yaml.Node `yaml:"executors"`
+}
+
+type rawGateway struct {
+	Port           yaml.Node         `yaml:"port"`
+	Protocol       yaml.Node         `yaml:"protocol"`
+	Host           string            `yaml:"host"`
+	Workspace      string            `yaml:"workspace"`
+	TimeoutReady   yaml.Node         `yaml:"timeout_ready"`
+	SSLCertfile    string            `yaml:"ssl_certfile"`
+	SSLKeyfile     string            `yaml:"ssl_keyfile"`
+	AuthToken      string            `yaml:"auth_token"`
+	Monitoring     bool              `yaml:"monitoring"`
+	PortMonitoring int               `yaml:"port_monitoring"`
+	Prefetch       *int              `yaml:"prefetch"`
+	MaxMessageSize int               `yaml:"max_message_size"`
+	Env            map[string]string `yaml:"env"`
+}
+
+type rawDeployment struct {
+	Name                string                           `yaml:"name"`
+	Uses                yaml.Node                        `yaml:"uses"`
+	UsesWith            yaml.Node                        `yaml:"uses_with"`
+	UsesMetas           yaml.Node                        `yaml:"uses_metas"`
+	UsesRequests        map[string]string                `yaml:"uses_requests"`
+	UsesDynamicBatching map[string]executors.BatchConfig `yaml:"uses_dynamic_batching"`
+	Replicas            *int                             `yaml:"replicas"`
+	Shards              *int                             `yaml:"shards"`
+	Polling             yaml.Node                        `yaml:"polling"`
+	Needs               yaml.Node                        `yaml:"needs"`
+	When                yaml.Node                        `yaml:"when"`
+	Workspace           string                           `yaml:"workspace"`
+	Env                 map[string]string                `yaml:"env"`
+	Stateful            bool                             `yaml:"stateful"`
+	PeerPorts           yaml.Node                        `yaml:"peer_ports"`
+	Consistency         string                           `yaml:"consistency"`
+	RaftConfiguration   yaml.Node                        `yaml:"raft_configuration"`
+	Reload              bool                             `yaml:"reload"`
+	Restart             bool                             `yaml:"restart"`
+	External            bool                             `yaml:"external"`
+	Host                yaml.Node                        `yaml:"host"`
+	Port                yaml.Node                        `yaml:"port"`
+	TimeoutSend         yaml.Node                        `yaml:"timeout_send"`
+	Retries             *int                             `yaml:"retries"`
+	Resources           Resources                        `yaml:"resources"`
+}
+
+// rawRaft is `raft_configuration:`; timeouts in milliseconds, the snapshot
+// interval in seconds (as Jina and hashicorp/raft's Python bridge take
+// them), or Go durations such as "500ms".
+type rawRaft struct {
+	SnapshotInterval  yaml.Node `yaml:"snapshot_interval"`
+	SnapshotThreshold uint64    `yaml:"snapshot_threshold"`
+	TrailingLogs      uint64    `yaml:"trailing_logs"`
+	HeartbeatTimeout  yaml.Node `yaml:"heartbeat_timeout"`
+	ElectionTimeout   yaml.Node `yaml:"election_timeout"`
+}
+
+// Gateway is the reserved name of the flow's entry point in `needs`.
+const GatewayName = "gateway"
+
+// DefaultTimeoutReady is how long a deployment may take to start when the
+// flow does not say.
+const DefaultTimeoutReady = 60 * time.Second
+
+// Load reads and validates a flow YAML file.
+func Load(path string) (*Flow, error) {
+	node, err := yamlutil.LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("load flow %s: %w", path, err)
+	}
+	return FromNode(path, filepath.Dir(abs), node)
+}
+
+// Parse validates flow YAML text; file names it in errors and dir resolves
+// relative paths.
+func Parse(file, dir string, data []byte) (*Flow, error) {
+	node, err := yamlutil.Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return FromNode(file, dir, node)
+}
+
+// FromNode validates a parsed flow. A `jtype: Deployment` document (one
+// executor's keys at the top level, Jina's Deployment YAML) becomes a flow
+// of that one deployment.
+func FromNode(file, dir string, node *yaml.Node) (*Flow, error) {
+	if node.Kind != yaml.MappingNode {
+		return nil, yamlutil.At(file, node, "", "a flow must be a mapping with jtype: Flow and executors:")
+	}
+	if jt := yamlutil.Lookup(node, "jtype"); jt != nil && jt.Value == "Deployment" {
+		return deploymentFlow(file, dir, node)
+	}
+	var raw rawFlow
+	if err := yamlutil.Decode(file, node, "", &raw); err != nil {
+		return nil, err
+	}
+	if raw.JType != "" && raw.JType != "Flow" {
+		return nil, yamlutil.At(file, yamlutil.Lookup(node, "jtype"), "jtype", "want Flow or Deployment, got %q", raw.JType)
+	}
+	f := &Flow{File: file, Dir: dir, Name: raw.Name}
+	if f.Name == "" {
+		f.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	}
+	if err := f.loadGateway(file, yamlutil.Lookup(node, "with"), &raw.With); err != nil {
+		return nil, err
+	}
+	if len(raw.Executors) == 0 {
+		return nil, yamlutil.At(file, node, "executors", "a flow needs at least one executor")
+	}
+	for i := range raw.Executors {
+		d, err := f.loadDeployment(file, &raw.Executors[i], i)
+		if err != nil {
+			return nil, err
+		}
+		f.Deployments = append(f.Deployments, d)
+	}
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// deploymentFlow loads Jina's Deployment YAML: `with:` holds the gateway
+// settings and the executor keys sit at the top level.
+func deploymentFlow(file, dir string, node *yaml.Node) (*Flow, error) {
+	dep := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: node.Line, Column: node.Column}
+	flowNode := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: node.Line, Column: node.Column}
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		switch node.Content[i].Value {
+		case "jtype":
+		case "with":
+			flowNode.Content = append(flowNode.Content, node.Content[i], node.Content[i+1])
+		default:
+			dep.Content = append(dep.Content, node.Content[i], node.Content[i+1])
+		}
+	}
+	if yamlutil.Lookup(dep, "name") == nil {
+		dep.Content = append(dep.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "name"}, &yaml.Node{Kind: yaml.ScalarNode, Value: "executor"})
+	}
+	flowNode.Content = append(flowNode.Content,
+		&yaml.Node{Kind: yaml.ScalarNode, Value: "executors"},
+		&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{dep}, Line: node.Line})
+	return FromNode(file, dir, flowNode)
+}
+
+func (f *Flow) loadGateway(file string, with *yaml.Node, raw *rawGateway) error {
+	g := &f.Gateway
+	g.Host = raw.Host
+	if g.Host == "" {
+		g.Host = "127.0.0.1"
+	}
+	g.Workspace = raw.Workspace
+	if g.Workspace != "" && !filepath.IsAbs(g.Workspace) {
+		g.Workspace = filepath.Join(f.Dir, g.Workspace)
+	}
+	g.TLSCert, g.TLSKey, g.AuthToken = raw.SSLCertfile, raw.SSLKeyfile, raw.AuthToken
+	if (g.TLSCert == "") != (g.TLSKey == "") {
+		return yamlutil.At(file, with, "with.ssl_certfile", "ssl_certfile and ssl_keyfile go together")
+	}
+	for _, p := range []*string{&g.TLSCert, &g.TLSKey} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(f.Dir, *p)
+		}
+	}
+	g.MonitoringPort = raw.PortMonitoring
+	g.MaxMessageSize = raw.MaxMessageSize
+	g.Env = raw.Env
+	g.Prefetch = 1000
+	if raw.Prefetch != nil {
+		g.Prefetch = *raw.Prefetch
+	}
+	var err error
+	g.TimeoutReady, err = parseMillis(file, &raw.TimeoutReady, "with.timeout_ready", DefaultTimeoutReady)
+	if err != nil {
+		return err
+	}
+	if g.TimeoutReady < 0 {
+		g.TimeoutReady = 0 // Jina's -1: wait forever
+	}
+
+	// protocol: grpc | [grpc, http]
+	g.Protocols = []Protocol{GRPC}
+	if raw.Protocol.Kind != 0 {
+		names, err := stringOrList(file, &raw.Protocol, "with.protocol")
+		if err != nil {
+			return err
+		}
+		g.Protocols = nil
+		seen := map[Protocol]bool{}
+		for _, n := range names {
+			p := Protocol(strings.ToLower(n))
+			if p != GRPC && p != HTTP {
+				if p == "websocket" {
+					return yamlutil.At(file, &raw.Protocol, "with.protocol", "websocket is not supported by jig; use grpc or http")
+				}
+				return yamlutil.At(file, &raw.Protocol, "with.protocol", "unknown protocol %q (want grpc or http)", n)
+			}
+			if seen[p] {
+				return yamlutil.At(file, &raw.Protocol, "with.protocol", "protocol %s listed twice", p)
+			}
+			seen[p] = true
+			g.Protocols = append(g.Protocols, p)
+		}
+	}
+	// port: 12345 | [12345, 12346] (one per protocol, in order). A single
+	// port with several protocols gives the next ones port+1, port+2...
+	g.Ports = map[Protocol]int{}
+	if raw.Port.Kind != 0 {
+		ports, err := intOrList(file, &raw.Port, "with.port")
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(ports) == 1:
+			for i, p := range g.Protocols {
+				if ports[0] == 0 {
+					g.Ports[p] = 0
+				} else {
+					g.Ports[p] = ports[0] + i
+				}
+			}
+		case len(ports) == len(g.Protocols):
+			for i, p := range g.Protocols {
+				g.Ports[p] = ports[i]
+			}
+		default:
+			return yamlutil.At(file, &raw.Port, "with.port", "%d ports for %d protocols: give one port, or one per protocol", len(ports), len(g.Protocols))
+		}
+	}
+	for p, port := range g.Ports {
+		if port < 0 || port > 65535 {
+			return yamlutil.At(file, &raw.Port, "with.port", "port %d of %s is out of range", port, p)
+		}
+	}
+	if raw.Monitoring && g.MonitoringPort == 0 && !g.Serves(HTTP) {
+		return yamlutil.At(file, with, "with.monitoring", "monitoring needs port_monitoring, or http among the protocols (metrics are served at /metrics)")
+	}
+	return nil
+}
+
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+
+func (f *Flow) loadDeployment(file string, node *yaml.Node, index int) (*Deployment, error) {
+	field := fmt.Sprintf("executors[%d]", index)
+	var raw rawDeployment
+	if err := yamlutil.Decode(file, node, field, &raw); err != nil {
+		return nil, err
+	}
+	d := &Deployment{Name: raw.Name, node: node, file: file, idx: index}
+	if d.Name == "" {
+		d.Name = fmt.Sprintf("executor%d", index)
+	} else if !nameRe.MatchString(d.Name) {
+		return nil, yamlutil.At(file, yamlutil.Lookup(node, "name"), field+".name", "invalid name %q: use letters, digits, - and _ (at most 63)", d.Name)
+	}
+	if d.Name == GatewayName {
+		return nil, yamlutil.At(file, yamlutil.Lookup(node, "name"), field+".name", "%q is reserved for the flow's entry point", GatewayName)
+	}
+	at := func(key, format string, args ...any) error {
+		n := yamlutil.Lookup(node, key)
+		if n == nil {
+			n = node
+		}
+		return yamlutil.At(file, n, field+"."+key, format, args...)
+	}
+
+	d.Replicas, d.Shards = 1, 1
+	if raw.Replicas != nil {
+		if *raw.Replicas < 1 {
+			return nil, at("replicas", "want at least 1, got %d", *raw.Replicas)
+		}
+		d.Replicas = *raw.Replicas
+	}
+	if raw.Shards != nil {
+		if *raw.Shards < 1 {
+			return nil, at("shards", "want at least 1, got %d", *raw.Shards)
+		}
+		d.Shards = *raw.Shards
+	}
+	d.Workspace = raw.Workspace
+	if d.Workspace == "" {
+		d.Workspace = f.Gateway.Workspace
+	} else if !filepath.IsAbs(d.Workspace) {
+		d.Workspace = filepath.Join(f.Dir, d.Workspace)
+	}
+	d.Env = map[string]string{}
+	for k, v := range f.Gateway.Env {
+		d.Env[k] = v
+	}
+	for k, v := range raw.Env {
+		d.Env[k] = v
+	}
+	d.Stateful, d.Reload, d.Restart, d.External = raw.Stateful, raw.Reload, raw.Restart, raw.External
+	d.UsesRequests, d.UsesDynamicBatching, d.Resources = raw.UsesRequests, raw.UsesDynamicBatching, raw.Resources
+	d.Retries = -1
+	if raw.Retries != nil {
+		if *raw.Retries < -1 {
+			return nil, at("retries", "want -1 (default: max(3, replicas)) or more, got %d", *raw.Retries)
+		}
+		d.Retries = *raw.Retries
+	}
+	var err error
+	if d.TimeoutSend, err = parseMillis(file, &raw.TimeoutSend, field+".timeout_send", 0); err != nil {
+		return nil, err
+	}
+	if d.TimeoutSend < 0 {
+		d.TimeoutSend = 0
+	}
+	if raw.UsesWith.Kind != 0 {
+		if raw.UsesWith.Kind != yaml.MappingNode {
+			return nil, at("uses_with", "want a mapping of the executor's fields")
+		}
+		d.UsesWith = &executors.Override{Node: &raw.UsesWith, File: file, Field: field + ".uses_with"}
+	}
+	if raw.UsesMetas.Kind != 0 {
+		if raw.UsesMetas.Kind != yaml.MappingNode {
+			return nil, at("uses_metas", "want a mapping")
+		}
+		// Check the keys now, so typos fail at load time.
+		var m executors.Metas
+		if err := yamlutil.Decode(file, &raw.UsesMetas, field+".uses_metas", &m); err != nil {
+			return nil, err
+		}
+		d.UsesMetas = &executors.Override{Node: &raw.UsesMetas, File: file, Field: field + ".uses_metas"}
+	}
+
+	// polling: ANY | ALL | {endpoint: ANY|ALL, "*": ...}
+	d.Polling = PollingMap{}
+	switch raw.Polling.Kind {
+	case 0:
+	case yaml.ScalarNode:
+		p, err := parsePolling(file, &raw.Polling, field+".polling")
+		if err != nil {
+			return nil, err
+		}
+		d.Polling["*"] = p
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(raw.Polling.Content); i += 2 {
+			k, v := raw.Polling.Content[i], raw.Polling.Content[i+1]
+			p, err := parsePolling(file, v, field+".polling."+k.Value)
+			if err != nil {
+				return nil, err
+			}
+			d.Polling[k.Value] = p
+		}
+	default:
+		return nil, at("polling", "want ANY, ALL or a mapping {endpoint: ANY|ALL}")
+	}
+
+	// needs: name | [names]
+	if raw.Needs.Kind != 0 {
+		if d.Needs, err = stringOrList(file, &raw.Needs, field+".needs"); err != nil {
+			return nil, err
+		}
+		if len(d.Needs) == 0 {
+			return nil, at("needs", "empty list: use `needs: gateway` to start a parallel branch")
+		}
+	}
+	if raw.When.Kind != 0 {
+		if d.When, err = ParseFilter(file, &raw.When, field+".when"); err != nil {
+			return nil, err
+		}
+	}
+
+	// Consensus settings.
+	d.Consistency = Local
+	if raw.Consistency != "" {
+		if !d.Stateful {
+			return nil, at("consistency", "only stateful deployments have a read consistency")
+		}
+		switch Consistency(strings.ToLower(raw.Consistency)) {
+		case Local, Leader:
+			d.Consistency = Consistency(strings.ToLower(raw.Consistency))
+		default:
+			return nil, at("consistency", "want local or leader, got %q", raw.Consistency)
+		}
+	}
+	if raw.RaftConfiguration.Kind != 0 {
+		if !d.Stateful {
+			return nil, at("raft_configuration", "only stateful deployments run RAFT")
+		}
+		var rr rawRaft
+		rf := field + ".raft_configuration"
+		if err := yamlutil.Decode(file, &raw.RaftConfiguration, rf, &rr); err != nil {
+			return nil, err
+		}
+		d.Raft.SnapshotThreshold, d.Raft.TrailingLogs = rr.SnapshotThreshold, rr.TrailingLogs
+		if d.Raft.SnapshotInterval, err = parseDuration(file, &rr.SnapshotInterval, rf+".snapshot_interval", time.Second, 0); err != nil {
+			return nil, err
+		}
+		if d.Raft.HeartbeatTimeout, err = parseMillis(file, &rr.HeartbeatTimeout, rf+".heartbeat_timeout", 0); err != nil {
+			return nil, err
+		}
+		if d.Raft.ElectionTimeout, err = parseMillis(file, &rr.ElectionTimeout, rf+".election_timeout", 0); err != nil {
+			return nil, err
+		}
+	}
+	if raw.PeerPorts.Kind != 0 {
+		if !d.Stateful {
+			return nil, at("peer_ports", "only stateful deployments have RAFT peer ports")
+		}
+		if d.PeerPorts, err = parsePeerPorts(file, &raw.PeerPorts, field+".peer_ports", d.Shards, d.Replicas); err != nil {
+			return nil, err
+		}
+	}
+
+	// Where the executor comes from.
+	if raw.External {
+		if raw.Uses.Kind != 0 && raw.Uses.Value != "" {
+			d.Uses = raw.Uses.Value
+		}
+		if d.Stateful || d.Reload || raw.Shards != nil {
+			return nil, at("external", "external executors are run by someone else: stateful, reload and shards do not apply")
+		}
+		if d.Addresses, err = externalAddresses(file, node, field, &raw.Host, &raw.Port); err != nil {
+			return nil, err
+		}
+		d.Replicas = len(d.Addresses)
+		return d, nil
+	}
+	if raw.Host.Kind != 0 && raw.Host.Value != "" && raw.Host.Value != "127.0.0.1" && raw.Host.Value != "localhost" {
+		return nil, at("host", "only external executors take a host; jig runs its own executors on 127.0.0.1")
+	}
+	if raw.Port.Kind != 0 {
+		ports, err := intOrList(file, &raw.Port, field+".port")
+		if err != nil {
+			return nil, err
+		}
+		if len(ports) != 1 || ports[0] < 0 || ports[0] > 65535 {
+			return nil, at("port", "want one port (replicas take the following ones)")
+		}
+		d.Port = ports[0]
+	}
+	if err := f.resolveUses(d, file, &raw.Uses, field); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// resolveUses finds the executor config of a deployment.
+func (f *Flow) resolveUses(d *Deployment, file string, uses *yaml.Node, field string) error {
+	ufield := field + ".uses"
+	switch uses.Kind {
+	case 0:
+		return yamlutil.At(file, d.node, ufield, "missing: name the executor (builtin:Name, a config.yml, or a folder holding one)")
+	case yaml.MappingNode:
+		cfg, err := executors.ConfigFromNode(file, uses)
+		if err != nil {
+			return err
+		}
+		d.Config, d.Uses = cfg, "jtype:"+cfg.JType
+		return nil
+	case yaml.ScalarNode:
+	default:
+		return yamlutil.At(file, uses, ufield, "want a string or an inline executor mapping")
+	}
+	u := uses.Value
+	d.Uses = u
+	switch {
+	case strings.HasPrefix(u, "builtin:"):
+		name := strings.TrimPrefix(u, "builtin:")
+		if !executors.IsRegistered(name) {
+			return yamlutil.At(file, uses, ufield, "unknown built-in executor %q (available: %s)", name, strings.Join(executors.Registered(), ", "))
+		}
+		d.Config = &executors.Config{JType: name, File: u}
+		return nil
+	case strings.Contains(u, "://"):
+		return yamlutil.At(file, uses, ufield, "%q: container and hub executors are not run by jig; start them yourself and add them with external: true, host and port", u)
+	}
+	path := u
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(f.Dir, path)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		if executors.IsRegistered(u) {
+			d.Config = &executors.Config{JType: u, File: u}
+			return nil
+		}
+		return yamlutil.At(file, uses, ufield, "%s: no such file or folder (relative paths start at %s)", u, f.Dir)
+	}
+	dir := path
+	if !st.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	if hasMainPackage(dir) {
+		cfg, err := executors.LoadSourceConfig(path)
+		if err != nil {
+			return err
+		}
+		d.Config, d.Source = cfg, dir
+		return nil
+	}
+	cfg, err := executors.LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	d.Config = cfg
+	return nil
+}
+
+// hasMainPackage reports whether dir holds a Go main package: an executor
+// jig must build and run as a child process.
+func hasMainPackage(dir string) bool {
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	fset := token.NewFileSet()
+	for _, m := range matches {
+		if strings.HasSuffix(m, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, m, nil, parser.PackageClauseOnly)
+		if err == nil && f.Name.Name == "main" {
+			return true
+		}
+	}
+	return false
+}
+
+func externalAddresses(file string, node *yaml.Node, field string, hostN, portN *yaml.Node) ([]string, error) {
+	var hosts []string
+	if hostN.Kind != 0 {
+		var err error
+		if hosts, err = stringOrList(file, hostN, field+".host"); err != nil {
+			return nil, err
+		}
+	}
+	var ports []int
+	if portN.Kind != 0 {
+		var err error
+		if ports, err = intOrList(file, portN, field+".port"); err != nil {
+			return nil, err
+		}
+	}
+	if len(hosts) == 0 {
+		hosts = []string{"127.0.0.1"}
+	}
+	// host may carry the port ("h:1234"); lists pair up, a single value
+	// pairs with every element of the other list.
+	n := max(len(hosts), len(ports))
+	if len(hosts) != 1 && len(ports) > 1 && len(hosts) != len(ports) {
+		return nil, yamlutil.At(file, node, field+".host", "%d hosts and %d ports: give lists of the same length, or one of either", len(hosts), len(ports))
+	}
+	var out []string
+	for i := 0; i < n; i++ {
+		h := hosts[min(i, len(hosts)-1)]
+		if strings.Contains(h, "://") {
+			h = h[strings.Index(h, "://")+3:]
+		}
+		if _, _, err := splitHostPort(h); err == nil && len(ports) == 0 {
+			out = append(out, h)
+			continue
+		}
+		if len(ports) == 0 {
+			return nil, yamlutil.At(file, node, field+".port", "external executors need a port (or host:port)")
+		}
+		p := ports[min(i, len(ports)-1)]
+		if p <= 0 || p > 65535 {
+			return nil, yamlutil.At(file, portN, field+".port", "port %d is out of range", p)
+		}
+		out = append(out, h+":"+strconv.Itoa(p))
+	}
+	return out, nil
+}
+
+func splitHostPort(s string) (string, int, error) {
+	i := strings.LastIndex(s, ":")
+	if i <= 0 {
+		return "", 0, fmt.Errorf("no port")
+	}
+	p, err := strconv.Atoi(s[i+1:])
+	if err != nil || p <= 0 || p > 65535 {
+		return "", 0, fmt.Errorf("bad port")
+	}
+	return s[:i], p, nil
+}
+
+func parsePolling(file string, n *yaml.Node, field string) (Polling, error) {
+	switch p := Polling(strings.ToUpper(n.Value)); {
+	case n.Kind == yaml.ScalarNode && (p == Any || p == All):
+		return p, nil
+	}
+	return "", yamlutil.At(file, n, field, "want ANY or ALL, got %q", n.Value)
+}
+
+func parsePeerPorts(file string, n *yaml.Node, field string, shards, replicas int) ([][]int, error) {
+	out := make([][]int, shards)
+	switch n.Kind {
+	case yaml.SequenceNode:
+		if shards != 1 {
+			return nil, yamlutil.At(file, n, field, "with %d shards, give a mapping {shard: [ports]}", shards)
+		}
+		ports, err := intOrList(file, n, field)
+		if err != nil {
+			return nil, err
+		}
+		out[0] = ports
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			s, err := strconv.Atoi(k.Value)
+			if err != nil || s < 0 || s >= shards {
+				return nil, yamlutil.At(file, k, field, "shard %q: want 0..%d", k.Value, shards-1)
+			}
+			if out[s], err = intOrList(file, v, field+"."+k.Value); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		return nil, yamlutil.At(file, n, field, "want a list of ports, or a mapping {shard: [ports]}")
+	}
+	for s, ports := range out {
+		if len(ports) != replicas {
+			return nil, yamlutil.At(file, n, field, "shard %d has %d peer ports for %d replicas", s, len(ports), replicas)
+		}
+		for _, p := range ports {
+			if p <= 0 || p > 65535 {
+				return nil, yamlutil.At(file, n, field, "port %d is out of range", p)
+			}
+		}
+	}
+	return out, nil
+}
+
+func stringOrList(file string, n *yaml.Node, field string) ([]string, error) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return []string{n.Value}, nil
+	case yaml.SequenceNode:
+		out := make([]string, 0, len(n.Content))
+		for i, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return nil, yamlutil.At(file, c, fmt.Sprintf("%s[%d]", field, i), "want a string")
+			}
+			out = append(out, c.Value)
+		}
+		return out, nil
+	}
+	return nil, yamlutil.At(file, n, field, "want a string or a list of strings")
+}
+
+func intOrList(file string, n *yaml.Node, field string) ([]int, error) {
+	one := func(c *yaml.Node, f string) (int, error) {
+		v, err := strconv.Atoi(c.Value)
+		if c.Kind != yaml.ScalarNode || err != nil {
+			return 0, yamlutil.At(file, c, f, "want an integer, got %q", c.Value)
+		}
+		return v, nil
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		v, err := one(n, field)
+		return []int{v}, err
+	case yaml.SequenceNode:
+		out := make([]int, 0, len(n.Content))
+		for i, c := range n.Content {
+			v, err := one(c, fmt.Sprintf("%s[%d]", field, i))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, yamlutil.At(file, n, field, "want an integer or a list of integers")
+}
+
+// parseMillis reads a timeout given as integer milliseconds (Jina's unit)
+// or a Go duration ("2s").
+func parseMillis(file string, n *yaml.Node, field string, def time.Duration) (time.Duration, error) {
+	return parseDuration(file, n, field, time.Millisecond, def)
+}
+
+func parseDuration(file string, n *yaml.Node, field string, unit, def time.Duration) (time.Duration, error) {
+	if n == nil || n.Kind == 0 {
+		return def, nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		return 0, yamlutil.At(file, n, field, "want a number or a duration like 500ms")
+	}
+	if v, err := strconv.ParseFloat(n.Value, 64); err == nil {
+		if v < 0 {
+			return -1, nil
+		}
+		return time.Duration(v * float64(unit)), nil
+	}
+	d, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return 0, yamlutil.At(file, n, field, "want a number or a duration like 500ms, got %q", n.Value)
+	}
+	return d, nil
+}

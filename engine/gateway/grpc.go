@@ -1,0 +1,248 @@
+// Package gateway is a flow's front door: a gRPC server speaking Jina's
+// gateway protocol (JinaRPC/Call streams, process_single_data, dry_run,
+// _status, endpoint_discovery, health, reflection) and an HTTP/JSON API
+// (DESIGN.md §3), both handing requests to a Backend that routes them
+// through the flow.
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/jig-dev/jig/proto/jinapb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+// Backend is what the gateway serves: the engine's router and state.
+type Backend interface {
+	// Route sends a request through the flow (see router.Router.Route).
+	Route(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error)
+	// Ready returns nil when every deployment has a ready replica, else an
+	// error naming those that do not.
+	Ready() error
+	// Endpoints lists the flow's endpoints and their schemas.
+	Endpoints() *jinapb.EndpointsProto
+	// Info describes the gateway for _status.
+	Info() *jinapb.JinaInfoProto
+}
+
+// GRPC is the gRPC gateway.
+type GRPC struct {
+	backend  Backend
+	server   *grpc.Server
+	health   *health.Server
+	prefetch int
+	logger   *slog.Logger
+}
+
+// GRPCOptions configure the gRPC gateway.
+type GRPCOptions struct {
+	// Prefetch bounds the requests in flight per Call stream (0: 1000).
+	Prefetch int
+	// Token, when set, is required as "authorization: Bearer <token>"
+	// on every call but health checks.
+	Token string
+	// ServerOptions add to jig's defaults (TLS credentials, limits).
+	ServerOptions []grpc.ServerOption
+	Logger        *slog.Logger
+}
+
+// NewGRPC builds the gRPC gateway; serve it with Serve.
+func NewGRPC(b Backend, opts GRPCOptions) *GRPC {
+	if opts.Prefetch <= 0 {
+		opts.Prefetch = 1000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &GRPC{backend: b, health: health.NewServer(), prefetch: opts.Prefetch, logger: opts.Logger}
+	sopts := append([]grpc.ServerOption(nil), opts.ServerOptions...)
+	if opts.Token != "" {
+		sopts = append(sopts,
+			grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+				if err := checkToken(ctx, info.FullMethod, opts.Token); err != nil {
+					return nil, err
+				}
+				return h(ctx, req)
+			}),
+			grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+				if err := checkToken(ss.Context(), info.FullMethod, opts.Token); err != nil {
+					return err
+				}
+				return h(srv, ss)
+			}))
+	}
+	g.server = grpc.NewServer(sopts...)
+	svc := &grpcService{g: g}
+	jinapb.RegisterJinaRPCServer(g.server, svc)
+	jinapb.RegisterJinaSingleDataRequestRPCServer(g.server, svc)
+	jinapb.RegisterJinaGatewayDryRunRPCServer(g.server, svc)
+	jinapb.RegisterJinaInfoRPCServer(g.server, svc)
+	jinapb.RegisterJinaDiscoverEndpointsRPCServer(g.server, svc)
+	healthpb.RegisterHealthServer(g.server, g.health)
+	reflection.Register(g.server)
+	g.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	return g
+}
+
+// checkToken enforces the bearer token; health checks stay open so
+// orchestrators can probe the gateway.
+func checkToken(ctx context.Context, method, token string) error {
+	if strings.HasPrefix(method, "/grpc.health.v1.Health/") {
+		return nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		if got, ok := strings.CutPrefix(v, "Bearer "); ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
+			return nil
+		}
+	}
+	return status.Error(codes.Unauthenticated, "missing or wrong bearer token (send metadata \"authorization: Bearer <token>\")")
+}
+
+// Server returns the underlying gRPC server.
+func (g *GRPC) Server() *grpc.Server { return g.server }
+
+// SetServing marks the gateway healthy or not (health service).
+func (g *GRPC) SetServing(ok bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if ok {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	g.health.SetServingStatus("", st)
+}
+
+// Shutdown stops answering health checks as healthy (before draining).
+func (g *GRPC) Shutdown() { g.health.Shutdown() }
+
+type grpcService struct {
+	jinapb.UnimplementedJinaRPCServer
+	jinapb.UnimplementedJinaSingleDataRequestRPCServer
+	jinapb.UnimplementedJinaGatewayDryRunRPCServer
+	jinapb.UnimplementedJinaInfoRPCServer
+	jinapb.UnimplementedJinaDiscoverEndpointsRPCServer
+	g *GRPC
+}
+
+// ProcessSingleData implements jina.JinaSingleDataRequestRPC on the gateway:
+// one request through the flow; delivery failures are gRPC errors.
+func (s *grpcService) ProcessSingleData(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+	return s.g.backend.Route(ctx, req)
+}
+
+// Call implements jina.JinaRPC/Call: requests stream in, are routed
+// concurrently (at most Prefetch at a time) and answered as they finish,
+// so a slow request does not hold back the others. A failed request is
+// answered with an ERROR status; the stream goes on.
+func (s *grpcService) Call(stream grpc.BidiStreamingServer[jinapb.DataRequestProto, jinapb.DataRequestProto]) error {
+	ctx := stream.Context()
+	sem := make(chan struct{}, s.g.prefetch)
+	var (
+		wg      sync.WaitGroup
+		sendMu  sync.Mutex
+		sendErr error
+	)
+	defer wg.Wait()
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return waitThen(&wg, &sendMu, &sendErr)
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			resp, err := s.g.backend.Route(ctx, req)
+			if err != nil {
+				resp = errorResponse(req, err)
+			}
+			sendMu.Lock()
+			defer sendMu.Unlock()
+			if sendErr == nil {
+				sendErr = stream.Send(resp)
+			}
+		}()
+	}
+}
+
+func waitThen(wg *sync.WaitGroup, mu *sync.Mutex, err *error) error {
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return *err
+}
+
+// errorResponse turns a delivery failure into a response whose status
+// names it: exception name is the gRPC code (UNAVAILABLE,
+// DEADLINE_EXCEEDED, ...), so clients can tell it from executor errors and
+// retry.
+func errorResponse(req *jinapb.DataRequestProto, err error) *jinapb.DataRequestProto {
+	st := status.Convert(err)
+	h := &jinapb.HeaderProto{}
+	if rh := req.GetHeader(); rh != nil {
+		h.RequestId, h.ExecEndpoint, h.TargetExecutor, h.Timeout = rh.RequestId, rh.ExecEndpoint, rh.TargetExecutor, rh.Timeout
+	}
+	name := CodeName(st.Code())
+	h.Status = &jinapb.StatusProto{
+		Code:        jinapb.StatusProto_ERROR,
+		Description: st.Message(),
+		Exception:   &jinapb.StatusProto_ExceptionProto{Name: name, Args: []string{st.Message()}, Executor: "gateway"},
+	}
+	return &jinapb.DataRequestProto{Header: h, Parameters: req.GetParameters(), Routes: req.GetRoutes(), Data: req.GetData()}
+}
+
+// CodeName returns the canonical upper-case name of a gRPC code
+// ("UNAVAILABLE"), as used in error responses.
+func CodeName(c codes.Code) string {
+	var b strings.Builder
+	s := c.String() // "Unavailable", "DeadlineExceeded"
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}
+
+// DryRun implements jina.JinaGatewayDryRunRPC/dry_run: SUCCESS when every
+// deployment can take requests.
+func (s *grpcService) DryRun(context.Context, *emptypb.Empty) (*jinapb.StatusProto, error) {
+	if err := s.g.backend.Ready(); err != nil {
+		return &jinapb.StatusProto{Code: jinapb.StatusProto_ERROR, Description: err.Error(),
+			Exception: &jinapb.StatusProto_ExceptionProto{Name: "FlowNotReady", Args: []string{err.Error()}, Executor: "gateway"}}, nil
+	}
+	return &jinapb.StatusProto{Code: jinapb.StatusProto_SUCCESS}, nil
+}
+
+// XStatus implements jina.JinaInfoRPC/_status.
+func (s *grpcService) XStatus(context.Context, *emptypb.Empty) (*jinapb.JinaInfoProto, error) {
+	return s.g.backend.Info(), nil
+}
+
+// EndpointDiscovery implements jina.JinaDiscoverEndpointsRPC on the
+// gateway: the endpoints of the whole flow, so clients and the TUI can
+// offer them.
+func (s *grpcService) EndpointDiscovery(context.Context, *emptypb.Empty) (*jinapb.EndpointsProto, error) {
+	return s.g.backend.Endpoints(), nil
+}

@@ -1,0 +1,284 @@
+package router
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/jig-dev/jig/engine/flow"
+	"github.com/jig-dev/jig/engine/metrics"
+	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/proto/jinapb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Router walks requests through a flow's topology.
+type Router struct {
+	graph  *flow.Graph
+	deps   map[string]*Deployment
+	linear bool
+	// Stats records whole requests (gateway level).
+	stats  *metrics.Recorder
+	logger *slog.Logger
+
+	targets sync.Map // target_executor pattern -> *regexp.Regexp
+
+	// floating work outlives the request that started it; Close waits.
+	floatCtx    context.Context
+	floatCancel context.CancelFunc
+	floating    sync.WaitGroup
+}
+
+// New returns a router over graph; deps must hold a Deployment per node.
+func New(graph *flow.Graph, deps map[string]*Deployment, stats *metrics.Recorder, logger *slog.Logger) *Router {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Router{graph: graph, deps: deps, linear: graph.Linear(), stats: stats, logger: logger, floatCtx: ctx, floatCancel: cancel}
+}
+
+// Deployment returns the routing state of a deployment.
+func (r *Router) Deployment(name string) *Deployment { return r.deps[name] }
+
+// Close waits for floating work to finish (at most until ctx ends, then it
+// is cancelled).
+func (r *Router) Close(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { r.floating.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.floatCancel()
+		<-done
+	}
+	r.floatCancel()
+}
+
+// Route sends req through the flow and returns the response: the output
+// deployment's documents, the routes taken (with timings) and the
+// executors' results. An executor error stops the request and comes back
+// as a response with an ERROR status; a delivery failure as a gRPC error
+// (UNAVAILABLE or DEADLINE_EXCEEDED) naming the deployment.
+func (r *Router) Route(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+	var done func(bool)
+	if r.stats != nil {
+		done = r.stats.Begin()
+	}
+	start := time.Now()
+	resp, err := r.route(ctx, req)
+	if done != nil {
+		done(err != nil || resp.GetHeader().GetStatus().GetCode() == jinapb.StatusProto_ERROR)
+	}
+	if err != nil {
+		return nil, err
+	}
+	gw := &jinapb.RouteProto{Executor: "gateway", StartTime: timestamppb.New(start), EndTime: timestamppb.Now()}
+	out := &jinapb.DataRequestProto{Header: resp.Header, Parameters: resp.Parameters, Data: resp.Data, Routes: make([]*jinapb.RouteProto, 0, len(resp.Routes)+1)}
+	out.Routes = append(append(out.Routes, gw), resp.Routes...)
+	if out.Header == nil || out.Header.RequestId != req.GetHeader().GetRequestId() {
+		h := &jinapb.HeaderProto{}
+		if out.Header != nil {
+			*h = jinapb.HeaderProto{Status: out.Header.Status, ExecEndpoint: out.Header.ExecEndpoint, TargetExecutor: out.Header.TargetExecutor, Timeout: out.Header.Timeout}
+		}
+		h.RequestId = req.GetHeader().GetRequestId()
+		out.Header = h
+	}
+	return out, nil
+}
+
+func (r *Router) route(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+	target, err := r.targetPattern(req.GetHeader().GetTargetExecutor())
+	if err != nil {
+		return nil, err
+	}
+	w := &walk{r: r, endpoint: executors.Endpoint(req), target: target, params: req.GetParameters()}
+	if r.linear {
+		cur := req
+		for _, name := range r.graph.Order {
+			if cur, err = w.node(ctx, name, cur); err != nil || failed(cur) {
+				return cur, err
+			}
+		}
+		return cur, nil
+	}
+	return w.dag(ctx, req)
+}
+
+// targetPattern compiles target_executor once per distinct pattern. Like
+// Jina's re.match, the pattern must match at the start of the name.
+func (r *Router) targetPattern(p string) (*regexp.Regexp, error) {
+	if p == "" {
+		return nil, nil
+	}
+	if re, ok := r.targets.Load(p); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile("^(?:" + p + ")")
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "target_executor %q is not a valid regular expression: %v", p, err)
+	}
+	r.targets.Store(p, re)
+	return re, nil
+}
+
+func failed(resp *jinapb.DataRequestProto) bool {
+	return resp.GetHeader().GetStatus().GetCode() == jinapb.StatusProto_ERROR
+}
+
+// walk is the state of one request going through the flow.
+type walk struct {
+	r        *Router
+	endpoint string
+	target   *regexp.Regexp
+	params   *structpb.Struct // the client's parameters
+}
+
+// node sends in to deployment name unless the request skips it, and
+// returns what the next deployment gets.
+func (w *walk) node(ctx context.Context, name string, in *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+	d := w.r.deps[name]
+	if w.target != nil && !w.target.MatchString(name) {
+		return in, nil
+	}
+	if !d.Handles(w.endpoint) {
+		return in, nil
+	}
+	req := in
+	if d.When != nil {
+		docs, err := executors.RequestDocs(in)
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "decode documents for %s: %v", name, err)
+		}
+		req = shallow(in)
+		if err := executors.SetRequestDocs(req, d.When.Apply(docs)); err != nil {
+			return nil, status.Errorf(codes.Internal, "encode documents for %s: %v", name, err)
+		}
+	}
+	start := time.Now()
+	resp, err := d.Send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	route := &jinapb.RouteProto{Executor: name, StartTime: timestamppb.New(start), EndTime: timestamppb.Now()}
+	if failed(resp) {
+		route.Status = resp.GetHeader().GetStatus()
+	}
+	out := shallow(resp)
+	out.Routes = append(append(make([]*jinapb.RouteProto, 0, len(in.Routes)+1), in.Routes...), route)
+	out.Parameters = w.nextParams(resp.GetParameters())
+	return out, nil
+}
+
+// nextParams gives the next deployment the client's parameters again (an
+// executor cannot change what others see) plus every result so far.
+func (w *walk) nextParams(got *structpb.Struct) *structpb.Struct {
+	res, ok := got.GetFields()[executors.ResultsKey]
+	if !ok {
+		return w.params
+	}
+	out := &structpb.Struct{Fields: make(map[string]*structpb.Value, len(w.params.GetFields())+1)}
+	for k, v := range w.params.GetFields() {
+		out.Fields[k] = v
+	}
+	out.Fields[executors.ResultsKey] = res
+	return out
+}
+
+func shallow(r *jinapb.DataRequestProto) *jinapb.DataRequestProto {
+	out := &jinapb.DataRequestProto{Header: r.Header, Parameters: r.Parameters, Routes: r.Routes}
+	if r.Data != nil {
+		out.Data = &jinapb.DataRequestProto_DataContentProto{Documents: r.Data.Documents}
+	}
+	return out
+}
+
+// result is the outcome of one node of the DAG.
+type result struct {
+	done chan struct{}
+	resp *jinapb.DataRequestProto
+	err  error
+}
+
+// dag runs every deployment as soon as all it needs are done; branches
+// run in parallel; floating deployments are not awaited.
+func (w *walk) dag(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+	g := w.r.graph
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(map[string]*result, len(g.Order))
+	for _, n := range g.Order {
+		results[n] = &result{done: make(chan struct{})}
+	}
+	// Floating deployments and what only they need run detached from the
+	// request, so the response does not wait for them.
+	awaited := map[string]bool{g.Output: true}
+	for _, u := range g.Upstream(g.Output) {
+		awaited[u] = true
+	}
+	var wg sync.WaitGroup
+	for _, name := range g.Order {
+		res := results[name]
+		run := func(ctx context.Context) {
+			defer close(res.done)
+			parts := make([]*jinapb.DataRequestProto, 0, len(g.Needs[name]))
+			for _, p := range g.Needs[name] {
+				if p == flow.GatewayName {
+					parts = append(parts, req)
+					continue
+				}
+				pr := results[p]
+				select {
+				case <-pr.done:
+				case <-ctx.Done():
+					res.err = status.FromContextError(ctx.Err()).Err()
+					return
+				}
+				if pr.err != nil || failed(pr.resp) {
+					res.resp, res.err = pr.resp, pr.err // propagate the first failure
+					return
+				}
+				parts = append(parts, pr.resp)
+			}
+			in := parts[0]
+			if len(parts) > 1 {
+				merged, err := Reduce(req, parts)
+				if err != nil {
+					res.err = err
+					return
+				}
+				in = merged
+				in.Parameters = w.nextParams(merged.Parameters)
+			}
+			res.resp, res.err = w.node(ctx, name, in)
+			if !awaited[name] && (res.err != nil || failed(res.resp)) {
+				w.r.logger.Warn("floating deployment failed", "deployment", name, "err", res.err, "status", res.resp.GetHeader().GetStatus().GetDescription())
+			}
+		}
+		if awaited[name] {
+			wg.Add(1)
+			go func() { defer wg.Done(); run(ctx) }()
+			continue
+		}
+		w.r.floating.Add(1)
+		go func() { defer w.r.floating.Done(); run(w.r.floatCtx) }()
+	}
+	// Every awaited deployment is upstream of the output, so the output's
+	// result carries the first failure of any of them.
+	out := results[g.Output]
+	select {
+	case <-out.done:
+	case <-ctx.Done():
+	}
+	cancel()
+	wg.Wait()
+	if out.resp == nil && out.err == nil {
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	return out.resp, out.err
+}

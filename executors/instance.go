@@ -1,0 +1,467 @@
+package executors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"runtime/debug"
+	"strings"
+	"sync"
+
+	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/yamlutil"
+	"github.com/jig-dev/jig/proto/jinapb"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Spec says how to create an executor instance: its YAML config plus the
+// overrides a flow or the command line adds, and where it runs.
+type Spec struct {
+	// Config is the executor YAML (required).
+	Config *Config
+	// UsesWith, UsesMetas override the config's `with:` and `metas:`.
+	UsesWith, UsesMetas *Override
+	// UsesRequests replaces the config's `requests:` remap when set.
+	UsesRequests map[string]string
+	// UsesDynamicBatching overrides the config's `dynamic_batching:`.
+	UsesDynamicBatching map[string]BatchConfig
+	// Runtime describes where the instance runs.
+	Runtime RuntimeArgs
+	// Logger receives the executor's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Instance is a loaded executor ready to process requests. It is safe for
+// concurrent use: read handlers run in parallel, write handlers one at a
+// time and never alongside reads or snapshots.
+type Instance struct {
+	exec     Executor
+	jtype    string
+	name     string   // deployment name, the key of __results__ entries
+	aliases  []string // further names parameters may be addressed to
+	routes   *routes
+	batching map[string]BatchConfig
+	logger   *slog.Logger
+
+	mu        sync.RWMutex // write handlers and snapshots hold it exclusively
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New creates an executor instance: it builds the registered type, applies
+// `with:` then uses_with, metas and runtime arguments, resolves the endpoint
+// remap and runs Init. If Init fails, Close is still called.
+func New(ctx context.Context, spec Spec) (*Instance, error) {
+	c := spec.Config
+	if c == nil {
+		return nil, errors.New("executors.New: no config")
+	}
+	factory, ok := lookup(c.JType)
+	if !ok {
+		return nil, &yamlutil.Error{File: c.File, Field: "jtype", Msg: fmt.Sprintf("unknown executor type %q (registered: %s)", c.JType, strings.Join(Registered(), ", "))}
+	}
+	exec := factory()
+	if exec == nil || exec.base() == nil {
+		return nil, fmt.Errorf("executor type %s: factory returned nil", c.JType)
+	}
+	if c.With.Kind != 0 {
+		if err := yamlutil.Decode(c.File, &c.With, "with", exec); err != nil {
+			return nil, err
+		}
+	}
+	if o := spec.UsesWith; o != nil && o.Node != nil {
+		if err := yamlutil.Decode(o.File, o.Node, o.Field, exec); err != nil {
+			return nil, err
+		}
+	}
+	b := exec.base()
+	b.Metas = c.Metas
+	if o := spec.UsesMetas; o != nil && o.Node != nil {
+		if err := yamlutil.Decode(o.File, o.Node, o.Field, &b.Metas); err != nil {
+			return nil, err
+		}
+	}
+	if b.Metas.Name == "" {
+		b.Metas.Name = c.JType
+	}
+	b.Runtime = spec.Runtime
+	if b.Runtime.Name == "" {
+		b.Runtime.Name = b.Metas.Name
+	}
+	if b.Runtime.Shards < 1 {
+		b.Runtime.Shards = 1
+	}
+	if b.Runtime.Replicas < 1 {
+		b.Runtime.Replicas = 1
+	}
+	logger := spec.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	b.Logger = logger
+
+	r := newRouter()
+	exec.Endpoints(r)
+	remap := c.Requests
+	if spec.UsesRequests != nil {
+		remap = spec.UsesRequests
+	}
+	rt, err := r.resolve(remap)
+	if err != nil {
+		return nil, fmt.Errorf("executor %s: %w", c.JType, err)
+	}
+	batching := map[string]BatchConfig{}
+	for ep, h := range rt.bindings {
+		if h.Batching != nil {
+			batching[ep] = *h.Batching
+		}
+	}
+	maps.Copy(batching, c.DynamicBatching)
+	maps.Copy(batching, spec.UsesDynamicBatching)
+
+	inst := &Instance{
+		exec:     exec,
+		jtype:    c.JType,
+		name:     resultsName(b.Runtime),
+		aliases:  []string{b.Runtime.Name, b.Metas.Name},
+		routes:   rt,
+		batching: batching,
+		logger:   logger,
+	}
+	if init, ok := exec.(Initializer); ok {
+		if err := init.Init(ctx); err != nil {
+			cerr := inst.Close()
+			return nil, errors.Join(fmt.Errorf("init %s: %w", b.Runtime.Name, err), cerr)
+		}
+	}
+	return inst, nil
+}
+
+// resultsName is the key of this instance's entry in __results__: the
+// deployment name, with the shard when there are several, so that the
+// results of all shards of a polling-ALL request are kept.
+func resultsName(rt RuntimeArgs) string {
+	if rt.Shards > 1 {
+		return fmt.Sprintf("%s/shard-%d", rt.Name, rt.ShardID)
+	}
+	return rt.Name
+}
+
+// Executor returns the executor value itself.
+func (in *Instance) Executor() Executor { return in.exec }
+
+// Name returns the deployment name of the instance.
+func (in *Instance) Name() string { return in.exec.base().Runtime.Name }
+
+// JType returns the registered type name.
+func (in *Instance) JType() string { return in.jtype }
+
+// Batching returns the dynamic batching configuration per endpoint.
+func (in *Instance) Batching() map[string]BatchConfig { return maps.Clone(in.batching) }
+
+// IsWrite reports whether a request for endpoint is a write (handled by a
+// handler bound with Router.Write).
+func (in *Instance) IsWrite(endpoint string) bool {
+	_, w := in.routes.lookup(endpoint)
+	return w
+}
+
+// Handles reports whether endpoint reaches a handler (its own or the
+// default); requests for other endpoints pass through unchanged.
+func (in *Instance) Handles(endpoint string) bool {
+	h, _ := in.routes.lookup(endpoint)
+	return h != nil
+}
+
+// Endpoints describes the instance for endpoint discovery.
+func (in *Instance) Endpoints() *jinapb.EndpointsProto {
+	all, writes := in.routes.endpoints()
+	out := &jinapb.EndpointsProto{Endpoints: all, WriteEndpoints: writes}
+	schemas := map[string]any{}
+	for _, ep := range all {
+		h := in.routes.bindings[ep]
+		if h.Input == nil && h.Output == nil {
+			continue
+		}
+		entry := map[string]any{}
+		if h.Input != nil {
+			entry["input"] = map[string]any{"name": h.Input.Name, "model": h.Input.Model}
+		}
+		if h.Output != nil {
+			entry["output"] = map[string]any{"name": h.Output.Name, "model": h.Output.Model}
+		}
+		schemas[ep] = entry
+	}
+	if len(schemas) > 0 {
+		if s, err := structpb.NewStruct(schemas); err == nil {
+			out.Schemas = s
+		} else {
+			in.logger.Warn("endpoint schemas cannot be published", "err", err)
+		}
+	}
+	return out
+}
+
+// EndpointSchema returns the input and output schemas of the handler that
+// serves endpoint (nil for legacy documents).
+func (in *Instance) EndpointSchema(endpoint string) (input, output *Schema) {
+	h, _ := in.routes.lookup(endpoint)
+	if h == nil {
+		return nil, nil
+	}
+	return h.Input, h.Output
+}
+
+// Endpoint returns the request's endpoint, "/default" when unset.
+func Endpoint(req *jinapb.DataRequestProto) string {
+	if ep := req.GetHeader().GetExecEndpoint(); ep != "" {
+		return ep
+	}
+	return DefaultEndpoint
+}
+
+// Process handles one request and returns the response: the request with
+// its documents replaced by the handler's, results merged into parameters,
+// and header.status set. Handler errors and panics become an ERROR status
+// naming the executor; Process itself never fails. A request for an
+// endpoint the executor does not serve passes through unchanged.
+func (in *Instance) Process(ctx context.Context, req *jinapb.DataRequestProto) *jinapb.DataRequestProto {
+	endpoint := Endpoint(req)
+	if endpoint == DryRunEndpoint {
+		return req
+	}
+	h, write := in.routes.lookup(endpoint)
+	if h == nil {
+		return req
+	}
+	docs, err := RequestDocs(req)
+	if err != nil {
+		return in.fail(req, &Error{Name: "BadRequest", Args: []string{err.Error()}, Err: err}, "")
+	}
+	call := &Call{Endpoint: endpoint, Docs: docs}
+	var raw map[string]any
+	if req.GetParameters() != nil {
+		raw = req.GetParameters().AsMap()
+	}
+	call.Params = Scope(raw, in.Name(), in.aliases...)
+
+	if write {
+		in.mu.Lock()
+	} else {
+		in.mu.RLock()
+	}
+	stack, err := in.invoke(ctx, h, call)
+	if write {
+		in.mu.Unlock()
+	} else {
+		in.mu.RUnlock()
+	}
+	if err != nil {
+		return in.fail(req, err, stack)
+	}
+	return in.respond(req, call)
+}
+
+// invoke runs the handler, turning a panic into an error with its stack.
+func (in *Instance) invoke(ctx context.Context, h *Handler, call *Call) (stack string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			stack = string(debug.Stack())
+			err = &Error{Name: "Panic", Args: []string{fmt.Sprint(p)}}
+			in.logger.Error("handler panicked", "endpoint", call.Endpoint, "panic", p)
+		}
+	}()
+	return "", h.call(ctx, call)
+}
+
+// RequestDocs decodes the documents of a request (docs or docs_bytes).
+func RequestDocs(req *jinapb.DataRequestProto) (docarray.DocList, error) {
+	switch d := req.GetData().GetDocuments().(type) {
+	case *jinapb.DataRequestProto_DataContentProto_Docs:
+		return docarray.FromProto(d.Docs)
+	case *jinapb.DataRequestProto_DataContentProto_DocsBytes:
+		return docarray.Unmarshal(d.DocsBytes)
+	}
+	return docarray.DocList{}, nil
+}
+
+// SetRequestDocs stores docs in a request, in the form (docs or docs_bytes)
+// the request already used.
+func SetRequestDocs(req *jinapb.DataRequestProto, docs docarray.DocList) error {
+	if _, isBytes := req.GetData().GetDocuments().(*jinapb.DataRequestProto_DataContentProto_DocsBytes); isBytes {
+		b, err := docs.Marshal()
+		if err != nil {
+			return err
+		}
+		req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_DocsBytes{DocsBytes: b}
+		return nil
+	}
+	if req.Data == nil {
+		req.Data = &jinapb.DataRequestProto_DataContentProto{}
+	}
+	req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_Docs{Docs: docs.ToProto()}
+	return nil
+}
+
+func (in *Instance) respond(req *jinapb.DataRequestProto, call *Call) *jinapb.DataRequestProto {
+	resp := shallowCopy(req)
+	for i, d := range call.Docs {
+		if err := d.Validate(); err != nil {
+			return in.fail(req, &Error{Name: "BadResult", Args: []string{fmt.Sprintf("doc %d: %v", i, err)}, Err: err}, "")
+		}
+	}
+	if err := SetRequestDocs(resp, call.Docs); err != nil {
+		return in.fail(req, err, "")
+	}
+	if call.Results != nil {
+		params, err := MergeResults(req.GetParameters(), in.name, call.Results)
+		if err != nil {
+			return in.fail(req, &Error{Name: "BadResult", Args: []string{err.Error()}, Err: err}, "")
+		}
+		resp.Parameters = params
+	}
+	return resp
+}
+
+// MergeResults returns params with results stored at
+// __results__[name]; params itself is not modified.
+func MergeResults(params *structpb.Struct, name string, results Results) (*structpb.Struct, error) {
+	rv, err := structpb.NewValue(map[string]any(results))
+	if err != nil {
+		return nil, fmt.Errorf("results of %s: %w", name, err)
+	}
+	out := &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	if params != nil {
+		maps.Copy(out.Fields, params.Fields)
+	}
+	all := &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	if prev := out.Fields[ResultsKey].GetStructValue(); prev != nil {
+		maps.Copy(all.Fields, prev.Fields)
+	}
+	all.Fields[name] = rv
+	out.Fields[ResultsKey] = structpb.NewStructValue(all)
+	return out, nil
+}
+
+// shallowCopy copies the top level of a request so the response can differ
+// from it without mutating the caller's message.
+func shallowCopy(req *jinapb.DataRequestProto) *jinapb.DataRequestProto {
+	resp := &jinapb.DataRequestProto{
+		Header:     req.GetHeader(),
+		Parameters: req.GetParameters(),
+		Routes:     req.GetRoutes(),
+	}
+	if req.Data != nil {
+		resp.Data = &jinapb.DataRequestProto_DataContentProto{Documents: req.Data.Documents}
+	}
+	return resp
+}
+
+// fail returns req with an ERROR status describing err.
+func (in *Instance) fail(req *jinapb.DataRequestProto, err error, stack string) *jinapb.DataRequestProto {
+	resp := shallowCopy(req)
+	resp.Header = proto.CloneOf(req.GetHeader())
+	if resp.Header == nil {
+		resp.Header = &jinapb.HeaderProto{}
+	}
+	resp.Header.Status = ErrorStatus(err, in.Name(), stack)
+	in.logger.Warn("request failed", "endpoint", Endpoint(req), "err", err)
+	return resp
+}
+
+// ErrorStatus builds the ERROR status Jina clients expect for err raised by
+// executor: exception name and args, stack lines, executor name.
+func ErrorStatus(err error, executor, stack string) *jinapb.StatusProto {
+	name, args := "Error", []string{err.Error()}
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		name = e.Name
+		if len(e.Args) > 0 {
+			args = e.Args
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		name = "DeadlineExceeded"
+	case errors.Is(err, context.Canceled):
+		name = "Cancelled"
+	}
+	var stacks []string
+	if stack != "" {
+		stacks = strings.Split(strings.TrimRight(stack, "\n"), "\n")
+	}
+	return &jinapb.StatusProto{
+		Code:        jinapb.StatusProto_ERROR,
+		Description: fmt.Sprintf("%s(%s)", name, strings.Join(quoteAll(args), ", ")),
+		Exception: &jinapb.StatusProto_ExceptionProto{
+			Name:     name,
+			Args:     args,
+			Stacks:   stacks,
+			Executor: executor,
+		},
+	}
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = fmt.Sprintf("%q", v)
+	}
+	return out
+}
+
+// Snapshot writes the executor's state into dir with write handlers
+// paused. Executors that do not implement Snapshotter return
+// ErrNoSnapshot.
+func (in *Instance) Snapshot(dir string) error {
+	s, ok := in.exec.(Snapshotter)
+	if !ok {
+		return ErrNoSnapshot
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return s.Snapshot(dir)
+}
+
+// Restore replaces the executor's state with the snapshot in dir.
+func (in *Instance) Restore(dir string) error {
+	s, ok := in.exec.(Snapshotter)
+	if !ok {
+		return ErrNoSnapshot
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return s.Restore(dir)
+}
+
+// ErrNoSnapshot is returned by Snapshot and Restore for executors without
+// Snapshot/Restore hooks.
+var ErrNoSnapshot = errors.New("executor does not implement Snapshot/Restore")
+
+// Close calls the executor's Close hook once; later calls return the same
+// result. It waits for running handlers to finish.
+func (in *Instance) Close() error {
+	in.closeOnce.Do(func() {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if c, ok := in.exec.(Closer); ok {
+			in.closeErr = c.Close()
+		}
+	})
+	return in.closeErr
+}
+
+// NewSpec is a convenience for tests and embedding: the spec of a
+// registered type with `with:` given as a Go map.
+func NewSpec(jtype string, with map[string]any) (Spec, error) {
+	c := &Config{JType: jtype}
+	if len(with) > 0 {
+		if err := c.With.Encode(with); err != nil {
+			return Spec{}, fmt.Errorf("encode with: %w", err)
+		}
+	}
+	return Spec{Config: c}, nil
+}

@@ -1,0 +1,287 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/yamlutil"
+	"github.com/spf13/pflag"
+)
+
+// Flags are the command-line options of a worker process: `jig executor`
+// and the main function of every user executor (Main) accept the same ones,
+// which is how the engine starts child-process replicas.
+type Flags struct {
+	Uses                string
+	Host                string
+	Port                int
+	Name                string
+	Replicas            int
+	Shards              int
+	ShardID             int
+	ReplicaID           int
+	Workspace           string
+	UsesWith            string
+	UsesMetas           string
+	UsesRequests        string
+	UsesDynamicBatching string
+	LogFormat           string
+	LogLevel            string
+	MaxMessageSize      int
+	GracePeriod         time.Duration
+}
+
+// Register adds the worker flags to fs. usesRequired says whether --uses
+// must be given (a user binary defaults it to its own config.yml).
+func (f *Flags) Register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Uses, "uses", f.Uses, "executor to serve: builtin:Name, a registered type name, a config.yml, or a folder holding one")
+	fs.StringVar(&f.Host, "host", "127.0.0.1", "address to listen on (127.0.0.1 keeps the worker private to this machine)")
+	fs.IntVar(&f.Port, "port", 0, "port to listen on (0 picks a free one and prints it)")
+	fs.StringVar(&f.Name, "name", "", "deployment name (default: metas.name)")
+	fs.IntVar(&f.Replicas, "replicas", 1, "number of replicas of the deployment (set by the engine)")
+	fs.IntVar(&f.Shards, "shards", 1, "number of shards of the deployment (set by the engine)")
+	fs.IntVar(&f.ShardID, "shard-id", 0, "shard of this worker (set by the engine)")
+	fs.IntVar(&f.ReplicaID, "replica-id", 0, "replica of this worker (set by the engine)")
+	fs.StringVar(&f.Workspace, "workspace", "", "base folder for the executor's files")
+	fs.StringVar(&f.UsesWith, "uses-with", "", `override the "with:" block, as JSON or YAML, e.g. '{"dim": 64}'`)
+	fs.StringVar(&f.UsesMetas, "uses-metas", "", `override "metas:", as JSON or YAML`)
+	fs.StringVar(&f.UsesRequests, "uses-requests", "", `override "requests:" (endpoint -> method), as JSON or YAML`)
+	fs.StringVar(&f.UsesDynamicBatching, "uses-dynamic-batching", "", `override "dynamic_batching:", as JSON or YAML`)
+	fs.StringVar(&f.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&f.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.IntVar(&f.MaxMessageSize, "max-message-size", DefaultMaxMessageSize, "largest request or response in bytes")
+	fs.DurationVar(&f.GracePeriod, "grace-period", 10*time.Second, "how long in-flight requests may finish on shutdown")
+}
+
+// ResolveUses turns a --uses value into an executor config: builtin:Name,
+// a registered type name, inline YAML ("jtype: X ..."), a config file or a
+// folder holding config.yml.
+func ResolveUses(uses string) (*executors.Config, error) {
+	switch {
+	case uses == "":
+		return nil, &yamlutil.Error{Field: "--uses", Msg: "missing: name an executor (builtin:Name or a config.yml)"}
+	case strings.HasPrefix(uses, "builtin:"):
+		name := strings.TrimPrefix(uses, "builtin:")
+		if !executors.IsRegistered(name) {
+			return nil, &yamlutil.Error{Field: "uses", Msg: fmt.Sprintf("unknown built-in executor %q (available: %s)", name, strings.Join(executors.Registered(), ", "))}
+		}
+		return &executors.Config{JType: name, File: uses}, nil
+	case strings.HasPrefix(strings.TrimSpace(uses), "jtype:") || strings.Contains(uses, "\n"):
+		return executors.ParseConfig("--uses", []byte(uses))
+	}
+	if _, err := os.Stat(uses); err == nil {
+		return executors.LoadConfig(uses)
+	}
+	if executors.IsRegistered(uses) {
+		return &executors.Config{JType: uses, File: uses}, nil
+	}
+	return nil, &yamlutil.Error{Field: "uses", Msg: fmt.Sprintf("%q is neither a file nor a registered executor (registered: %s)", uses, strings.Join(executors.Registered(), ", "))}
+}
+
+// Spec builds the executor spec the flags describe.
+func (f *Flags) Spec(logger *slog.Logger) (executors.Spec, error) {
+	cfg, err := ResolveUses(f.Uses)
+	if err != nil {
+		return executors.Spec{}, err
+	}
+	spec := executors.Spec{
+		Config: cfg,
+		Logger: logger,
+		Runtime: executors.RuntimeArgs{
+			Name: f.Name, Replicas: f.Replicas, Shards: f.Shards,
+			ShardID: f.ShardID, ReplicaID: f.ReplicaID, Workspace: f.Workspace,
+			Port: f.Port,
+		},
+	}
+	if f.UsesWith != "" {
+		n, err := yamlutil.FromJSONOrYAML("--uses-with", f.UsesWith)
+		if err != nil {
+			return spec, err
+		}
+		spec.UsesWith = &executors.Override{Node: n, File: "--uses-with"}
+	}
+	if f.UsesMetas != "" {
+		n, err := yamlutil.FromJSONOrYAML("--uses-metas", f.UsesMetas)
+		if err != nil {
+			return spec, err
+		}
+		spec.UsesMetas = &executors.Override{Node: n, File: "--uses-metas"}
+	}
+	if f.UsesRequests != "" {
+		n, err := yamlutil.FromJSONOrYAML("--uses-requests", f.UsesRequests)
+		if err != nil {
+			return spec, err
+		}
+		if err := yamlutil.Decode("--uses-requests", n, "", &spec.UsesRequests); err != nil {
+			return spec, err
+		}
+	}
+	if f.UsesDynamicBatching != "" {
+		n, err := yamlutil.FromJSONOrYAML("--uses-dynamic-batching", f.UsesDynamicBatching)
+		if err != nil {
+			return spec, err
+		}
+		if err := yamlutil.Decode("--uses-dynamic-batching", n, "", &spec.UsesDynamicBatching); err != nil {
+			return spec, err
+		}
+	}
+	return spec, nil
+}
+
+// NewLogger builds the process logger the flags ask for, on w.
+func (f *Flags) NewLogger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.LogLevel)); err != nil {
+		return nil, &yamlutil.Error{Field: "--log-level", Msg: fmt.Sprintf("want debug, info, warn or error, got %q", f.LogLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch f.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, &yamlutil.Error{Field: "--log-format", Msg: fmt.Sprintf("want text or json, got %q", f.LogFormat)}
+}
+
+// Ready is the line a worker prints on stdout once it serves, so whoever
+// started it learns the address (the port may have been picked by the
+// kernel). It is one JSON object: {"jig":"ready","address":...,"pid":...}.
+type Ready struct {
+	Jig     string `json:"jig"`
+	Address string `json:"address"`
+	PID     int    `json:"pid"`
+}
+
+// ParseReady recognises a ready line.
+func ParseReady(line string) (Ready, bool) {
+	var r Ready
+	if !strings.HasPrefix(line, `{"jig":"ready"`) || json.Unmarshal([]byte(line), &r) != nil {
+		return Ready{}, false
+	}
+	return r, r.Address != ""
+}
+
+// Run loads the executor the flags describe and serves it until ctx is
+// done; then it drains requests (at most GracePeriod) and closes the
+// executor. The ready line goes to stdout once serving.
+func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) error {
+	spec, err := f.Spec(logger)
+	if err != nil {
+		return err
+	}
+	inst, err := executors.New(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("load executor %s: %w", f.Uses, err)
+	}
+	defer func() {
+		if err := inst.Close(); err != nil {
+			logger.Error("executor close failed", "err", err)
+		}
+	}()
+	lis, err := net.Listen("tcp", net.JoinHostPort(f.Host, strconv.Itoa(f.Port)))
+	if err != nil {
+		return fmt.Errorf("listen on %s:%d: %w", f.Host, f.Port, err)
+	}
+	srv, err := NewServer(Options{Instance: inst, Logger: logger, MaxMessageSize: f.MaxMessageSize})
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	ready, _ := json.Marshal(Ready{Jig: "ready", Address: lis.Addr().String(), PID: os.Getpid()})
+	fmt.Fprintln(stdout, string(ready))
+	logger.Info("executor serving", "executor", inst.Name(), "jtype", inst.JType(), "address", lis.Addr().String())
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("executor stopping", "executor", inst.Name())
+	stopCtx, cancel := context.WithTimeout(context.Background(), f.GracePeriod)
+	defer cancel()
+	srv.Stop(stopCtx)
+	<-errc
+	return nil
+}
+
+// Main is the main function of a user executor binary:
+//
+//	func main() { worker.Main(func() executors.Executor { return &Greeter{} }) }
+//
+// It registers each factory under its type name (TypeName), parses the
+// worker flags (--uses defaults to config.yml beside the working directory
+// or the binary), serves until SIGINT/SIGTERM and exits with code 2 on bad
+// configuration, 1 on other failures.
+func Main(factories ...executors.Factory) {
+	for _, f := range factories {
+		executors.Register(executors.TypeName(f()), f)
+	}
+	os.Exit(MainArgs(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// MainArgs runs a worker with the given arguments; it returns the process
+// exit code. Main calls it; tests call it directly.
+func MainArgs(args []string, stdout, stderr io.Writer) int {
+	var f Flags
+	fs := pflag.NewFlagSet("executor", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if f.Uses == "" {
+		f.Uses = defaultUses()
+	}
+	logger, err := f.NewLogger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, &f, stdout, logger); err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		if errors.Is(err, yamlutil.ErrBadInput) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// defaultUses finds config.yml in the working directory, else beside the
+// binary, else falls back to the only registered type.
+func defaultUses() string {
+	if _, err := os.Stat("config.yml"); err == nil {
+		return "config.yml"
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "config.yml")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if reg := executors.Registered(); len(reg) == 1 {
+		return reg[0]
+	}
+	return ""
+}
