@@ -28,7 +28,7 @@ import (
 type deployment struct {
 	e     *Engine
 	cfg   *flow.Deployment
-	route *router.Deployment
+	route atomic.Pointer[router.Deployment] // replaced by routing-only changes
 	stats *metrics.Recorder
 
 	mu      sync.Mutex
@@ -45,7 +45,7 @@ type deployment struct {
 
 func (e *Engine) newDeployment(cfg *flow.Deployment) *deployment {
 	d := &deployment{e: e, cfg: cfg, stats: metrics.NewRecorder(), state: events.Starting}
-	d.route = d.newRoute()
+	d.route.Store(d.newRoute())
 	return d
 }
 
@@ -84,7 +84,9 @@ func (d *deployment) start(ctx context.Context) error {
 			d.publishState(events.Failed, err.Error())
 			return err
 		}
+		d.mu.Lock()
 		d.binary = res.Binary
+		d.mu.Unlock()
 	}
 	shards := make([][]replica.Runner, d.cfg.Shards)
 	for s := range shards {
@@ -172,8 +174,11 @@ func (d *deployment) newRunner(shard, rep, port int) replica.Runner {
 	case cfg.External:
 		return replica.NewExternal(replica.ExternalSpec{Common: common, Address: cfg.Addresses[rep], MaxMessageSize: maxMsg})
 	case cfg.Source != "":
+		d.mu.Lock()
+		binary := d.binary
+		d.mu.Unlock()
 		return replica.NewProcess(replica.ProcessSpec{
-			Common: common, Binary: d.binary, Args: d.workerArgs(shard, rep), Env: envList(cfg.Env),
+			Common: common, Binary: binary, Args: d.workerArgs(shard, rep), Env: envList(cfg.Env),
 			Dir: cfg.Source, Port: port, MaxMessageSize: maxMsg,
 			Output: func(l events.Log) {
 				if l.Level >= d.e.opts.LogLevel.Level() {
@@ -255,7 +260,7 @@ func (d *deployment) syncPools() {
 		for _, r := range runners {
 			targets = append(targets, targetFor(r))
 		}
-		d.route.Shards[s].Set(targets)
+		d.route.Load().Shards[s].Set(targets)
 	}
 }
 
@@ -291,7 +296,7 @@ func (d *deployment) discover(ctx context.Context) {
 				continue
 			}
 			d.eps.Store(eps)
-			d.route.SetEndpoints(eps.GetEndpoints())
+			d.route.Load().SetEndpoints(eps.GetEndpoints())
 			return
 		}
 	}

@@ -74,22 +74,27 @@ type Engine struct {
 	builder *build.Builder
 	started time.Time
 
-	mu     sync.RWMutex // guards flow, deps, order
-	flow   *flow.Flow
-	deps   map[string]*deployment
-	router atomic.Pointer[router.Router]
+	mu          sync.RWMutex // guards flow, deps
+	reconcileMu sync.Mutex   // one flow change at a time
+	flow        *flow.Flow
+	deps        map[string]*deployment
+	router      atomic.Pointer[router.Router]
 
-	grpcGW   *gateway.GRPC
-	grpcLis  net.Listener
-	httpSrv  *http.Server
-	httpLis  net.Listener
-	promSrv  *http.Server
-	promLis  net.Listener
-	addrs    Addresses
-	serveWG  sync.WaitGroup
-	stopOnce sync.Once
-	stopErr  error
-	done     chan struct{}
+	grpcGW  *gateway.GRPC
+	grpcLis net.Listener
+	httpSrv *http.Server
+	httpLis net.Listener
+	promSrv *http.Server
+	promLis net.Listener
+	addrs   Addresses
+	// watchers (reload/restart) live until Stop.
+	watchCtx    context.Context
+	watchCancel context.CancelFunc
+	watchWG     sync.WaitGroup
+	serveWG     sync.WaitGroup
+	stopOnce    sync.Once
+	stopErr     error
+	done        chan struct{}
 }
 
 // Start starts every deployment of f, waits until all are ready (each
@@ -117,18 +122,22 @@ func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
 		deps: map[string]*deployment{}, done: make(chan struct{}), started: time.Now(),
 	}
 	e.logger = slog.New(teeHandler{events.NewLogHandler(e.bus, "engine", opts.LogLevel), opts.Logger})
+	e.watchCtx, e.watchCancel = context.WithCancel(context.Background())
 
 	if err := e.startDeployments(ctx, f.Deployments); err != nil {
 		e.stopDeployments(context.Background(), e.sortedDeps())
+		e.watchCancel()
 		e.bus.Close()
 		return nil, err
 	}
 	e.swapRouter()
 	if err := e.startGateway(f); err != nil {
 		e.stopDeployments(context.Background(), e.sortedDeps())
+		e.watchCancel()
 		e.bus.Close()
 		return nil, err
 	}
+	e.startWatchers(f)
 	e.logger.Info("flow ready", "flow", f.Name, "grpc", e.addrs.GRPC, "http", e.addrs.HTTP, "startup", time.Since(e.started).Round(time.Millisecond).String())
 	return e, nil
 }
@@ -215,7 +224,7 @@ func (e *Engine) swapRouter() {
 	e.mu.RLock()
 	deps := make(map[string]*router.Deployment, len(e.deps))
 	for name, d := range e.deps {
-		deps[name] = d.route
+		deps[name] = d.route.Load()
 	}
 	graph := e.flow.Graph
 	e.mu.RUnlock()
@@ -355,6 +364,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 		}
 		start := time.Now()
 		e.logger.Info("flow stopping", "flow", e.flow.Name)
+		e.watchCancel()
+		e.watchWG.Wait()
 		e.closeGateway(ctx)
 		if r := e.router.Load(); r != nil {
 			r.Close(ctx)
@@ -417,7 +428,7 @@ func (e *Engine) Route(ctx context.Context, req *jinapb.DataRequestProto) (*jina
 func (e *Engine) Ready() error {
 	var missing []string
 	for _, d := range e.sortedDeps() {
-		if !d.route.Ready() {
+		if !d.route.Load().Ready() {
 			missing = append(missing, d.cfg.Name)
 		}
 	}
@@ -506,4 +517,3 @@ func (e *Engine) deployment(name string) (*deployment, error) {
 }
 
 var _ gateway.Backend = (*Engine)(nil)
-

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -92,7 +93,16 @@ func init() {
 
 func startFlow(t *testing.T, yml string) *engine.Engine {
 	t.Helper()
-	f, err := flow.Parse("test.yml", t.TempDir(), []byte(yml))
+	return startFlowIn(t, t.TempDir(), yml)
+}
+
+// startFlowIn starts a flow whose relative paths start at dir.
+func startFlowIn(t *testing.T, dir, yml string) *engine.Engine {
+	t.Helper()
+	if !filepath.IsAbs(dir) {
+		dir, _ = filepath.Abs(dir)
+	}
+	f, err := flow.Parse("test.yml", dir, []byte(yml))
 	if err != nil {
 		t.Fatal(err)
 	}

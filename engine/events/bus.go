@@ -44,7 +44,7 @@ func (b *Bus) Subscribe(buf int) *Subscription {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		close(c)
+		s.closeLocked() // through once, so a later s.Close does not close c again
 		return s
 	}
 	b.subs[s] = struct{}{}

@@ -219,3 +219,22 @@ func (f *Flow) checkPorts() error {
 	}
 	return nil
 }
+
+// WithDeployment returns a copy of the flow with d appended as the new last
+// deployment (so it takes the previous output and becomes the flow's
+// output, as Jina's Flow.add does), validated like a loaded flow.
+func (f *Flow) WithDeployment(d *Deployment) (*Flow, error) {
+	if f.Deployment(d.Name) != nil {
+		return nil, fmt.Errorf("a deployment named %q already runs", d.Name)
+	}
+	c := *f
+	c.Deployments = append(append([]*Deployment(nil), f.Deployments...), d)
+	d.idx = len(c.Deployments) - 1
+	if len(d.Needs) == 0 {
+		d.Needs = []string{f.Graph.Output}
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
