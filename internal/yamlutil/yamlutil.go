@@ -92,7 +92,48 @@ func Parse(file string, data []byte) (*yaml.Node, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}, nil
 	}
+	if err := expandEnv(file, doc.Content[0], 0); err != nil {
+		return nil, err
+	}
 	return doc.Content[0], nil
+}
+
+// envRe matches Jina's environment references: ${{ ENV.NAME }} (also
+// ${{ env.NAME }}), so secrets such as auth tokens stay out of YAML files.
+var envRe = regexp.MustCompile(`\$\{\{\s*(?:ENV|env)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
+
+// expandEnv replaces environment references in scalar values. An unset
+// variable is an error at its line, rather than a silent empty string.
+func expandEnv(file string, n *yaml.Node, depth int) error {
+	if depth > 1000 {
+		return At(file, n, "", "nesting is too deep")
+	}
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${{") {
+		var missing string
+		n.Value = envRe.ReplaceAllStringFunc(n.Value, func(m string) string {
+			name := envRe.FindStringSubmatch(m)[1]
+			v, ok := os.LookupEnv(name)
+			if !ok && missing == "" {
+				missing = name
+			}
+			return v
+		})
+		if missing != "" {
+			return At(file, n, "", "environment variable %s is not set", missing)
+		}
+		// A plain (unquoted) value is typed by what it expands to: port:
+		// ${{ ENV.PORT }} is an integer. Quoted values stay strings.
+		if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+			n.Tag = ""
+		}
+		return nil
+	}
+	for _, c := range n.Content {
+		if err := expandEnv(file, c, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Decode decodes node into out (a pointer) strictly: every mapping key must
