@@ -64,6 +64,7 @@ type rawDeployment struct {
 	Restart             bool                             `yaml:"restart"`
 	External            bool                             `yaml:"external"`
 	Host                yaml.Node                        `yaml:"host"`
+	ShardHosts          yaml.Node                        `yaml:"shard_hosts"`
 	Port                yaml.Node                        `yaml:"port"`
 	TimeoutSend         yaml.Node                        `yaml:"timeout_send"`
 	Retries             *int                             `yaml:"retries"`
@@ -130,7 +131,11 @@ func FromNode(file, dir string, node *yaml.Node) (*Flow, error) {
 	}
 	f := &Flow{File: file, Dir: dir, Name: raw.Name}
 	if f.Name == "" {
+		// examples/quickstart/flow.yml is "quickstart", search.yml "search".
 		f.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		if f.Name == "flow" && dir != "" {
+			f.Name = filepath.Base(dir)
+		}
 	}
 	if err := f.loadGateway(file, yamlutil.Lookup(node, "with"), &raw.With); err != nil {
 		return nil, err
@@ -439,14 +444,26 @@ func (f *Flow) loadDeployment(file string, node *yaml.Node, index int) (*Deploym
 		if raw.Uses.Kind != 0 && raw.Uses.Value != "" {
 			d.Uses = raw.Uses.Value
 		}
-		if d.Stateful || d.Reload || raw.Shards != nil {
-			return nil, at("external", "external executors are run by someone else: stateful, reload and shards do not apply")
+		if d.Stateful || d.Reload {
+			return nil, at("external", "external executors are run by someone else: stateful and reload do not apply")
 		}
-		if d.Addresses, err = externalAddresses(file, node, field, &raw.Host, &raw.Port); err != nil {
+		if raw.ShardHosts.Kind != 0 {
+			if err := d.externalShards(file, node, field, &raw); err != nil {
+				return nil, err
+			}
+			return d, nil
+		}
+		if raw.Shards != nil {
+			return nil, at("shards", "an external deployment's shards are given by shard_hosts (one list of addresses per shard)")
+		}
+		if d.Addresses, err = externalAddresses(file, node, field, field+".host", &raw.Host, &raw.Port); err != nil {
 			return nil, err
 		}
 		d.Replicas = len(d.Addresses)
 		return d, nil
+	}
+	if raw.ShardHosts.Kind != 0 {
+		return nil, at("shard_hosts", "only external executors take shard_hosts")
 	}
 	if raw.Host.Kind != 0 && raw.Host.Value != "" && raw.Host.Value != "127.0.0.1" && raw.Host.Value != "localhost" {
 		return nil, at("host", "only external executors take a host; jig runs its own executors on 127.0.0.1")
@@ -546,11 +563,52 @@ func hasMainPackage(dir string) bool {
 	return false
 }
 
-func externalAddresses(file string, node *yaml.Node, field string, hostN, portN *yaml.Node) ([]string, error) {
+// externalShards reads `shard_hosts:` of an external deployment: one entry
+// per shard, each an address or a list of replica addresses (the same
+// forms as `host`, paired with `port` when an entry has no port). Every
+// shard must have the same number of replicas, because a deployment has
+// one replica count. This is how a sharded deployment run elsewhere (an
+// exported flow's gateway reaching its shards' Kubernetes Services) is
+// routed with its polling and reduce.
+func (d *Deployment) externalShards(file string, node *yaml.Node, field string, raw *rawDeployment) error {
+	sh := &raw.ShardHosts
+	sfield := field + ".shard_hosts"
+	if raw.Host.Kind != 0 {
+		return yamlutil.At(file, yamlutil.Lookup(node, "host"), field+".host", "give host (one shard) or shard_hosts (several), not both")
+	}
+	if sh.Kind != yaml.SequenceNode || len(sh.Content) == 0 {
+		return yamlutil.At(file, sh, sfield, "want a list with one entry per shard, each an address or a list of replica addresses")
+	}
+	if raw.Shards != nil && *raw.Shards != len(sh.Content) {
+		return yamlutil.At(file, yamlutil.Lookup(node, "shards"), field+".shards", "shards is %d but shard_hosts lists %d shards", *raw.Shards, len(sh.Content))
+	}
+	d.Addresses = nil
+	for s, entry := range sh.Content {
+		efield := fmt.Sprintf("%s[%d]", sfield, s)
+		if entry.Kind == yaml.SequenceNode && len(entry.Content) == 0 {
+			return yamlutil.At(file, entry, efield, "shard %d has no address", s)
+		}
+		addrs, err := externalAddresses(file, entry, field, efield, entry, &raw.Port)
+		if err != nil {
+			return err
+		}
+		if s > 0 && len(addrs) != d.Replicas {
+			return yamlutil.At(file, entry, efield, "shard %d has %d replicas, shard 0 has %d: every shard needs the same number", s, len(addrs), d.Replicas)
+		}
+		d.Replicas = len(addrs)
+		d.Addresses = append(d.Addresses, addrs...)
+	}
+	d.Shards = len(sh.Content)
+	return nil
+}
+
+// externalAddresses pairs host and port values into addresses; hostField
+// names hostN in messages.
+func externalAddresses(file string, node *yaml.Node, field, hostField string, hostN, portN *yaml.Node) ([]string, error) {
 	var hosts []string
 	if hostN.Kind != 0 {
 		var err error
-		if hosts, err = stringOrList(file, hostN, field+".host"); err != nil {
+		if hosts, err = stringOrList(file, hostN, hostField); err != nil {
 			return nil, err
 		}
 	}
@@ -568,7 +626,7 @@ func externalAddresses(file string, node *yaml.Node, field string, hostN, portN 
 	// pairs with every element of the other list.
 	n := max(len(hosts), len(ports))
 	if len(hosts) != 1 && len(ports) > 1 && len(hosts) != len(ports) {
-		return nil, yamlutil.At(file, node, field+".host", "%d hosts and %d ports: give lists of the same length, or one of either", len(hosts), len(ports))
+		return nil, yamlutil.At(file, node, hostField, "%d hosts and %d ports: give lists of the same length, or one of either", len(hosts), len(ports))
 	}
 	var out []string
 	for i := 0; i < n; i++ {
