@@ -49,7 +49,10 @@ func appendAttr(e *Log, group string, a slog.Attr) {
 		return
 	}
 	key := a.Key
-	if group != "" {
+	switch {
+	case key == "":
+		key = group // a group with an empty key is inlined
+	case group != "":
 		key = group + "." + key
 	}
 	if a.Value.Kind() == slog.KindGroup {

@@ -214,6 +214,12 @@ func errorResponse(req *jinapb.DataRequestProto, err error) *jinapb.DataRequestP
 // CodeName returns the canonical upper-case name of a gRPC code
 // ("UNAVAILABLE"), as used in error responses.
 func CodeName(c codes.Code) string {
+	switch c {
+	case codes.OK:
+		return "OK" // not "O_K"
+	case codes.Canceled:
+		return "CANCELLED" // the canonical spelling
+	}
 	var b strings.Builder
 	s := c.String() // "Unavailable", "DeadlineExceeded"
 	for i, r := range s {

@@ -14,6 +14,11 @@ import (
 // window is how many seconds of history a Recorder keeps.
 const window = 60
 
+// slots is the ring size: the window's complete seconds plus the current
+// one, so traffic in the current second does not overwrite the oldest
+// second of the history.
+const slots = window + 1
+
 // Latency buckets grow by 2^(1/4) (~19%) from 10µs: percentiles are
 // accurate to a few percent, with a fixed, small memory cost.
 const (
@@ -52,7 +57,7 @@ type Recorder struct {
 	inflight atomic.Int64
 
 	mu   sync.Mutex
-	secs [window]second
+	secs [slots]second
 	now  func() time.Time
 }
 
@@ -79,7 +84,7 @@ func (r *Recorder) Observe(latency time.Duration, failed bool) {
 	sec := r.now().Unix()
 	b := bucketOf(latency)
 	r.mu.Lock()
-	s := &r.secs[sec%window]
+	s := &r.secs[sec%slots]
 	if s.unix != sec {
 		*s = second{unix: sec}
 	}
@@ -120,7 +125,7 @@ func (r *Recorder) Snapshot() Snapshot {
 	r.mu.Lock()
 	for i := 1; i <= window; i++ { // seconds now-60 .. now-1
 		sec := now - int64(window) - 1 + int64(i)
-		s := &r.secs[sec%window]
+		s := &r.secs[sec%slots]
 		if s.unix != sec {
 			continue
 		}
@@ -131,7 +136,7 @@ func (r *Recorder) Snapshot() Snapshot {
 	}
 	for back := int64(0); back < LatencyWindow; back++ { // include the current second
 		sec := now - back
-		s := &r.secs[sec%window]
+		s := &r.secs[sec%slots]
 		if s.unix != sec {
 			continue
 		}

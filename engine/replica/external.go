@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/proto/jinapb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // ExternalSpec describes a worker jig does not run (`external: true`):
@@ -25,6 +28,7 @@ type ExternalSpec struct {
 type ExternalRunner struct {
 	*tracker
 	spec   ExternalSpec
+	mu     sync.Mutex
 	conn   *GRPCConn
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -50,7 +54,9 @@ func (r *ExternalRunner) Start(ctx context.Context) error {
 		r.set(events.Failed, err.Error())
 		return err
 	}
+	r.mu.Lock()
 	r.conn = conn
+	r.mu.Unlock()
 	if err := conn.WaitHealthy(ctx); err != nil {
 		r.set(events.Failed, err.Error())
 		conn.Close()
@@ -88,8 +94,26 @@ func (r *ExternalRunner) watch(ctx context.Context) {
 	}
 }
 
-// Conn implements Runner.
-func (r *ExternalRunner) Conn() Conn { return r.conn }
+// Conn implements Runner. Before Start succeeds, calls fail as
+// unavailable.
+func (r *ExternalRunner) Conn() Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conn == nil {
+		return unavailableConn{r.spec.Address}
+	}
+	return r.conn
+}
+
+type unavailableConn struct{ addr string }
+
+func (c unavailableConn) Process(context.Context, *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+	return nil, status.Errorf(codes.Unavailable, "external worker %s is not connected", c.addr)
+}
+
+func (c unavailableConn) Endpoints(context.Context) (*jinapb.EndpointsProto, error) {
+	return nil, status.Errorf(codes.Unavailable, "external worker %s is not connected", c.addr)
+}
 
 // Kill implements Runner; external workers cannot be killed by jig.
 func (r *ExternalRunner) Kill() error { return errExternal }
@@ -100,15 +124,19 @@ func (r *ExternalRunner) Stop(ctx context.Context) error {
 		r.cancel()
 	}
 	r.wg.Wait()
+	r.mu.Lock()
 	if r.conn != nil {
 		r.conn.Close()
 	}
+	r.mu.Unlock()
 	r.set(events.Stopped, "")
 	return nil
 }
 
 type externalError struct{}
 
-func (externalError) Error() string { return "external executors are run by someone else; jig cannot kill them" }
+func (externalError) Error() string {
+	return "external executors are run by someone else; jig cannot kill them"
+}
 
 var errExternal error = externalError{}

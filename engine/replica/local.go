@@ -49,8 +49,10 @@ type LocalRunner struct {
 	port    int
 	stopped bool
 	restart *time.Timer
-	ctx     context.Context // for restarts; cancelled by Stop
-	cancel  context.CancelFunc
+	// restarting counts scheduled restarts that have not finished.
+	restarting sync.WaitGroup
+	ctx        context.Context // for restarts; cancelled by Stop
+	cancel     context.CancelFunc
 }
 
 var _ Runner = (*LocalRunner)(nil)
@@ -119,21 +121,21 @@ func (r *LocalRunner) start(ctx context.Context) error {
 }
 
 // teardown stops the current server (drain until ctx ends) and closes the
-// instance.
-func (r *LocalRunner) teardown(ctx context.Context) error {
+// instance. It reports whether a server was running.
+func (r *LocalRunner) teardown(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	srv, inst, cleanup, served := r.srv, r.inst, r.cleanup, r.served
 	r.srv, r.inst, r.cleanup = nil, nil, nil
 	r.mu.Unlock()
 	if srv == nil {
-		return nil
+		return false, nil
 	}
 	srv.Stop(ctx)
 	<-served
 	if cleanup != nil {
 		cleanup()
 	}
-	return inst.Close()
+	return true, inst.Close()
 }
 
 // Conn implements Runner.
@@ -154,12 +156,18 @@ func (r *LocalRunner) Kill() error {
 		r.mu.Unlock()
 		return ErrStopped
 	}
+	running := r.srv != nil
 	r.mu.Unlock()
+	if !running {
+		return nil // already down: its restart is pending
+	}
 	r.set(events.Failed, "killed")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // no draining: a crash
-	err := r.teardown(ctx)
-	r.scheduleRestart()
+	down, err := r.teardown(ctx)
+	if down { // else a concurrent Kill tore it down and restarts it
+		r.scheduleRestart()
+	}
 	return err
 }
 
@@ -172,7 +180,9 @@ func (r *LocalRunner) scheduleRestart() {
 	if r.stopped {
 		return
 	}
+	r.restarting.Add(1)
 	r.restart = time.AfterFunc(delay, func() {
+		defer r.restarting.Done()
 		if err := r.start(r.ctx); err != nil {
 			r.set(events.Failed, err.Error())
 			r.mu.Lock()
@@ -188,7 +198,7 @@ func (r *LocalRunner) scheduleRestart() {
 // Restart stops the replica gracefully and starts it again at once.
 func (r *LocalRunner) Restart(ctx context.Context) error {
 	r.set(events.Stopping, "restart")
-	if err := r.teardown(ctx); err != nil {
+	if _, err := r.teardown(ctx); err != nil {
 		r.c.Logger.Warn("close before restart failed", "replica", r.String(), "err", err)
 	}
 	return r.Start(ctx)
@@ -198,13 +208,16 @@ func (r *LocalRunner) Restart(ctx context.Context) error {
 func (r *LocalRunner) Stop(ctx context.Context) error {
 	r.mu.Lock()
 	r.stopped = true
-	if r.restart != nil {
-		r.restart.Stop()
+	if r.restart != nil && r.restart.Stop() {
+		r.restarting.Done() // the timer will not run
 	}
 	r.mu.Unlock()
 	r.cancel()
+	// A restart already running finishes first, so its server is torn
+	// down below instead of outliving Stop.
+	r.restarting.Wait()
 	r.set(events.Stopping, "")
-	err := r.teardown(ctx)
+	_, err := r.teardown(ctx)
 	r.set(events.Stopped, "")
 	return err
 }

@@ -221,11 +221,23 @@ func (w *walk) dag(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.D
 	for _, u := range g.Upstream(g.Output) {
 		awaited[u] = true
 	}
+	// The first failure of an awaited deployment ends the request at once,
+	// without waiting for slower sibling branches.
+	var (
+		failOnce  sync.Once
+		firstFail *result
+		failc     = make(chan struct{})
+	)
 	var wg sync.WaitGroup
 	for _, name := range g.Order {
 		res := results[name]
 		run := func(ctx context.Context) {
-			defer close(res.done)
+			defer func() {
+				if awaited[name] && (res.err != nil || failed(res.resp)) {
+					failOnce.Do(func() { firstFail = res; close(failc) })
+				}
+				close(res.done)
+			}()
 			parts := make([]*jinapb.DataRequestProto, 0, len(g.Needs[name]))
 			for _, p := range g.Needs[name] {
 				if p == flow.GatewayName {
@@ -273,10 +285,14 @@ func (w *walk) dag(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.D
 	out := results[g.Output]
 	select {
 	case <-out.done:
+	case <-failc:
 	case <-ctx.Done():
 	}
 	cancel()
 	wg.Wait()
+	if firstFail != nil {
+		return firstFail.resp, firstFail.err
+	}
 	if out.resp == nil && out.err == nil {
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
