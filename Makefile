@@ -13,7 +13,7 @@ JIG       := $(BIN)/jig
 FUZZTIME  ?= 30s
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
-STATICCHECK_VERSION        := 2025.1.1
+STATICCHECK_VERSION        := v0.8.2
 GOBIN_DIR := $(CURDIR)/$(BIN)/tools
 
 .PHONY: all build run test test-short bench bench-compare fuzz lint proto clean

@@ -388,7 +388,7 @@ func TestHTTPAnswers(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := newClient(t, ts.URL)
-	post := func(as ...answer) (*client.Response, error, int) {
+	post := func(as ...answer) (*client.Response, int, error) {
 		mu.Lock()
 		answers, calls = as, 0
 		mu.Unlock()
@@ -397,7 +397,7 @@ func TestHTTPAnswers(t *testing.T) {
 			client.OnAlways(func(r *client.Response, _ error) { resp = r }))
 		mu.Lock()
 		defer mu.Unlock()
-		return resp, err, calls
+		return resp, calls, err
 	}
 	ok := `{"header":{"requestId":"r1","status":{"code":"SUCCESS"}},"parameters":{"__results__":{"e":{"k":1}}},"routes":[{"executor":"e","startTime":"2024-05-01T12:00:00Z","endTime":"2024-05-01T12:00:01.5Z"}],"data":[{"id":"a","text":"x"}]}`
 	for _, tc := range []struct {
@@ -419,7 +419,7 @@ func TestHTTPAnswers(t *testing.T) {
 		{"bad status code", []answer{{200, `{"header":{"status":{"code":"MAYBE"}}}`}}, codes.Internal, "unknown status code", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err, calls := post(tc.answers...)
+			resp, calls, err := post(tc.answers...)
 			if status.Code(err) != tc.code || (tc.msg != "" && !strings.Contains(err.Error(), tc.msg)) || calls != tc.calls {
 				t.Fatalf("got %v (%v), %d calls; want %v %q, %d calls", err, status.Code(err), calls, tc.code, tc.msg, tc.calls)
 			}
@@ -432,7 +432,7 @@ func TestHTTPAnswers(t *testing.T) {
 		})
 	}
 	t.Run("500 executor error", func(t *testing.T) {
-		_, err, calls := post(answer{500, `{"header":{"requestId":"r","status":{"code":"ERROR","description":"ValueError('x')","exception":{"name":"ValueError","args":["x"],"stacks":["a","b"],"executor":"e"}}},"parameters":{},"routes":[],"data":[]}`})
+		_, calls, err := post(answer{500, `{"header":{"requestId":"r","status":{"code":"ERROR","description":"ValueError('x')","exception":{"name":"ValueError","args":["x"],"stacks":["a","b"],"executor":"e"}}},"parameters":{},"routes":[],"data":[]}`})
 		var ee *client.ExecutorError
 		if !errors.As(err, &ee) || ee.Name() != "ValueError" || ee.Executor() != "e" || !slices.Equal(ee.Status.Exception.Stacks, []string{"a", "b"}) || calls != 1 {
 			t.Fatalf("got %v, %d calls", err, calls)

@@ -118,6 +118,7 @@ type Base struct {
 	wsErr  error
 }
 
+//lint:ignore U1000 promoted to every executor type; it is what makes Executor require embedding Base
 func (b *Base) base() *Base { return b }
 
 // Workspace returns the executor's own folder, creating it (mode 0700) on

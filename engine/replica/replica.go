@@ -145,12 +145,6 @@ func (t *tracker) Ready() bool {
 	return t.info.State == events.Ready
 }
 
-func (t *tracker) state() events.State {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.info.State
-}
-
 // backoff returns the delay before restart number n (1-based).
 func (t *tracker) backoff(n int) time.Duration {
 	d := t.c.MinBackoff
