@@ -256,9 +256,9 @@ func TestProcessKillRestarts(t *testing.T) {
 	if st.got[0].LastError != "killed" {
 		t.Fatalf("reason %q", st.got[0].LastError)
 	}
-	if n := out.count("executor serving"); n != 2 {
-		t.Fatalf("%d serving lines, want one per child", n)
-	}
+	// The child logs "executor serving" on stderr after its ready line, so
+	// the line may trail the Ready state.
+	waitFor(t, "a serving line per child", func() bool { return out.count("executor serving") == 2 })
 }
 
 func TestProcessRestart(t *testing.T) {
