@@ -172,7 +172,7 @@ func (d *deployment) newRunner(shard, rep, port int) replica.Runner {
 	maxMsg := d.e.flow.Gateway.MaxMessageSize
 	switch {
 	case cfg.External:
-		return replica.NewExternal(replica.ExternalSpec{Common: common, Address: cfg.Addresses[rep], MaxMessageSize: maxMsg})
+		return replica.NewExternal(replica.ExternalSpec{Common: common, Address: cfg.Address(shard, rep), MaxMessageSize: maxMsg})
 	case cfg.Source != "":
 		d.mu.Lock()
 		binary := d.binary
@@ -297,6 +297,9 @@ func (d *deployment) discover(ctx context.Context) {
 			}
 			d.eps.Store(eps)
 			d.route.Load().SetEndpoints(eps.GetEndpoints())
+			if w := eps.GetWriteEndpoints(); len(w) > 0 && d.cfg.Replicas > 1 && !d.cfg.Stateful && !d.cfg.External {
+				d.logger().Warn("writes reach one replica only: set stateful: true to replicate them with RAFT", "write_endpoints", w, "replicas", d.cfg.Replicas)
+			}
 			return
 		}
 	}

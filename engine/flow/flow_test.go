@@ -19,7 +19,9 @@ import (
 type nop struct{ executors.Base }
 
 func (n *nop) Endpoints(r *executors.Router) {
-	r.Default(func(ctx context.Context, d docarray.DocList, p executors.Params) (docarray.DocList, error) { return nil, nil })
+	r.Default(func(ctx context.Context, d docarray.DocList, p executors.Params) (docarray.DocList, error) {
+		return nil, nil
+	})
 }
 
 func init() {

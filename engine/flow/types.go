@@ -179,7 +179,9 @@ type Deployment struct {
 	// Restart restarts the deployment when its YAML changes.
 	Restart bool
 	// External deployments are not started by jig: Addresses lists the
-	// host:port of each replica.
+	// host:port of each replica, shard after shard (`host:`, or
+	// `shard_hosts:` for a sharded external deployment), so replica r of
+	// shard s is Addresses[s*Replicas+r]; use Address.
 	External  bool
 	Addresses []string
 	// Port is the worker port of replica 0 of shard 0 (0 = pick); further
@@ -234,6 +236,12 @@ func (d *Deployment) Line() int {
 		return 0
 	}
 	return d.node.Line
+}
+
+// Address returns the address of replica rep of shard shard of an
+// external deployment.
+func (d *Deployment) Address(shard, rep int) string {
+	return d.Addresses[shard*d.Replicas+rep]
 }
 
 // InProcess reports whether replicas run inside the engine's process.

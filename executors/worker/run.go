@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jig-dev/jig/consensus"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/spf13/pflag"
@@ -42,6 +43,17 @@ type Flags struct {
 	LogLevel            string
 	MaxMessageSize      int
 	GracePeriod         time.Duration
+
+	// RAFT (stateful deployments): with RaftID set, the worker runs a
+	// consensus.Node beside the executor; write endpoints go through the
+	// RAFT log and reads follow ReadConsistency.
+	RaftID          string
+	RaftDir         string
+	RaftAddr        string
+	RaftPeers       string
+	RaftConfig      string
+	RaftJoin        bool
+	ReadConsistency string
 }
 
 // Register adds the worker flags to fs. usesRequired says whether --uses
@@ -64,6 +76,72 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.IntVar(&f.MaxMessageSize, "max-message-size", DefaultMaxMessageSize, "largest request or response in bytes")
 	fs.DurationVar(&f.GracePeriod, "grace-period", 10*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.StringVar(&f.RaftID, "raft-id", "", "RAFT server id of this replica: runs a RAFT node beside the executor, so write endpoints are replicated (stateful deployments; set by the engine)")
+	fs.StringVar(&f.RaftDir, "raft-dir", "", "folder for this replica's RAFT log and snapshots (required with --raft-id)")
+	fs.StringVar(&f.RaftAddr, "raft-addr", "127.0.0.1:0", "host:port of the RAFT transport; port 0 means this replica's address in --raft-peers, else a free port (the ready line reports it)")
+	fs.StringVar(&f.RaftPeers, "raft-peers", "", `every member of the shard, this one included, as JSON: '[{"id":"0","raft":"127.0.0.1:7000","worker":"127.0.0.1:7100"},...]' (default: this replica alone)`)
+	fs.StringVar(&f.RaftConfig, "raft-config", "", `RAFT knobs as JSON, e.g. '{"heartbeat_timeout":"500ms","snapshot_threshold":1024}' (durations: Go strings or milliseconds)`)
+	fs.BoolVar(&f.RaftJoin, "raft-join", false, "this replica joins an existing cluster (scale-up): it waits for the leader's AddVoter instead of bootstrapping")
+	fs.StringVar(&f.ReadConsistency, "read-consistency", "local", "reads of a RAFT replica: local (fast, possibly stale) or leader (served by the leader, sees every acknowledged write)")
+}
+
+// Consensus builds the RAFT node configuration the flags describe for inst,
+// whose worker listens on workerAddr, and the default read consistency.
+// Errors are bad input (exit code 2).
+func (f *Flags) Consensus(inst *executors.Instance, workerAddr string, logger *slog.Logger) (consensus.Config, consensus.Consistency, error) {
+	bad := func(field string, err error) error { return &yamlutil.Error{Field: field, Msg: err.Error()} }
+	cfg := consensus.DefaultConfig()
+	cfg.ID, cfg.Dir, cfg.BindAddr, cfg.Join = f.RaftID, f.RaftDir, f.RaftAddr, f.RaftJoin
+	cfg.Instance, cfg.Logger = inst, logger
+	if cfg.Dir == "" {
+		return cfg, 0, &yamlutil.Error{Field: "--raft-dir", Msg: "required with --raft-id"}
+	}
+	if cfg.BindAddr == "" {
+		cfg.BindAddr = "127.0.0.1:0"
+	}
+	consistency, err := consensus.ParseConsistency(f.ReadConsistency)
+	if err != nil {
+		return cfg, 0, bad("--read-consistency", err)
+	}
+	if f.RaftConfig != "" {
+		if err := cfg.SetKnobs([]byte(f.RaftConfig)); err != nil {
+			return cfg, 0, bad("--raft-config", err)
+		}
+	}
+	if f.RaftPeers != "" {
+		if cfg.Peers, err = consensus.ParsePeers(f.RaftPeers); err != nil {
+			return cfg, 0, bad("--raft-peers", err)
+		}
+	}
+	self := -1
+	for i, p := range cfg.Peers {
+		if p.ID == cfg.ID {
+			self = i
+		}
+	}
+	switch {
+	case self < 0 && !cfg.Join && f.RaftPeers != "":
+		return cfg, 0, &yamlutil.Error{Field: "--raft-peers", Msg: fmt.Sprintf("no member with id %q (--raft-id); use --raft-join for a replica added later", cfg.ID)}
+	case self < 0:
+		cfg.Peers = append(cfg.Peers, consensus.Peer{ID: cfg.ID})
+		self = len(cfg.Peers) - 1
+	}
+	// This replica's own entry: the addresses actually bound. Its raft
+	// address in --raft-peers is where it binds unless --raft-addr says
+	// otherwise; the two must not disagree, or the others dial nobody.
+	p := &cfg.Peers[self]
+	if p.WorkerAddr == "" || strings.HasSuffix(p.WorkerAddr, ":0") {
+		p.WorkerAddr = workerAddr
+	}
+	if p.RaftAddr != "" && !strings.HasSuffix(p.RaftAddr, ":0") {
+		switch {
+		case strings.HasSuffix(cfg.BindAddr, ":0"):
+			cfg.BindAddr = p.RaftAddr
+		case cfg.BindAddr != p.RaftAddr:
+			return cfg, 0, &yamlutil.Error{Field: "--raft-addr", Msg: fmt.Sprintf("%s, but --raft-peers says member %q is at %s", cfg.BindAddr, cfg.ID, p.RaftAddr)}
+		}
+	}
+	return cfg, consistency, nil
 }
 
 // ResolveUses turns a --uses value into an executor config: builtin:Name,
@@ -164,6 +242,9 @@ type Ready struct {
 	Jig     string `json:"jig"`
 	Address string `json:"address"`
 	PID     int    `json:"pid"`
+	// RaftAddress is the RAFT transport's address when the worker runs a
+	// RAFT node (--raft-id).
+	RaftAddress string `json:"raft_address,omitempty"`
 }
 
 // ParseReady recognises a ready line.
@@ -196,16 +277,42 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 	if err != nil {
 		return fmt.Errorf("listen on %s:%d: %w", f.Host, f.Port, err)
 	}
-	srv, err := NewServer(Options{Instance: inst, Logger: logger, MaxMessageSize: f.MaxMessageSize})
+	opts := Options{Instance: inst, Logger: logger, MaxMessageSize: f.MaxMessageSize}
+	var node *consensus.Node
+	if f.RaftID != "" {
+		cfg, consistency, err := f.Consensus(inst, lis.Addr().String(), logger)
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		if node, err = consensus.NewNode(cfg); err != nil {
+			lis.Close()
+			return fmt.Errorf("start raft node %s: %w", f.RaftID, err)
+		}
+		// Runs before inst.Close (deferred earlier) and after srv.Stop:
+		// the executor outlives the node that applies writes to it.
+		defer func() {
+			if err := node.Shutdown(); err != nil {
+				logger.Error("raft shutdown failed", "err", err)
+			}
+		}()
+		opts.Writes = node
+		opts.Reads = consensus.Reads{Node: node, Consistency: consistency}
+	}
+	srv, err := NewServer(opts)
 	if err != nil {
 		lis.Close()
 		return err
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
-	ready, _ := json.Marshal(Ready{Jig: "ready", Address: lis.Addr().String(), PID: os.Getpid()})
+	r := Ready{Jig: "ready", Address: lis.Addr().String(), PID: os.Getpid()}
+	if node != nil {
+		r.RaftAddress = node.RaftAddr()
+	}
+	ready, _ := json.Marshal(r)
 	fmt.Fprintln(stdout, string(ready))
-	logger.Info("executor serving", "executor", inst.Name(), "jtype", inst.JType(), "address", lis.Addr().String())
+	logger.Info("executor serving", "executor", inst.Name(), "jtype", inst.JType(), "address", lis.Addr().String(), "raft_address", r.RaftAddress)
 
 	select {
 	case <-ctx.Done():
@@ -215,9 +322,32 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 	logger.Info("executor stopping", "executor", inst.Name())
 	stopCtx, cancel := context.WithTimeout(context.Background(), f.GracePeriod)
 	defer cancel()
+	if node != nil {
+		resign(stopCtx, node, logger)
+	}
 	srv.Stop(stopCtx)
 	<-errc
 	return nil
+}
+
+// resign hands leadership to another member before a leader drains, so
+// writes keep flowing (followers forward them to the new leader) instead
+// of waiting for an election after the node stops. A failure only costs
+// that election.
+func resign(ctx context.Context, node *consensus.Node, logger *slog.Logger) {
+	if !node.IsLeader() || node.Stats().Peers == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := node.TransferLeadership(ctx, ""); err != nil {
+		logger.Warn("leadership transfer before shutdown failed; the others will elect a leader", "err", err)
+		return
+	}
+	// The successor is known here only at its first heartbeat; its own
+	// log says it took over.
+	logger.Info("leadership transferred before shutdown", "took", time.Since(start))
 }
 
 // Main is the main function of a user executor binary:

@@ -46,6 +46,14 @@ type WriteApplier interface {
 	ApplyWrite(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error)
 }
 
+// ReadHandler serves requests for read endpoints instead of the instance,
+// e.g. consensus.Reads, which can serve them on the RAFT leader (leader
+// reads) and serves the reads other replicas forward to it. Errors are
+// returned to the caller as gRPC errors.
+type ReadHandler interface {
+	Read(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error)
+}
+
 // Options configure a Server.
 type Options struct {
 	// Instance is the executor to serve (required).
@@ -53,6 +61,9 @@ type Options struct {
 	// Writes, when set, handles requests for write endpoints instead of the
 	// instance (replication through RAFT).
 	Writes WriteApplier
+	// Reads, when set, handles requests for every other endpoint (except
+	// the dry-run probe) instead of the instance.
+	Reads ReadHandler
 	// Logger receives server logs; nil discards them.
 	Logger *slog.Logger
 	// MaxMessageSize bounds requests and responses (DefaultMaxMessageSize
@@ -193,14 +204,19 @@ func (v *service) process(ctx context.Context, req *jinapb.DataRequestProto) (*j
 }
 
 // Process handles one request exactly as process_single_data does (writes
-// through the WriteApplier when set), without the network: the engine
-// calls it for in-process replicas.
+// through the WriteApplier and reads through the ReadHandler when set),
+// without the network: the engine calls it for in-process replicas.
 func (s *Server) Process(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
 	if req == nil {
 		return nil, status.Error(codes.InvalidArgument, "empty request")
 	}
-	if w := s.opts.Writes; w != nil && s.inst.IsWrite(executors.Endpoint(req)) {
-		return w.ApplyWrite(ctx, req)
+	ep := executors.Endpoint(req)
+	if s.inst.IsWrite(ep) {
+		if w := s.opts.Writes; w != nil {
+			return w.ApplyWrite(ctx, req)
+		}
+	} else if r := s.opts.Reads; r != nil && ep != executors.DryRunEndpoint {
+		return r.Read(ctx, req)
 	}
 	resp := s.inst.Process(ctx, req)
 	if err := ctx.Err(); err != nil && resp.GetHeader().GetStatus().GetCode() == jinapb.StatusProto_ERROR {

@@ -1,0 +1,245 @@
+package consensus
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/proto/jinapb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Log entries are raft LogCommand entries. A write is the marshalled
+// jina.DataRequestProto in Data with no Extensions, so its payload is
+// exactly the request bytes (the bare-raft benchmark applies the same
+// bytes). Membership metadata uses Extensions to say what Data holds.
+const extPeer = "jig/peer/v1"
+
+// peerEntry announces a member's addresses to every replica (AddVoter), so
+// followers can forward to a leader that was not in their static Peers.
+type peerEntry struct {
+	Peer Peer `json:"peer"`
+}
+
+// fsm is the RAFT state machine: it applies committed writes to the
+// executor instance and snapshots / restores the instance's state. raft
+// calls Apply, Snapshot and Restore from one goroutine.
+type fsm struct {
+	inst   *executors.Instance
+	logger *slog.Logger
+	// tmpDir is where snapshot folders are captured and unpacked: under
+	// the node's Dir, so a wipe removes leftovers and renames stay on one
+	// filesystem.
+	tmpDir      string
+	canSnapshot bool
+
+	mu    sync.RWMutex
+	peers map[string]Peer // announced through the log
+
+	// local maps the first byte of the Data of a write submitted on this
+	// node to its handoff: raft gives the leader's FSM the very slice
+	// ApplyLog got, so the leader applies the request it already has
+	// instead of decoding its own bytes. Followers, replays and restarted
+	// nodes never find their entries here and decode.
+	local sync.Map // *byte -> *handoff
+
+	applies      atomic.Uint64 // writes applied to the executor
+	lastIndex    atomic.Uint64 // log index of the last write applied
+	restores     atomic.Uint64
+	lastRestored atomic.Int64 // unix nanos of the last restore
+	// onPersist reports a stored snapshot to the node (stats).
+	onPersist func(id string)
+}
+
+var _ raft.FSM = (*fsm)(nil)
+
+func newFSM(inst *executors.Instance, logger *slog.Logger, tmpDir string) *fsm {
+	_, can := inst.Executor().(executors.Snapshotter)
+	return &fsm{inst: inst, logger: logger, tmpDir: tmpDir, canSnapshot: can, peers: map[string]Peer{}}
+}
+
+// Apply applies one committed entry. For a write it returns the executor's
+// response (*jinapb.DataRequestProto), which raft hands to the ApplyFuture
+// on the leader; a malformed entry returns an error. The handler's context
+// is never cancelled: a write must apply identically on every replica,
+// whatever happened to the client that sent it.
+func (f *fsm) Apply(l *raft.Log) any {
+	switch string(l.Extensions) {
+	case "":
+		if h := f.claim(l.Data); h != nil {
+			defer close(h.done)
+			return f.applyWrite(l.Index, h.req)
+		}
+		req := &jinapb.DataRequestProto{}
+		if err := proto.Unmarshal(l.Data, req); err != nil {
+			f.logger.Error("cannot decode write entry; skipped on every replica", "index", l.Index, "err", err)
+			return fmt.Errorf("%w: index %d: %w", ErrBadEntry, l.Index, err)
+		}
+		return f.applyWrite(l.Index, req)
+	case extPeer:
+		var e peerEntry
+		if err := json.Unmarshal(l.Data, &e); err != nil || e.Peer.ID == "" {
+			f.logger.Error("cannot decode peer entry; skipped", "index", l.Index, "err", err)
+			return fmt.Errorf("%w: index %d: peer entry", ErrBadEntry, l.Index)
+		}
+		f.mu.Lock()
+		f.peers[e.Peer.ID] = e.Peer
+		f.mu.Unlock()
+		f.logger.Info("member announced", "id", e.Peer.ID, "raft", e.Peer.RaftAddr, "worker", e.Peer.WorkerAddr)
+		return nil
+	}
+	// A newer jig wrote an entry this one does not know; applying nothing
+	// keeps this replica's executor consistent with the others.
+	f.logger.Error("unknown entry kind; skipped", "index", l.Index, "kind", string(l.Extensions))
+	return fmt.Errorf("%w: index %d: unknown kind %q", ErrBadEntry, l.Index, l.Extensions)
+}
+
+func (f *fsm) applyWrite(index uint64, req *jinapb.DataRequestProto) *jinapb.DataRequestProto {
+	resp := f.inst.Process(context.Background(), req)
+	f.applies.Add(1)
+	f.lastIndex.Store(index)
+	return resp
+}
+
+// handoff lends a request submitted on this node to its FSM. Exactly one
+// side wins the state: the FSM claims it (and closes done after applying),
+// or the submitter revokes it when it stops waiting, so the FSM never uses
+// a request its owner may already be reusing.
+type handoff struct {
+	req   *jinapb.DataRequestProto
+	state atomic.Int32 // 0 lent, 1 claimed by the FSM, 2 revoked
+	done  chan struct{}
+}
+
+// lend registers req as the decoded form of data. The returned function
+// must be called when the submitter stops waiting: it revokes the loan, or
+// waits for the FSM to finish with req if it already claimed it.
+func (f *fsm) lend(data []byte, req *jinapb.DataRequestProto) (end func()) {
+	if len(data) == 0 {
+		return func() {}
+	}
+	h := &handoff{req: req, done: make(chan struct{})}
+	key := &data[0]
+	f.local.Store(key, h)
+	return func() {
+		f.local.CompareAndDelete(key, h)
+		if !h.state.CompareAndSwap(0, 2) {
+			<-h.done
+		}
+	}
+}
+
+func (f *fsm) claim(data []byte) *handoff {
+	if len(data) == 0 {
+		return nil
+	}
+	v, ok := f.local.LoadAndDelete(&data[0])
+	if !ok {
+		return nil
+	}
+	h := v.(*handoff)
+	if !h.state.CompareAndSwap(0, 1) {
+		return nil // revoked: decode like any other replica
+	}
+	return h
+}
+
+// peer returns a member announced through the log.
+func (f *fsm) peer(id string) (Peer, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	p, ok := f.peers[id]
+	return p, ok
+}
+
+func (f *fsm) peerList() []Peer {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	ps := slices.Collect(maps.Values(f.peers))
+	slices.SortFunc(ps, func(a, b Peer) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	return ps
+}
+
+// Snapshot captures the executor's state. It runs on raft's FSM goroutine,
+// so no write is applied while the executor writes its state: the executor
+// API has no copy-on-write, and this is what makes the captured state match
+// the applied index. The expensive part, packing and storing, happens in
+// Persist, concurrently with later writes.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	if !f.canSnapshot {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshotUnsupported, executors.ErrNoSnapshot)
+	}
+	dir, err := os.MkdirTemp(f.tmpDir, "snapshot-")
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	start := time.Now()
+	if err := f.inst.Snapshot(dir); err != nil {
+		os.RemoveAll(dir)
+		if errors.Is(err, executors.ErrNoSnapshot) {
+			return nil, fmt.Errorf("%w: %w", ErrSnapshotUnsupported, err)
+		}
+		return nil, fmt.Errorf("executor %s snapshot: %w", f.inst.Name(), err)
+	}
+	f.logger.Debug("executor state captured", "executor", f.inst.Name(), "took", time.Since(start))
+	return &fsmSnapshot{
+		dir:       dir,
+		manifest:  manifest{Format: snapshotFormat, Executor: f.inst.JType(), Created: time.Now().UTC(), Peers: f.peerList()},
+		logger:    f.logger,
+		persisted: f.onPersist,
+	}, nil
+}
+
+// Restore replaces the executor's state with a snapshot (at start, or
+// when the leader sends one to a lagging or new member).
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	dir, err := os.MkdirTemp(f.tmpDir, "restore-")
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	m, err := unpackSnapshot(bufio.NewReaderSize(rc, 1<<20), dir)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if m.Executor != "" && m.Executor != f.inst.JType() {
+		f.logger.Warn("snapshot was taken by another executor type", "snapshot", m.Executor, "executor", f.inst.JType())
+	}
+	if err := f.inst.Restore(dir); err != nil {
+		if errors.Is(err, executors.ErrNoSnapshot) {
+			return fmt.Errorf("restore: %w: %w", ErrSnapshotUnsupported, err)
+		}
+		return fmt.Errorf("executor %s restore: %w", f.inst.Name(), err)
+	}
+	f.mu.Lock()
+	f.peers = map[string]Peer{}
+	for _, p := range m.Peers {
+		f.peers[p.ID] = p
+	}
+	f.mu.Unlock()
+	f.restores.Add(1)
+	f.lastRestored.Store(time.Now().UnixNano())
+	f.logger.Info("executor state restored from snapshot", "executor", f.inst.Name(), "created", m.Created)
+	return nil
+}

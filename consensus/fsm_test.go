@@ -1,0 +1,210 @@
+package consensus
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/proto/jinapb"
+	"google.golang.org/protobuf/proto"
+)
+
+// memSink is a raft.SnapshotSink into memory.
+type memSink struct {
+	bytes.Buffer
+	closed, cancelled bool
+}
+
+func (s *memSink) ID() string    { return "1-2-1700000000000" }
+func (s *memSink) Close() error  { s.closed = true; return nil }
+func (s *memSink) Cancel() error { s.cancelled = true; return nil }
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func marshal(t *testing.T, r *jinapb.DataRequestProto) []byte {
+	t.Helper()
+	b, err := proto.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestFSMApplyInLogOrder(t *testing.T) {
+	inst := NewKV(t, "ConsensusTestKV")
+	defer inst.Close()
+	f := newFSM(inst, discard, t.TempDir())
+	for i, kv := range [][]string{{"a", "1"}, {"b", "2"}, {"a", "3"}} {
+		resp := f.Apply(&raft.Log{Index: uint64(i + 1), Data: marshal(t, PutReq(kv...))})
+		r, ok := resp.(*jinapb.DataRequestProto)
+		if !ok || r.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS {
+			t.Fatalf("apply %d: %v", i, resp)
+		}
+	}
+	got := StateOf(inst)
+	if want := (KVSnapshot{Data: map[string]string{"a": "3", "b": "2"}, Seq: []string{"a", "b", "a"}}); !got.Equal(want) {
+		t.Fatalf("state %+v, want %+v", got, want)
+	}
+	if f.applies.Load() != 3 || f.lastIndex.Load() != 3 {
+		t.Fatalf("counters: applies %d last %d", f.applies.Load(), f.lastIndex.Load())
+	}
+	// A garbled entry is skipped with an error, on every replica alike.
+	if err, ok := f.Apply(&raft.Log{Index: 4, Data: []byte{0xff, 0xff}}).(error); !ok || !errors.Is(err, ErrBadEntry) {
+		t.Fatalf("bad entry: %v", err)
+	}
+	if err, ok := f.Apply(&raft.Log{Index: 5, Data: []byte("x"), Extensions: []byte("jig/future/v9")}).(error); !ok || !errors.Is(err, ErrBadEntry) {
+		t.Fatalf("unknown kind: %v", err)
+	}
+	// Peer announcements feed the address book.
+	pe, _ := json.Marshal(peerEntry{Peer: Peer{ID: "9", RaftAddr: "127.0.0.1:1", WorkerAddr: "127.0.0.1:2"}})
+	if resp := f.Apply(&raft.Log{Index: 6, Data: pe, Extensions: []byte(extPeer)}); resp != nil {
+		t.Fatalf("peer entry: %v", resp)
+	}
+	if p, ok := f.peer("9"); !ok || p.WorkerAddr != "127.0.0.1:2" {
+		t.Fatalf("peer: %+v %v", p, ok)
+	}
+}
+
+func TestFSMSnapshotRestore(t *testing.T) {
+	src := NewKV(t, "ConsensusTestKV")
+	defer src.Close()
+	f := newFSM(src, discard, t.TempDir())
+	f.Apply(&raft.Log{Index: 1, Data: marshal(t, PutReq("x", "1", "y", "2"))})
+	pe, _ := json.Marshal(peerEntry{Peer: Peer{ID: "7", RaftAddr: "r", WorkerAddr: "w"}})
+	f.Apply(&raft.Log{Index: 2, Data: pe, Extensions: []byte(extPeer)})
+
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Writes after the capture do not leak into the snapshot.
+	f.Apply(&raft.Log{Index: 3, Data: marshal(t, PutReq("z", "3"))})
+	var persistedID string
+	snap.(*fsmSnapshot).persisted = func(id string) { persistedID = id }
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+	if !sink.closed || sink.cancelled || persistedID != sink.ID() {
+		t.Fatalf("sink closed %v cancelled %v persisted %q", sink.closed, sink.cancelled, persistedID)
+	}
+
+	dst := NewKV(t, "ConsensusTestKV")
+	defer dst.Close()
+	g := newFSM(dst, discard, t.TempDir())
+	g.Apply(&raft.Log{Index: 1, Data: marshal(t, PutReq("stale", "!"))})
+	if err := g.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	want := KVSnapshot{Data: map[string]string{"x": "1", "y": "2"}, Seq: []string{"x", "y"}}
+	if got := StateOf(dst); !got.Equal(want) {
+		t.Fatalf("restored %+v, want %+v", got, want)
+	}
+	if p, ok := g.peer("7"); !ok || p.WorkerAddr != "w" {
+		t.Fatalf("restored peers: %+v", g.peerList())
+	}
+	if g.restores.Load() != 1 || g.lastRestored.Load() == 0 {
+		t.Fatal("restore not counted")
+	}
+	// A corrupt stream fails cleanly and leaves the state alone.
+	if err := g.Restore(io.NopCloser(bytes.NewReader([]byte("not a tar")))); !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("corrupt snapshot: %v", err)
+	}
+	if got := StateOf(dst); !got.Equal(want) {
+		t.Fatalf("state changed by failed restore: %+v", got)
+	}
+}
+
+func TestFSMWithoutSnapshotHooks(t *testing.T) {
+	inst := NewKV(t, "ConsensusTestKVNoSnap")
+	defer inst.Close()
+	f := newFSM(inst, discard, t.TempDir())
+	if f.canSnapshot {
+		t.Fatal("KVNoSnap must not be snapshot-capable")
+	}
+	_, err := f.Snapshot()
+	if !errors.Is(err, ErrSnapshotUnsupported) || !errors.Is(err, executors.ErrNoSnapshot) {
+		t.Fatalf("want ErrSnapshotUnsupported wrapping executors.ErrNoSnapshot, got %v", err)
+	}
+	var buf bytes.Buffer
+	if err := packSnapshot(&buf, t.TempDir(), manifest{Format: snapshotFormat}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Restore(io.NopCloser(&buf)); !errors.Is(err, ErrSnapshotUnsupported) {
+		t.Fatalf("restore: %v", err)
+	}
+}
+
+func TestFSMPersistFailureCancelsSink(t *testing.T) {
+	s := &fsmSnapshot{dir: "/nonexistent/jig-consensus-test", manifest: manifest{Format: snapshotFormat}, logger: discard}
+	sink := &memSink{}
+	if err := s.Persist(sink); err == nil || !sink.cancelled || sink.closed {
+		t.Fatalf("err %v cancelled %v closed %v", err, sink.cancelled, sink.closed)
+	}
+}
+
+func TestPeerListSorted(t *testing.T) {
+	f := &fsm{peers: map[string]Peer{"b": {ID: "b"}, "a": {ID: "a"}, "c": {ID: "c"}}}
+	var ids []string
+	for _, p := range f.peerList() {
+		ids = append(ids, p.ID)
+	}
+	if !slices.Equal(ids, []string{"a", "b", "c"}) {
+		t.Fatal(ids)
+	}
+}
+
+func TestFSMLeaderHandoff(t *testing.T) {
+	inst := NewKV(t, "ConsensusTestKV")
+	defer inst.Close()
+	f := newFSM(inst, discard, t.TempDir())
+	// The lent object wins over the bytes: that is how the test can tell
+	// the fast path was taken (in the node, data is always Marshal(req)).
+	data := marshal(t, PutReq("from-bytes", "1"))
+	end := f.lend(data, PutReq("from-object", "1"))
+	f.Apply(&raft.Log{Index: 1, Data: data})
+	end() // claimed and applied: returns at once
+	if s := StateOf(inst); s.Data["from-object"] != "1" || s.Data["from-bytes"] != "" {
+		t.Fatalf("leader did not use its request: %+v", s)
+	}
+	// A revoked loan (the submitter gave up) makes the FSM decode.
+	data2 := marshal(t, PutReq("late", "2"))
+	end = f.lend(data2, PutReq("revoked", "2"))
+	end()
+	f.Apply(&raft.Log{Index: 2, Data: data2})
+	if s := StateOf(inst); s.Data["late"] != "2" || s.Data["revoked"] != "" {
+		t.Fatalf("revoked request used: %+v", s)
+	}
+	// A claimed loan makes the submitter wait until the FSM is done.
+	data3 := marshal(t, PutReq("x", "3"))
+	end = f.lend(data3, PutReq("x", "3"))
+	h := f.claim(data3)
+	if h == nil {
+		t.Fatal("claim failed")
+	}
+	ended := make(chan struct{})
+	go func() { end(); close(ended) }()
+	select {
+	case <-ended:
+		t.Fatal("submitter returned while the FSM still used its request")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(h.done)
+	<-ended
+	leaked := 0
+	f.local.Range(func(any, any) bool { leaked++; return true })
+	if leaked != 0 {
+		t.Fatalf("%d loans leaked", leaked)
+	}
+	if f.lend(nil, nil) == nil || f.claim(nil) != nil {
+		t.Fatal("empty data")
+	}
+}

@@ -1,0 +1,331 @@
+package export
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/jig-dev/jig/engine/flow"
+	"github.com/jig-dev/jig/internal/yamlutil"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// ComposeOptions configure Compose.
+type ComposeOptions struct {
+	// ImagePrefix, Tag and JigImage name the images, as in K8sOptions.
+	ImagePrefix, Tag, JigImage string
+	// Shared leaves the gateway out (Jina's shared executor): other
+	// Compose projects reach the executors on the network.
+	Shared bool
+}
+
+// ComposeResult says what Compose wrote.
+type ComposeResult struct {
+	// Project is the Compose project name; Network the name of its
+	// network (other projects can join it as an external network).
+	Project, Network string
+	// Services are the services, in flow order (the gateway last).
+	Services []string
+	// Images are the images the services run.
+	Images []Image
+	// Gateway is the host address of the gateway's first port ("" with
+	// Shared).
+	Gateway string
+	// Warnings are things of the flow Compose cannot express.
+	Warnings []string
+}
+
+// composeService is the name of the service of replica rep of w: Jina's
+// <name>-rep-<i>, with the shard when sharded (w.name carries it).
+func composeService(w *workload, rep int) string {
+	return w.name + "-rep-" + strconv.Itoa(rep)
+}
+
+// Compose writes f as a Docker Compose file: one service per replica of
+// every shard of every deployment jig runs (<name>[-<shard>]-rep-<i>), the
+// gateway service publishing the flow's ports (unless opts.Shared), one
+// network, a named workspace volume per stateful replica, healthchecks and
+// a restart policy. An existing file is only replaced if an earlier export
+// wrote it. Run it with `docker compose -f FILE up -d`.
+func Compose(f *flow.Flow, file string, opts ComposeOptions) (*ComposeResult, error) {
+	p, err := newPlan(f, imageOptions{prefix: opts.ImagePrefix, tag: opts.Tag, jig: opts.JigImage})
+	if err != nil {
+		return nil, err
+	}
+	project := dnsName(f.Name, 63)
+	res := &ComposeResult{Project: project, Network: "jig-" + project}
+	for _, i := range p.images {
+		res.Images = append(res.Images, Image{Name: i.name, Source: i.source})
+	}
+	proj := &types.Project{
+		Name:     project,
+		Services: types.Services{},
+		Networks: types.Networks{"jig": types.NetworkConfig{Name: res.Network, Driver: "bridge"}},
+		Volumes:  types.Volumes{},
+		Configs:  types.Configs{},
+	}
+	c := &composer{plan: p, proj: proj, res: res, dir: filepath.Dir(file)}
+	var deps []string
+	for _, w := range p.workloads {
+		names, err := c.addWorkload(w)
+		if err != nil {
+			return nil, err
+		}
+		deps = append(deps, names...)
+	}
+	if !opts.Shared {
+		if err := c.addGateway(deps); err != nil {
+			return nil, err
+		}
+	}
+	data, err := proj.MarshalYAML()
+	if err != nil {
+		return nil, fmt.Errorf("export %s: marshal compose file: %w", f.Name, err)
+	}
+	if old, err := os.ReadFile(file); err == nil && !bytes.HasPrefix(old, []byte(exportMarker)) {
+		return nil, &yamlutil.Error{File: file, Msg: "exists and was not written by jig export; choose another file or remove it"}
+	}
+	var b bytes.Buffer
+	src := f.File
+	if src == "" {
+		src = f.Name
+	}
+	fmt.Fprintf(&b, "%s compose from %s; re-export instead of editing.\n", exportMarker, src)
+	b.WriteString("# Build the images (Go executors also build with `docker compose build`):\n")
+	for _, cmd := range buildCommands(res.Images, filepath.Dir(file)) {
+		b.WriteString("#   " + cmd + "\n")
+	}
+	fmt.Fprintf(&b, "# Run: docker compose -f %s up -d\n", filepath.Base(file))
+	b.WriteString("# Healthchecks run `jig health` in services of the jig image; Go executor\n")
+	b.WriteString("# images hold only their binary, so those have none: the gateway waits for them.\n")
+	b.Write(data)
+	if err := writeFile(file, b.Bytes()); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// composer builds the services of a Compose project.
+type composer struct {
+	plan *plan
+	proj *types.Project
+	res  *ComposeResult
+	dir  string // the compose file's folder, for build contexts
+}
+
+// addWorkload adds one service per replica of w and returns their names.
+func (c *composer) addWorkload(w *workload) ([]string, error) {
+	d := w.dep
+	base, err := c.plan.workerArgs(w, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	configName := ""
+	if w.config != nil {
+		configName = w.name + "-config"
+		c.proj.Configs[configName] = types.ConfigObjConfig{Content: escapeCompose(string(w.config))}
+	}
+	env := types.MappingWithEquals{}
+	for _, k := range sortedKeys(d.Env) {
+		v := escapeCompose(d.Env[k])
+		env[k] = &v
+	}
+	deploy, warnings := composeResources(d)
+	c.res.Warnings = append(c.res.Warnings, warnings...)
+	var peers []raftPeer
+	if d.Stateful {
+		for i := range d.Replicas {
+			svc := composeService(w, i)
+			peers = append(peers, raftPeer{ID: strconv.Itoa(i), Raft: svc + ":" + strconv.Itoa(RaftPort), Worker: svc + ":" + strconv.Itoa(WorkerPort)})
+		}
+	}
+	var names []string
+	for i := range d.Replicas {
+		name := composeService(w, i)
+		args := append([]string{}, base...)
+		args = append(args, "--replica-id", strconv.Itoa(i))
+		if d.Stateful {
+			args = append(args, raftArgs(d, strconv.Itoa(i), name+":"+strconv.Itoa(RaftPort), peers)...)
+		}
+		s := c.service(name, w.image, args)
+		s.Labels = types.Labels{labelFlow: c.proj.Name, labelComponent: "executor", labelDeployment: d.Name, labelShard: strconv.Itoa(w.shard)}
+		s.Environment = env
+		s.Deploy = deploy
+		if d.Source != "" {
+			s.Build = &types.BuildConfig{Context: relPath(c.dir, d.Source)}
+		}
+		if configName != "" {
+			s.Configs = []types.ServiceConfigObjConfig{{Source: configName, Target: configDir + "/" + configFile}}
+		}
+		if d.Stateful {
+			vol := name + "-workspace"
+			c.proj.Volumes[vol] = types.VolumeConfig{}
+			s.Volumes = []types.ServiceVolumeConfig{{Type: types.VolumeTypeVolume, Source: vol, Target: workspaceDir}}
+		} else {
+			s.Tmpfs = append(s.Tmpfs, workspaceDir)
+		}
+		if w.jig {
+			// The jig image has jig; a Go executor's image has only its
+			// binary, whose health the gateway checks before it serves.
+			s.HealthCheck = healthcheck([]string{"CMD", "jig", "health", "127.0.0.1:" + strconv.Itoa(WorkerPort)}, c.plan.flow.Gateway.TimeoutReady)
+		}
+		c.proj.Services[name] = s
+		c.res.Services = append(c.res.Services, name)
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// addGateway adds the gateway service, which starts once every executor
+// service has started (or is healthy, when it has a healthcheck).
+func (c *composer) addGateway(deps []string) error {
+	p := c.plan
+	g := &p.flow.Gateway
+	flowYAML, err := p.gatewayFlowYAML(func(w *workload) []string {
+		out := make([]string, w.dep.Replicas)
+		for i := range out {
+			out[i] = composeService(w, i) + ":" + strconv.Itoa(WorkerPort)
+		}
+		return out
+	})
+	if err != nil {
+		return err
+	}
+	c.proj.Configs["gateway-flow"] = types.ConfigObjConfig{Content: escapeCompose(string(flowYAML))}
+	s := c.service("gateway", p.images[0].name, []string{"up", configDir + "/" + gatewayFlow, "--headless"})
+	s.Labels = types.Labels{labelFlow: c.proj.Name, labelComponent: "gateway"}
+	s.Configs = []types.ServiceConfigObjConfig{{Source: "gateway-flow", Target: configDir + "/" + gatewayFlow}}
+	s.Environment = types.MappingWithEquals{}
+	home := tmpDir
+	s.Environment["HOME"] = &home
+	for _, gp := range p.gatewayPorts {
+		s.Ports = append(s.Ports, types.ServicePortConfig{Name: gp.name, Target: uint32(gp.port), Published: strconv.Itoa(gp.port), Protocol: "tcp", Mode: "ingress"})
+	}
+	if c.res.Gateway == "" && len(p.gatewayPorts) > 0 {
+		c.res.Gateway = "127.0.0.1:" + strconv.Itoa(p.gatewayPorts[0].port)
+	}
+	if g.AuthToken != "" {
+		// Interpolated by Compose from the shell or .env when it starts:
+		// the token is never in the file.
+		ref := "${" + authTokenEnv + ":?set " + authTokenEnv + " to the gateway's auth token}"
+		s.Environment[authTokenEnv] = &ref
+	}
+	if g.TLSCert != "" {
+		// The certificate and key stay where they are; Compose mounts them.
+		mode := types.FileMode(0o444)
+		c.proj.Secrets = types.Secrets{
+			"gateway-tls-cert": types.SecretConfig{File: relPath(c.dir, g.TLSCert)},
+			"gateway-tls-key":  types.SecretConfig{File: relPath(c.dir, g.TLSKey)},
+		}
+		s.Secrets = []types.ServiceSecretConfig{
+			{Source: "gateway-tls-cert", Target: tlsDir + "/tls.crt", Mode: &mode},
+			{Source: "gateway-tls-key", Target: tlsDir + "/tls.key", Mode: &mode},
+		}
+	}
+	if port := p.port(flow.GRPC); port != 0 {
+		test := []string{"CMD", "jig", "health", "127.0.0.1:" + strconv.Itoa(port)}
+		if g.TLSCert != "" {
+			test = append(test, "--tls")
+		}
+		// The gateway listens once every executor is ready.
+		s.HealthCheck = healthcheck(test, g.TimeoutReady+time.Minute)
+	}
+	s.DependsOn = types.DependsOnConfig{}
+	for _, name := range deps {
+		cond := types.ServiceConditionStarted
+		if c.proj.Services[name].HealthCheck != nil {
+			cond = types.ServiceConditionHealthy
+		}
+		s.DependsOn[name] = types.ServiceDependency{Condition: cond, Required: true}
+	}
+	c.proj.Services["gateway"] = s
+	c.res.Services = append(c.res.Services, "gateway")
+	return nil
+}
+
+// service is a service with the settings every exported one shares.
+func (c *composer) service(name, image string, args []string) types.ServiceConfig {
+	grace := types.Duration(30 * time.Second)
+	command := make(types.ShellCommand, len(args))
+	for i, a := range args {
+		command[i] = escapeCompose(a)
+	}
+	return types.ServiceConfig{
+		Name:    name,
+		Restart: types.RestartPolicyUnlessStopped,
+		ContainerSpec: types.ContainerSpec{
+			Image:           image,
+			Command:         command,
+			Networks:        map[string]*types.ServiceNetworkConfig{"jig": nil},
+			ReadOnly:        true,
+			User:            strconv.Itoa(nonRootID) + ":" + strconv.Itoa(nonRootID),
+			CapDrop:         []string{"ALL"},
+			SecurityOpt:     []string{"no-new-privileges:true"},
+			Tmpfs:           types.StringList{tmpDir},
+			StopGracePeriod: &grace,
+		},
+	}
+}
+
+// healthcheck runs test every 5s; start covers the time the service may
+// take to become healthy (0: ten minutes).
+func healthcheck(test []string, start time.Duration) *types.HealthCheckConfig {
+	if start <= 0 {
+		start = 10 * time.Minute
+	}
+	interval, timeout, startInterval, sp := types.Duration(5*time.Second), types.Duration(3*time.Second), types.Duration(time.Second), types.Duration(start)
+	retries := uint64(3)
+	return &types.HealthCheckConfig{Test: test, Interval: &interval, Timeout: &timeout, Retries: &retries, StartPeriod: &sp, StartInterval: &startInterval}
+}
+
+// composeResources maps the flow's resources to deploy.resources: cpu,
+// memory and nvidia.com/gpu (a device reservation). Other resources have
+// no Compose equivalent and are reported.
+func composeResources(d *flow.Deployment) (*types.DeployConfig, []string) {
+	if len(d.Resources.Requests) == 0 && len(d.Resources.Limits) == 0 {
+		return nil, nil
+	}
+	var warnings []string
+	conv := func(in map[string]string) *types.Resource {
+		if len(in) == 0 {
+			return nil
+		}
+		r := &types.Resource{}
+		for _, name := range sortedKeys(in) {
+			q, err := resource.ParseQuantity(in[name])
+			if err != nil {
+				warnings = append(warnings, fmt.Sprintf("%s: resource %s: %q is not a quantity; left out", d.Name, name, in[name]))
+				continue
+			}
+			switch name {
+			case "cpu":
+				r.NanoCPUs = types.NanoCPUs(q.AsApproximateFloat64())
+			case "memory":
+				r.MemoryBytes = types.UnitBytes(q.Value())
+			case "nvidia.com/gpu":
+				r.Devices = append(r.Devices, types.DeviceRequest{Driver: "nvidia", Count: types.DeviceCount(q.Value()), Capabilities: []string{"gpu"}})
+			default:
+				warnings = append(warnings, fmt.Sprintf("%s: resource %s has no Compose equivalent; left out", d.Name, name))
+			}
+		}
+		return r
+	}
+	res := types.Resources{Limits: conv(d.Resources.Limits), Reservations: conv(d.Resources.Requests)}
+	// A GPU is reserved in Compose, whichever block the flow names it in.
+	if res.Limits != nil && len(res.Limits.Devices) > 0 {
+		if res.Reservations == nil {
+			res.Reservations = &types.Resource{}
+		}
+		res.Reservations.Devices = append(res.Reservations.Devices, res.Limits.Devices...)
+		res.Limits.Devices = nil
+	}
+	return &types.DeployConfig{Resources: res}, warnings
+}
+
+// escapeCompose protects a value from Compose's ${VAR} interpolation.
+func escapeCompose(s string) string { return strings.ReplaceAll(s, "$", "$$") }

@@ -1,0 +1,506 @@
+package export
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jig-dev/jig/engine/flow"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Labels and annotations of exported objects.
+const (
+	labelApp        = "app"
+	labelFlow       = "jig.dev/flow"
+	labelDeployment = "jig.dev/deployment"
+	labelShard      = "jig.dev/shard"
+	labelComponent  = "jig.dev/component"
+	// annotationConfig carries a hash of a pod's ConfigMap data, so that
+	// applying a changed export rolls the pods (Kubernetes does not restart
+	// pods when a ConfigMap they use changes).
+	annotationConfig = "jig.dev/config-hash"
+)
+
+// nonRootID is the user and group exported containers run as (distroless'
+// "nonroot"), so runAsNonRoot holds even for images whose USER is root.
+const nonRootID = 65532
+
+// k8s builds the Kubernetes objects of a plan.
+type k8s struct {
+	plan *plan
+	opts K8sOptions
+}
+
+// serviceHost is the cluster DNS name of Service svc.
+func (k *k8s) serviceHost(svc string) string {
+	return svc + "." + k.opts.Namespace + ".svc." + k.opts.ClusterDomain
+}
+
+// headless is the name of the headless Service of a stateful workload.
+func headless(w *workload) string { return w.name + "-headless" }
+
+// podHost is the stable DNS name of pod i of a stateful workload.
+func (k *k8s) podHost(w *workload, i int) string {
+	return w.name + "-" + strconv.Itoa(i) + "." + k.serviceHost(headless(w))
+}
+
+// addresses are the replica addresses the gateway dials for w. A stateful
+// workload's pods have stable names, so the gateway sees each replica
+// (and fails over between them) exactly as it does locally. A Deployment's
+// pods do not: the gateway dials the Service once per replica. gRPC keeps
+// one long-lived HTTP/2 connection per address and kube-proxy balances
+// connections, not requests, so one connection would pin every request on
+// one pod; one per replica spreads them over the pods and keeps a second
+// connection ready when a pod goes away.
+func (k *k8s) addresses(w *workload) []string {
+	out := make([]string, w.dep.Replicas)
+	for i := range out {
+		if w.dep.Stateful {
+			out[i] = k.podHost(w, i) + ":" + strconv.Itoa(WorkerPort)
+		} else {
+			out[i] = k.serviceHost(w.name) + ":" + strconv.Itoa(WorkerPort)
+		}
+	}
+	return out
+}
+
+func (k *k8s) meta(name string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: k.opts.Namespace, Labels: labels}
+}
+
+func (k *k8s) labels(w *workload) map[string]string {
+	l := map[string]string{
+		labelApp:        "gateway",
+		labelFlow:       dnsName(k.plan.flow.Name, 63),
+		labelComponent:  "gateway",
+		labelDeployment: "gateway",
+	}
+	if w != nil {
+		l[labelApp] = w.name
+		l[labelComponent] = "executor"
+		l[labelDeployment] = dnsName(w.dep.Name, 63)
+		l[labelShard] = strconv.Itoa(w.shard)
+	}
+	return l
+}
+
+// envKeyRe is what a ConfigMap key may be.
+var envKeyRe = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+
+// workloadObjects are the objects of one shard of a deployment: its
+// ConfigMap (config.yml and env), its Service, its Deployment or
+// StatefulSet, and a PodDisruptionBudget when it has several replicas.
+func (k *k8s) workloadObjects(w *workload) ([]runtime.Object, error) {
+	d := w.dep
+	labels := k.labels(w)
+	selector := map[string]string{labelApp: w.name}
+	var objs []runtime.Object
+
+	cmName := w.name + "-config"
+	data := map[string]string{}
+	if w.config != nil {
+		data[configFile] = string(w.config)
+	}
+	var env []corev1.EnvVar
+	for _, key := range sortedKeys(d.Env) {
+		if !envKeyRe.MatchString(key) {
+			return nil, d.Errorf("env", "environment variable %q cannot be exported to Kubernetes: use letters, digits, '-', '.' and '_'", key)
+		}
+		data[key] = d.Env[key]
+		env = append(env, corev1.EnvVar{Name: key, ValueFrom: &corev1.EnvVarSource{
+			ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: cmName}, Key: key},
+		}})
+	}
+	if len(data) > 0 {
+		objs = append(objs, &corev1.ConfigMap{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			ObjectMeta: k.meta(cmName, labels),
+			Data:       data,
+		})
+	}
+
+	args, err := k.plan.workerArgs(w, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	args = escapeK8s(args)
+	ports := []corev1.ContainerPort{{Name: "grpc", ContainerPort: WorkerPort, Protocol: corev1.ProtocolTCP}}
+	if d.Stateful {
+		// Every pod of a StatefulSet has the same spec: its identity comes
+		// from the downward API, and Kubernetes expands $(VAR) in args.
+		peers := make([]raftPeer, d.Replicas)
+		for i := range peers {
+			host := k.podHost(w, i)
+			peers[i] = raftPeer{ID: strconv.Itoa(i), Raft: host + ":" + strconv.Itoa(RaftPort), Worker: host + ":" + strconv.Itoa(WorkerPort)}
+		}
+		// The transport binds the pod's IP, which exists as soon as the
+		// container starts, while its DNS name may take a moment to
+		// appear; members still reach each other by the stable names of
+		// --raft-peers. Brackets keep an IPv6 pod IP a valid host:port
+		// (and are accepted around IPv4 too).
+		args = append(args, "--replica-id", "$(POD_INDEX)")
+		args = append(args, raftArgs(d, "$(POD_INDEX)", "[$(POD_IP)]:"+strconv.Itoa(RaftPort), peers)...)
+		env = append(env,
+			corev1.EnvVar{Name: "POD_INDEX", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['" + appsv1.PodIndexLabel + "']"}}},
+			corev1.EnvVar{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+		)
+		ports = append(ports, corev1.ContainerPort{Name: "raft", ContainerPort: RaftPort, Protocol: corev1.ProtocolTCP})
+	}
+	res, err := resources(d)
+	if err != nil {
+		return nil, err
+	}
+	mounts := []corev1.VolumeMount{
+		{Name: "workspace", MountPath: workspaceDir},
+		{Name: "tmp", MountPath: tmpDir},
+	}
+	volumes := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	if w.config != nil {
+		mounts = append(mounts, corev1.VolumeMount{Name: "config", MountPath: configDir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: cmName},
+			Items:                []corev1.KeyToPath{{Key: configFile, Path: configFile}},
+		}}})
+	}
+	if !d.Stateful {
+		volumes = append(volumes, corev1.Volume{Name: "workspace", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	}
+	timeoutReady := k.plan.flow.Gateway.TimeoutReady
+	c := corev1.Container{
+		Name:            "executor",
+		Image:           w.image,
+		ImagePullPolicy: k.opts.ImagePullPolicy,
+		Args:            args,
+		Ports:           ports,
+		Env:             env,
+		Resources:       res,
+		VolumeMounts:    mounts,
+		// The worker serves grpc.health.v1 on its port: the kubelet asks
+		// it directly (no probe binary in the image).
+		StartupProbe:    grpcProbe(WorkerPort, 5, probeBudget(timeoutReady, 5*time.Second)),
+		ReadinessProbe:  grpcProbe(WorkerPort, 5, 2),
+		LivenessProbe:   grpcProbe(WorkerPort, 10, 3),
+		Lifecycle:       preStopSleep(),
+		SecurityContext: containerSecurity(),
+	}
+	pod := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{annotationConfig: hashConfig(data)}},
+		Spec:       podSpec(c, volumes),
+	}
+	replicas := int32(d.Replicas)
+	if d.Stateful {
+		objs = append(objs, &corev1.Service{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: k.meta(headless(w), labels),
+			Spec: corev1.ServiceSpec{
+				ClusterIP: corev1.ClusterIPNone,
+				Selector:  selector,
+				// RAFT peers must find each other before they are ready:
+				// a replica is only ready once the cluster has formed.
+				PublishNotReadyAddresses: true,
+				Ports: []corev1.ServicePort{
+					{Name: "grpc", Port: WorkerPort, TargetPort: intstr.FromString("grpc"), Protocol: corev1.ProtocolTCP},
+					{Name: "raft", Port: RaftPort, TargetPort: intstr.FromString("raft"), Protocol: corev1.ProtocolTCP},
+				},
+			},
+		})
+		claim := corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "workspace", Labels: labels},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{}},
+			},
+		}
+		size, err := resource.ParseQuantity(k.opts.StorageSize)
+		if err != nil {
+			return nil, fmt.Errorf("export %s: storage size %q: %w", k.plan.flow.Name, k.opts.StorageSize, err)
+		}
+		claim.Spec.Resources.Requests[corev1.ResourceStorage] = size
+		if k.opts.StorageClass != "" {
+			sc := k.opts.StorageClass
+			claim.Spec.StorageClassName = &sc
+		}
+		objs = append(objs, &appsv1.StatefulSet{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+			ObjectMeta: k.meta(w.name, labels),
+			Spec: appsv1.StatefulSetSpec{
+				Replicas:    &replicas,
+				Selector:    &metav1.LabelSelector{MatchLabels: selector},
+				ServiceName: headless(w),
+				// All replicas start together: the RAFT cluster needs a
+				// quorum before any replica is ready, so starting them one
+				// at a time (OrderedReady) would never finish.
+				PodManagementPolicy: appsv1.ParallelPodManagement,
+				// Rolling updates replace one pod at a time, highest
+				// ordinal first, so a quorum always stays up.
+				UpdateStrategy:       appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
+				Template:             pod,
+				VolumeClaimTemplates: []corev1.PersistentVolumeClaim{claim},
+			},
+		})
+	} else {
+		objs = append(objs, &corev1.Service{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: k.meta(w.name, labels),
+			Spec: corev1.ServiceSpec{
+				Type:     corev1.ServiceTypeClusterIP,
+				Selector: selector,
+				Ports:    []corev1.ServicePort{{Name: "grpc", Port: WorkerPort, TargetPort: intstr.FromString("grpc"), Protocol: corev1.ProtocolTCP}},
+			},
+		})
+		objs = append(objs, &appsv1.Deployment{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			ObjectMeta: k.meta(w.name, labels),
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &replicas,
+				Selector: &metav1.LabelSelector{MatchLabels: selector},
+				Strategy: rollingUpdate(),
+				Template: pod,
+			},
+		})
+	}
+	if d.Replicas > 1 {
+		one := intstr.FromInt32(1)
+		objs = append(objs, &policyv1.PodDisruptionBudget{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+			ObjectMeta: k.meta(w.name, labels),
+			Spec:       policyv1.PodDisruptionBudgetSpec{MaxUnavailable: &one, Selector: &metav1.LabelSelector{MatchLabels: selector}},
+		})
+	}
+	return objs, nil
+}
+
+// gatewayObjects are the gateway's ConfigMap (its flow), Service and
+// Deployment. TLS material and the auth token come from Secrets the user
+// creates; they never appear in the export.
+func (k *k8s) gatewayObjects() ([]runtime.Object, error) {
+	p := k.plan
+	g := &p.flow.Gateway
+	flowYAML, err := p.gatewayFlowYAML(k.addresses)
+	if err != nil {
+		return nil, err
+	}
+	labels := k.labels(nil)
+	selector := map[string]string{labelApp: "gateway"}
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: k.meta("gateway-flow", labels),
+		Data:       map[string]string{gatewayFlow: string(flowYAML)},
+	}
+	var ports []corev1.ContainerPort
+	var svcPorts []corev1.ServicePort
+	for _, gp := range p.gatewayPorts {
+		ports = append(ports, corev1.ContainerPort{Name: gp.name, ContainerPort: int32(gp.port), Protocol: corev1.ProtocolTCP})
+		svcPorts = append(svcPorts, corev1.ServicePort{Name: gp.name, Port: int32(gp.port), TargetPort: intstr.FromString(gp.name), Protocol: corev1.ProtocolTCP})
+	}
+	env := []corev1.EnvVar{{Name: "HOME", Value: tmpDir}}
+	mounts := []corev1.VolumeMount{
+		{Name: "flow", MountPath: configDir, ReadOnly: true},
+		{Name: "tmp", MountPath: tmpDir},
+	}
+	volumes := []corev1.Volume{
+		{Name: "flow", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}}}},
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	if g.AuthToken != "" {
+		env = append(env, corev1.EnvVar{Name: authTokenEnv, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: k.opts.AuthSecret}, Key: "token",
+		}}})
+	}
+	if g.TLSCert != "" {
+		mounts = append(mounts, corev1.VolumeMount{Name: "tls", MountPath: tlsDir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: k.opts.TLSSecret,
+			Items:      []corev1.KeyToPath{{Key: corev1.TLSCertKey, Path: "tls.crt"}, {Key: corev1.TLSPrivateKeyKey, Path: "tls.key"}},
+		}}})
+	}
+	// The gateway opens its ports only once every executor is ready (at
+	// most timeout_ready), so its startup budget covers that wait.
+	startup, ready, live := k.gatewayProbes()
+	annotations := map[string]string{annotationConfig: hashConfig(cm.Data)}
+	if g.MonitoringPort != 0 {
+		annotations["prometheus.io/scrape"] = "true"
+		annotations["prometheus.io/port"] = strconv.Itoa(g.MonitoringPort)
+		annotations["prometheus.io/path"] = "/metrics"
+	}
+	c := corev1.Container{
+		Name:            "gateway",
+		Image:           p.images[0].name,
+		ImagePullPolicy: k.opts.ImagePullPolicy,
+		Args:            []string{"up", configDir + "/" + gatewayFlow, "--headless"},
+		Ports:           ports,
+		Env:             env,
+		VolumeMounts:    mounts,
+		StartupProbe:    startup,
+		ReadinessProbe:  ready,
+		LivenessProbe:   live,
+		Lifecycle:       preStopSleep(),
+		SecurityContext: containerSecurity(),
+	}
+	one := int32(1)
+	dep := &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: k.meta("gateway", labels),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &one,
+			Selector: &metav1.LabelSelector{MatchLabels: selector},
+			Strategy: rollingUpdate(),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
+				Spec:       podSpec(c, volumes),
+			},
+		},
+	}
+	svc := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: k.meta("gateway", labels),
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: selector, Ports: svcPorts},
+	}
+	return []runtime.Object{cm, svc, dep}, nil
+}
+
+// gatewayProbes probe the gateway's gRPC health service when it serves
+// plain gRPC. The kubelet's gRPC probe cannot speak TLS (and an HTTP-only
+// gateway has no gRPC port), so otherwise the probes only check that the
+// first port accepts connections.
+func (k *k8s) gatewayProbes() (startup, ready, live *corev1.Probe) {
+	p := k.plan
+	budget := probeBudget(p.flow.Gateway.TimeoutReady, 5*time.Second) + 12
+	if p.flow.Gateway.TLSCert == "" && p.port(flow.GRPC) != 0 {
+		port := p.port(flow.GRPC)
+		return grpcProbe(port, 5, budget), grpcProbe(port, 5, 2), grpcProbe(port, 10, 3)
+	}
+	tcp := func(period, failures int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(int32(p.gatewayPorts[0].port))}},
+			PeriodSeconds: period, FailureThreshold: failures, TimeoutSeconds: 3,
+		}
+	}
+	return tcp(5, budget), tcp(5, 2), tcp(10, 3)
+}
+
+func grpcProbe(port int, period, failures int32) *corev1.Probe {
+	service := "" // the server's overall health
+	return &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: int32(port), Service: &service}},
+		PeriodSeconds: period, FailureThreshold: failures, TimeoutSeconds: 3,
+	}
+}
+
+// preStopSleep keeps a terminating pod serving for a moment, so Services
+// and the gateway stop sending it requests before it drains. It is the
+// kubelet's own sleep: the images have no shell.
+func preStopSleep() *corev1.Lifecycle {
+	return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 2}}}
+}
+
+// rollingUpdate never takes a replica down before its replacement is
+// ready.
+func rollingUpdate() appsv1.DeploymentStrategy {
+	zero, one := intstr.FromInt32(0), intstr.FromInt32(1)
+	return appsv1.DeploymentStrategy{
+		Type:          appsv1.RollingUpdateDeploymentStrategyType,
+		RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &zero, MaxSurge: &one},
+	}
+}
+
+func podSpec(c corev1.Container, volumes []corev1.Volume) corev1.PodSpec {
+	yes, no := true, false
+	id := int64(nonRootID)
+	// Long enough for the worker's drain (10s grace period) after the
+	// preStop sleep.
+	grace := int64(30)
+	return corev1.PodSpec{
+		Containers:                    []corev1.Container{c},
+		Volumes:                       volumes,
+		TerminationGracePeriodSeconds: &grace,
+		// Service environment variables are noise for jig and grow with
+		// the namespace.
+		EnableServiceLinks:           &no,
+		AutomountServiceAccountToken: &no,
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot: &yes, RunAsUser: &id, RunAsGroup: &id,
+			// Volumes (the workspace claim) become writable by that group.
+			FSGroup:        &id,
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+	}
+}
+
+func containerSecurity() *corev1.SecurityContext {
+	yes, no := true, false
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: &no,
+		ReadOnlyRootFilesystem:   &yes,
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+}
+
+// resources converts the flow's `resources:` ("500m", "1Gi") to
+// Kubernetes quantities; a value Kubernetes would reject is a bad-input
+// error at its line.
+func resources(d *flow.Deployment) (corev1.ResourceRequirements, error) {
+	var out corev1.ResourceRequirements
+	conv := func(in map[string]string, what string) (corev1.ResourceList, error) {
+		if len(in) == 0 {
+			return nil, nil
+		}
+		l := corev1.ResourceList{}
+		for _, name := range sortedKeys(in) {
+			q, err := resource.ParseQuantity(in[name])
+			if err != nil {
+				return nil, d.Errorf("resources", "%s.%s: %q is not a Kubernetes quantity (like 500m, 2, 1Gi)", what, name, in[name])
+			}
+			l[corev1.ResourceName(name)] = q
+		}
+		return l, nil
+	}
+	var err error
+	if out.Requests, err = conv(d.Resources.Requests, "requests"); err != nil {
+		return out, err
+	}
+	if out.Limits, err = conv(d.Resources.Limits, "limits"); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// escapeK8s protects user-provided arguments (uses_with JSON and the
+// like) from Kubernetes' $(VAR) expansion.
+func escapeK8s(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strings.ReplaceAll(a, "$(", "$$(")
+	}
+	return out
+}
+
+// hashConfig is a short stable hash of ConfigMap data.
+func hashConfig(data map[string]string) string {
+	h := sha256.New()
+	for _, k := range sortedKeys(data) {
+		fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(data[k]), data[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// probeBudget is how many probe periods cover d (0 = no bound: ten
+// minutes), at least 3.
+func probeBudget(d time.Duration, period time.Duration) int32 {
+	if d <= 0 {
+		d = 10 * time.Minute
+	}
+	n := int32((d + period - 1) / period)
+	return max(n, 3)
+}
