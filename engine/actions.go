@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jig-dev/jig/engine/events"
@@ -144,6 +145,9 @@ func (d *deployment) roll(ctx context.Context, kind events.ReloadKind, trigger [
 }
 
 func (d *deployment) rollReplicas(ctx context.Context) error {
+	if d.raft != nil {
+		return d.rollStateful(ctx)
+	}
 	for s, shard := range d.runners() {
 		for i, old := range shard {
 			fresh := d.newRunner(s, i, 0)
@@ -161,6 +165,51 @@ func (d *deployment) rollReplicas(ctx context.Context) error {
 			forgetTarget(old)
 			if err != nil && !errors.Is(err, replica.ErrStopped) {
 				d.logger().Warn("stopping replaced replica failed", "replica", old.Info().Name, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+// rollStateful replaces the replicas of a stateful deployment in place, one
+// at a time: a RAFT replica's identity, addresses and data folder belong to
+// it, so the old one stops (handing over leadership) before the new one
+// starts on the same addresses and catches up from its log. With three or
+// more replicas the shard keeps a quorum throughout.
+func (d *deployment) rollStateful(ctx context.Context) error {
+	for s, shard := range d.runners() {
+		for i, old := range shard {
+			if old.Ready() && d.raft != nil {
+				d.raft.mu.Lock()
+				isLeader := d.raft.leader[s] == strconv.Itoa(i)
+				d.raft.mu.Unlock()
+				if isLeader && len(shard) > 1 {
+					if c, err := d.raft.admin(old.Info().Address); err == nil {
+						tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+						if err := c.TransferLeadership(tctx, ""); err != nil {
+							d.logger().Warn("leadership transfer before restart failed", "replica", old.Info().Name, "err", err)
+						}
+						cancel()
+					}
+				}
+			}
+			fresh := d.newRunner(s, i, 0)
+			d.mu.Lock()
+			d.shards[s][i] = fresh
+			d.mu.Unlock()
+			d.syncPools() // old leaves the pool before it stops
+			stopCtx, cancel := context.WithTimeout(context.Background(), d.e.opts.StopTimeout)
+			old.Stop(stopCtx)
+			cancel()
+			forgetTarget(old)
+			if err := fresh.Start(ctx); err != nil {
+				return fmt.Errorf("start new %s: %w", fresh.Info().Name, err)
+			}
+			d.syncPools()
+			if len(shard) > 1 {
+				if _, err := d.leaderAdmin(ctx, s); err != nil {
+					return err
+				}
 			}
 		}
 	}

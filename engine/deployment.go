@@ -19,6 +19,7 @@ import (
 	"github.com/jig-dev/jig/engine/replica"
 	"github.com/jig-dev/jig/engine/router"
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/executors/worker"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"gopkg.in/yaml.v3"
 )
@@ -38,6 +39,10 @@ type deployment struct {
 	stopped bool
 
 	eps atomic.Pointer[jinapb.EndpointsProto]
+	// raft is set for stateful deployments; its poller runs until stop.
+	raft       *raftState
+	pollCancel context.CancelFunc
+	pollDone   chan struct{}
 	// opMu serialises operations that replace replicas (restart, reload,
 	// scale), so they never interleave.
 	opMu sync.Mutex
@@ -88,6 +93,12 @@ func (d *deployment) start(ctx context.Context) error {
 		d.binary = res.Binary
 		d.mu.Unlock()
 	}
+	if d.cfg.Stateful {
+		if err := d.planRaft(); err != nil {
+			d.publishState(events.Failed, err.Error())
+			return err
+		}
+	}
 	shards := make([][]replica.Runner, d.cfg.Shards)
 	for s := range shards {
 		shards[s] = make([]replica.Runner, d.cfg.Replicas)
@@ -127,6 +138,14 @@ func (d *deployment) start(ctx context.Context) error {
 	}
 	d.discover(ctx)
 	d.updateState()
+	if d.raft != nil {
+		pctx, cancel := context.WithCancel(context.Background())
+		d.pollCancel, d.pollDone = cancel, make(chan struct{})
+		go func() {
+			defer close(d.pollDone)
+			d.pollRaft(pctx)
+		}()
+	}
 	return nil
 }
 
@@ -160,8 +179,28 @@ func (d *deployment) portFor(shard, rep int) int {
 	return d.cfg.Port + shard*d.cfg.Replicas + rep
 }
 
-// newRunner creates (does not start) one replica.
+// newRunner creates (does not start) one replica. Stateful replicas keep
+// their planned addresses, whatever port says.
 func (d *deployment) newRunner(shard, rep, port int) replica.Runner {
+	if d.raft != nil {
+		return d.newStatefulRunner(shard, rep, false)
+	}
+	return d.newPlainRunner(shard, rep, port, nil, nil)
+}
+
+// newStatefulRunner creates a replica that runs a RAFT node; join makes a
+// replica added later wait for the leader to add it.
+func (d *deployment) newStatefulRunner(shard, rep int, join bool) replica.Runner {
+	port := d.workerPort(shard, rep)
+	if d.cfg.Source != "" {
+		return d.newPlainRunner(shard, rep, port, d.raftArgs(shard, rep, join), nil)
+	}
+	return d.newPlainRunner(shard, rep, port, nil, d.attachRaft(shard, rep, join))
+}
+
+// newPlainRunner creates a replica: extraArgs go to child processes,
+// attach to in-process replicas.
+func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, attach func(context.Context, *executors.Instance, *worker.Options, string) (func(), error)) replica.Runner {
 	cfg := d.cfg
 	name := cfg.ReplicaName(shard, rep)
 	common := replica.Common{
@@ -178,7 +217,7 @@ func (d *deployment) newRunner(shard, rep, port int) replica.Runner {
 		binary := d.binary
 		d.mu.Unlock()
 		return replica.NewProcess(replica.ProcessSpec{
-			Common: common, Binary: binary, Args: d.workerArgs(shard, rep), Env: envList(cfg.Env),
+			Common: common, Binary: binary, Args: append(d.workerArgs(shard, rep), extraArgs...), Env: envList(cfg.Env),
 			Dir: cfg.Source, Port: port, MaxMessageSize: maxMsg,
 			Output: func(l events.Log) {
 				if l.Level >= d.e.opts.LogLevel.Level() {
@@ -196,7 +235,7 @@ func (d *deployment) newRunner(shard, rep, port int) replica.Runner {
 			Runtime: executors.RuntimeArgs{Name: cfg.Name, Replicas: cfg.Replicas, Shards: cfg.Shards, ShardID: shard, ReplicaID: rep, Workspace: cfg.Workspace},
 			Logger:  slog.New(events.NewLogHandler(d.e.bus, source, d.e.opts.LogLevel)),
 		},
-		Port: port, MaxMessageSize: maxMsg,
+		Port: port, MaxMessageSize: maxMsg, Attach: attach,
 	})
 }
 
@@ -382,6 +421,10 @@ func (d *deployment) publishState(st events.State, reason string) {
 // stop stops every replica.
 func (d *deployment) stop(ctx context.Context) error {
 	d.publishState(events.Stopping, "")
+	if d.pollCancel != nil {
+		d.pollCancel()
+		<-d.pollDone
+	}
 	d.mu.Lock()
 	d.stopped = true
 	shards := d.shards
@@ -404,6 +447,9 @@ func (d *deployment) stop(ctx context.Context) error {
 		}
 	}
 	wg.Wait()
+	if d.raft != nil {
+		d.raft.close()
+	}
 	d.mu.Lock()
 	d.state = events.Stopped
 	d.mu.Unlock()
@@ -438,6 +484,7 @@ func (d *deployment) status() DeploymentStatus {
 			if info.State == events.Ready {
 				st.Ready++
 			}
+			rs.Raft = d.raftStatus(info.Shard, info.Replica)
 			st.ReplicaStatus = append(st.ReplicaStatus, rs)
 		}
 	}

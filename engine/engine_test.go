@@ -482,3 +482,20 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func mustStruct(m map[string]any) *structpb.Struct {
+	s, err := structpb.NewStruct(m)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func mustParse(t *testing.T, yml string) *flow.Flow {
+	t.Helper()
+	f, err := flow.Parse("test.yml", t.TempDir(), []byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

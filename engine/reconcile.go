@@ -226,6 +226,9 @@ func (d *deployment) newRouteShared(cfg *flow.Deployment) *router.Deployment {
 func (d *deployment) scale(ctx context.Context, cfg *flow.Deployment) error {
 	d.opMu.Lock()
 	defer d.opMu.Unlock()
+	if d.raft != nil {
+		return d.scaleStateful(ctx, cfg)
+	}
 	start := time.Now()
 	d.mu.Lock()
 	d.cfg = cfg

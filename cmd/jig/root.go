@@ -18,6 +18,15 @@ func newRootCmd() *cobra.Command {
 and Flows of them, speaking Jina's protocol, with an interactive workbench.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// `jig` alone opens the workbench on the quickstart flow.
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := loadFlowOrQuickstart(nil)
+			if err != nil {
+				return err
+			}
+			return runFlow(cmd, f, &runFlowOptions{logLevel: "info"})
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}

@@ -110,5 +110,9 @@ func (c *GRPCConn) Reconnect() { c.cc.Connect() }
 // Close closes the connection.
 func (c *GRPCConn) Close() error { return c.cc.Close() }
 
+// ClientConn returns the underlying connection (for further services on
+// the worker, such as jig.RaftAdmin).
+func (c *GRPCConn) ClientConn() *grpc.ClientConn { return c.cc }
+
 // Addr returns the worker address.
 func (c *GRPCConn) Addr() string { return c.addr }

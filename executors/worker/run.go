@@ -20,6 +20,7 @@ import (
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
 )
 
 // Flags are the command-line options of a worker process: `jig executor`
@@ -298,6 +299,9 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 		}()
 		opts.Writes = node
 		opts.Reads = consensus.Reads{Node: node, Consistency: consistency}
+	}
+	if node != nil {
+		opts.Register = func(s *grpc.Server) { consensus.RegisterAdmin(s, node) }
 	}
 	srv, err := NewServer(opts)
 	if err != nil {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/jig-dev/jig/engine"
+	"github.com/jig-dev/jig/engine/flow"
+	"github.com/jig-dev/jig/examples"
+	"github.com/jig-dev/jig/tui"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+func init() {
+	subcommands = append(subcommands, newTUICmd)
+}
+
+func newTUICmd() *cobra.Command {
+	var o runFlowOptions
+	cmd := &cobra.Command{
+		Use:   "tui [FLOW.yml]",
+		Short: "Open the workbench on a flow (default: the embedded quickstart)",
+		Long: `Open the workbench: it runs the flow in-process and shows its deployments,
+RAFT consensus, logs, reload events, a request composer, parameters and the
+new-executor wizard. Without FLOW it runs the embedded quickstart flow
+(built-in executors only, no compile step). q quits and stops the flow.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := loadFlowOrQuickstart(args)
+			if err != nil {
+				return err
+			}
+			return runFlow(cmd, f, &o)
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().MarkHidden("headless")
+	return cmd
+}
+
+// loadFlowOrQuickstart loads the flow named in args, or the embedded
+// quickstart.
+func loadFlowOrQuickstart(args []string) (*flow.Flow, error) {
+	if len(args) == 1 {
+		return flow.Load(args[0])
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	f, err := flow.Parse("quickstart", wd, examples.Quickstart)
+	if err != nil {
+		return nil, fmt.Errorf("embedded quickstart: %w", err)
+	}
+	f.Name = "quickstart"
+	return f, nil
+}
+
+// runWorkbench starts the engine quietly (its logs go to the workbench, not
+// the terminal) and opens the TUI.
+func runWorkbench(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions, level slog.Level) error {
+	if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
+		return &usageError{fmt.Errorf("the workbench needs a terminal; use --headless to run without it")}
+	}
+	eng, err := engine.Start(cmd.Context(), f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level})
+	if err != nil {
+		return err
+	}
+	return tui.Run(cmd.Context(), eng, tui.Options{})
+}

@@ -1,0 +1,500 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jig-dev/jig/consensus"
+	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/flow"
+	"github.com/jig-dev/jig/engine/replica"
+	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/executors/worker"
+	"google.golang.org/grpc"
+)
+
+// raftState is the RAFT side of a stateful deployment: the fixed
+// addresses of every replica (RAFT peers must know each other before they
+// start, and keep their addresses across restarts) and the latest stats.
+type raftState struct {
+	mu     sync.Mutex
+	peers  [][]consensus.Peer // [shard][replica]
+	stats  [][]*consensus.Stats
+	leader []string // last leader id seen per shard, for events
+	conns  map[string]*grpc.ClientConn
+}
+
+// freePort asks the kernel for a free loopback port. The port is closed
+// again before use, so another process could take it meanwhile; flows that
+// must be robust set peer_ports and port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// planRaft fixes the worker and RAFT addresses of every replica.
+func (d *deployment) planRaft() error {
+	cfg := d.cfg
+	rs := &raftState{conns: map[string]*grpc.ClientConn{}}
+	for s := 0; s < cfg.Shards; s++ {
+		var peers []consensus.Peer
+		for r := 0; r < cfg.Replicas; r++ {
+			p, err := d.newPeer(s, r)
+			if err != nil {
+				return err
+			}
+			peers = append(peers, p)
+		}
+		rs.peers = append(rs.peers, peers)
+		rs.stats = append(rs.stats, make([]*consensus.Stats, cfg.Replicas))
+		rs.leader = append(rs.leader, "")
+	}
+	d.raft = rs
+	return nil
+}
+
+// newPeer picks the addresses of replica r of shard s.
+func (d *deployment) newPeer(s, r int) (consensus.Peer, error) {
+	cfg := d.cfg
+	wport := d.portFor(s, r)
+	if wport == 0 {
+		var err error
+		if wport, err = freePort(); err != nil {
+			return consensus.Peer{}, fmt.Errorf("deployment %s: %w", cfg.Name, err)
+		}
+	}
+	rport := 0
+	if s < len(cfg.PeerPorts) && r < len(cfg.PeerPorts[s]) {
+		rport = cfg.PeerPorts[s][r]
+	} else {
+		var err error
+		if rport, err = freePort(); err != nil {
+			return consensus.Peer{}, fmt.Errorf("deployment %s: %w", cfg.Name, err)
+		}
+	}
+	return consensus.Peer{ID: strconv.Itoa(r), RaftAddr: "127.0.0.1:" + strconv.Itoa(rport), WorkerAddr: "127.0.0.1:" + strconv.Itoa(wport)}, nil
+}
+
+// raftDir is where replica r of shard s keeps its RAFT log and snapshots:
+// <workspace>/<deployment>/raft/<shard>/<replica>.
+func (d *deployment) raftDir(s, r int) string {
+	base := d.cfg.Workspace
+	if base == "" {
+		base = filepath.Join(executors.DefaultWorkspaceBase(), d.e.flow.Name)
+	}
+	return filepath.Join(base, d.cfg.Name, "raft", strconv.Itoa(s), strconv.Itoa(r))
+}
+
+// raftConfig is the consensus configuration of a deployment's replicas.
+func (d *deployment) raftConfig() consensus.Config {
+	c := consensus.DefaultConfig()
+	r := d.cfg.Raft
+	if r.HeartbeatTimeout > 0 {
+		c.HeartbeatTimeout = r.HeartbeatTimeout
+		c.LeaderLeaseTimeout = min(c.LeaderLeaseTimeout, r.HeartbeatTimeout)
+	}
+	if r.ElectionTimeout > 0 {
+		c.ElectionTimeout = r.ElectionTimeout
+	}
+	if r.SnapshotInterval > 0 {
+		c.SnapshotInterval = r.SnapshotInterval
+	}
+	if r.SnapshotThreshold > 0 {
+		c.SnapshotThreshold = r.SnapshotThreshold
+	}
+	if r.TrailingLogs > 0 {
+		c.TrailingLogs = r.TrailingLogs
+	}
+	return c
+}
+
+// raftKnobs renders the deployment's RAFT settings as --raft-config JSON.
+func (d *deployment) raftKnobs() string {
+	r := d.cfg.Raft
+	m := map[string]any{}
+	if r.HeartbeatTimeout > 0 {
+		m["heartbeat_timeout"] = r.HeartbeatTimeout.String()
+	}
+	if r.ElectionTimeout > 0 {
+		m["election_timeout"] = r.ElectionTimeout.String()
+	}
+	if r.SnapshotInterval > 0 {
+		m["snapshot_interval"] = r.SnapshotInterval.String()
+	}
+	if r.SnapshotThreshold > 0 {
+		m["snapshot_threshold"] = r.SnapshotThreshold
+	}
+	if r.TrailingLogs > 0 {
+		m["trailing_logs"] = r.TrailingLogs
+	}
+	if len(m) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func consistencyOf(c flow.Consistency) consensus.Consistency {
+	if c == flow.Leader {
+		return consensus.ConsistencyLeader
+	}
+	return consensus.ConsistencyLocal
+}
+
+// peers returns the current members of shard s.
+func (rs *raftState) shardPeers(s int) []consensus.Peer {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return append([]consensus.Peer(nil), rs.peers[s]...)
+}
+
+// attachRaft is the in-process replica hook: a RAFT node beside the
+// instance, writes and reads routed through it, its admin service on the
+// replica's gRPC port.
+func (d *deployment) attachRaft(s, r int, join bool) func(ctx context.Context, inst *executors.Instance, opts *worker.Options, addr string) (func(), error) {
+	return func(ctx context.Context, inst *executors.Instance, opts *worker.Options, addr string) (func(), error) {
+		peers := d.raft.shardPeers(s)
+		cfg := d.raftConfig()
+		cfg.ID = strconv.Itoa(r)
+		cfg.Dir = d.raftDir(s, r)
+		cfg.Peers = peers
+		cfg.Join = join
+		cfg.Instance = inst
+		cfg.Logger = d.logger().With("replica", d.cfg.ReplicaName(s, r))
+		for _, p := range peers {
+			if p.ID == cfg.ID {
+				cfg.BindAddr = p.RaftAddr
+			}
+		}
+		node, err := consensus.NewNode(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("start RAFT node: %w", err)
+		}
+		opts.Writes = node
+		opts.Reads = consensus.Reads{Node: node, Consistency: consistencyOf(d.cfg.Consistency)}
+		opts.Register = func(g *grpc.Server) { consensus.RegisterAdmin(g, node) }
+		return func() {
+			if err := node.Shutdown(); err != nil {
+				d.logger().Warn("RAFT shutdown failed", "err", err)
+			}
+		}, nil
+	}
+}
+
+// raftArgs are the worker flags of a child-process stateful replica.
+func (d *deployment) raftArgs(s, r int, join bool) []string {
+	peers := d.raft.shardPeers(s)
+	pj, _ := json.Marshal(peers)
+	args := []string{"--raft-id", strconv.Itoa(r), "--raft-dir", d.raftDir(s, r), "--raft-peers", string(pj),
+		"--read-consistency", string(d.cfg.Consistency)}
+	for _, p := range peers {
+		if p.ID == strconv.Itoa(r) {
+			args = append(args, "--raft-addr", p.RaftAddr)
+		}
+	}
+	if k := d.raftKnobs(); k != "" {
+		args = append(args, "--raft-config", k)
+	}
+	if join {
+		args = append(args, "--raft-join")
+	}
+	return args
+}
+
+// workerPort is the planned worker port of a stateful replica.
+func (d *deployment) workerPort(s, r int) int {
+	d.raft.mu.Lock()
+	defer d.raft.mu.Unlock()
+	_, port, _ := net.SplitHostPort(d.raft.peers[s][r].WorkerAddr)
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+// admin returns an admin client for a replica's worker address.
+func (rs *raftState) admin(addr string) (*consensus.AdminClient, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	cc, ok := rs.conns[addr]
+	if !ok {
+		gc, err := replica.DialGRPC(addr, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		cc = gc.ClientConn()
+		rs.conns[addr] = cc
+	}
+	return consensus.NewAdminClient(cc), nil
+}
+
+func (rs *raftState) close() {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, cc := range rs.conns {
+		cc.Close()
+	}
+	rs.conns = map[string]*grpc.ClientConn{}
+}
+
+// pollRaft refreshes the RAFT stats of every replica until ctx ends,
+// publishing leader changes as events and the numbers as metrics.
+func (d *deployment) pollRaft(ctx context.Context) {
+	t := time.NewTicker(300 * time.Millisecond)
+	defer t.Stop()
+	for {
+		d.refreshRaft(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (d *deployment) refreshRaft(ctx context.Context) {
+	rs := d.raft
+	for s, shard := range d.runners() {
+		for r, run := range shard {
+			var st *consensus.Stats
+			if run.Ready() {
+				if c, err := rs.admin(run.Info().Address); err == nil {
+					cctx, cancel := context.WithTimeout(ctx, time.Second)
+					got, err := c.Stats(cctx)
+					cancel()
+					if err == nil {
+						st = &got
+					}
+				}
+			}
+			rs.mu.Lock()
+			if s < len(rs.stats) && r < len(rs.stats[s]) {
+				rs.stats[s][r] = st
+			}
+			rs.mu.Unlock()
+			name := d.cfg.ReplicaName(s, r)
+			if st != nil {
+				p := d.e.prom
+				p.RaftTerm.WithLabelValues(d.cfg.Name, name).Set(float64(st.Term))
+				p.RaftCommit.WithLabelValues(d.cfg.Name, name).Set(float64(st.CommitIndex))
+				p.RaftApplied.WithLabelValues(d.cfg.Name, name).Set(float64(st.AppliedIndex))
+				p.RaftLastIndex.WithLabelValues(d.cfg.Name, name).Set(float64(st.LastLogIndex))
+				leader := 0.0
+				if st.State == "Leader" {
+					leader = 1
+				}
+				p.RaftIsLeader.WithLabelValues(d.cfg.Name, name).Set(leader)
+			}
+		}
+		d.noteLeader(s)
+	}
+}
+
+// noteLeader publishes an event when the leader of shard s changed: the
+// leader is the replica that reports itself Leader with the highest term.
+func (d *deployment) noteLeader(s int) {
+	rs := d.raft
+	rs.mu.Lock()
+	var leader string
+	var term uint64
+	for _, st := range rs.stats[s] {
+		if st != nil && st.State == "Leader" && st.Term >= term {
+			leader, term = st.ID, st.Term
+		}
+	}
+	changed := leader != rs.leader[s]
+	rs.leader[s] = leader
+	rs.mu.Unlock()
+	if !changed {
+		return
+	}
+	name := ""
+	if leader != "" {
+		r, _ := strconv.Atoi(leader)
+		name = d.cfg.ReplicaName(s, r)
+	}
+	d.e.bus.Publish(events.Leader{Time: time.Now(), Deployment: d.cfg.Name, Shard: s, Replica: name, Term: term})
+	if leader != "" {
+		d.logger().Info("RAFT leader elected", "shard", s, "leader", name, "term", term)
+	} else {
+		d.logger().Warn("RAFT shard has no leader", "shard", s)
+	}
+}
+
+// raftStatus converts a replica's stats for Status.
+func (d *deployment) raftStatus(s, r int) *RaftStatus {
+	if d.raft == nil {
+		return nil
+	}
+	rs := d.raft
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if s >= len(rs.stats) || r >= len(rs.stats[s]) {
+		return nil
+	}
+	st := rs.stats[s][r]
+	if st == nil {
+		return &RaftStatus{State: "Unknown", RaftAddress: rs.peers[s][r].RaftAddr}
+	}
+	out := &RaftStatus{
+		State: st.State, Term: st.Term, LastIndex: st.LastLogIndex, CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex,
+		LastContact: st.LastContact, LastSnapshotIndex: st.LastSnapshot.Index, LastSnapshotTerm: st.LastSnapshot.Term,
+		LastSnapshot: st.LastSnapshot.Time, Peers: st.Peers, RaftAddress: st.RaftAddr,
+	}
+	if st.LeaderID != "" {
+		n, _ := strconv.Atoi(st.LeaderID)
+		out.Leader = d.cfg.ReplicaName(s, n)
+	}
+	return out
+}
+
+// RaftSnapshot makes a replica of a stateful deployment snapshot its state
+// now (the log before it can then be compacted).
+func (e *Engine) RaftSnapshot(ctx context.Context, name string, shard, rep int) error {
+	d, r, err := e.runner(name, shard, rep)
+	if err != nil {
+		return err
+	}
+	if d.raft == nil {
+		return fmt.Errorf("deployment %s is not stateful", name)
+	}
+	c, err := d.raft.admin(r.Info().Address)
+	if err != nil {
+		return err
+	}
+	info, err := c.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("snapshot %s/%s: %w", name, r.Info().Name, err)
+	}
+	e.logger.Info("RAFT snapshot taken", "deployment", name, "replica", r.Info().Name, "index", info.Index, "term", info.Term)
+	return nil
+}
+
+// TransferLeadership asks the leader of a stateful shard to hand
+// leadership to another replica.
+func (e *Engine) TransferLeadership(ctx context.Context, name string, shard int) error {
+	d, err := e.deployment(name)
+	if err != nil {
+		return err
+	}
+	if d.raft == nil {
+		return fmt.Errorf("deployment %s is not stateful", name)
+	}
+	runners := d.runners()
+	if shard < 0 || shard >= len(runners) {
+		return fmt.Errorf("deployment %s has no shard %d", name, shard)
+	}
+	d.raft.mu.Lock()
+	leader := d.raft.leader[shard]
+	d.raft.mu.Unlock()
+	if leader == "" {
+		return fmt.Errorf("shard %d of %s has no leader right now", shard, name)
+	}
+	idx, _ := strconv.Atoi(leader)
+	if idx >= len(runners[shard]) {
+		return fmt.Errorf("leader %s of %s is not a running replica", leader, name)
+	}
+	c, err := d.raft.admin(runners[shard][idx].Info().Address)
+	if err != nil {
+		return err
+	}
+	if err := c.TransferLeadership(ctx, ""); err != nil {
+		return fmt.Errorf("transfer leadership of %s shard %d: %w", name, shard, err)
+	}
+	e.logger.Info("RAFT leadership transfer requested", "deployment", name, "shard", shard, "from", d.cfg.ReplicaName(shard, idx))
+	return nil
+}
+
+// leaderAdmin returns an admin client to the leader of shard s.
+func (d *deployment) leaderAdmin(ctx context.Context, s int) (*consensus.AdminClient, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d.refreshRaft(ctx)
+		d.raft.mu.Lock()
+		leader := d.raft.leader[s]
+		d.raft.mu.Unlock()
+		if leader != "" {
+			idx, _ := strconv.Atoi(leader)
+			runners := d.runners()[s]
+			if idx < len(runners) {
+				return d.raft.admin(runners[idx].Info().Address)
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("shard %d of %s has no leader", s, d.cfg.Name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// scaleStateful adds replicas as RAFT voters (started with join, then
+// added by the leader) or removes them (removed by the leader, then
+// stopped).
+func (d *deployment) scaleStateful(ctx context.Context, cfg *flow.Deployment) error {
+	old := d.cfg.Replicas
+	d.mu.Lock()
+	d.cfg = cfg
+	d.mu.Unlock()
+	for s := range d.runners() {
+		if cfg.Replicas > old {
+			for r := old; r < cfg.Replicas; r++ {
+				p, err := d.newPeer(s, r)
+				if err != nil {
+					return err
+				}
+				d.raft.mu.Lock()
+				d.raft.peers[s] = append(d.raft.peers[s], p)
+				d.raft.stats[s] = append(d.raft.stats[s], nil)
+				d.raft.mu.Unlock()
+				leader, err := d.leaderAdmin(ctx, s)
+				if err != nil {
+					return err
+				}
+				fresh := d.newStatefulRunner(s, r, true)
+				if err := fresh.Start(ctx); err != nil {
+					fresh.Stop(context.Background())
+					return err
+				}
+				if err := leader.AddVoter(ctx, p); err != nil {
+					fresh.Stop(context.Background())
+					return fmt.Errorf("add %s as a RAFT voter: %w", d.cfg.ReplicaName(s, r), err)
+				}
+				d.mu.Lock()
+				d.shards[s] = append(d.shards[s], fresh)
+				d.mu.Unlock()
+			}
+			continue
+		}
+		for r := old - 1; r >= cfg.Replicas; r-- {
+			leader, err := d.leaderAdmin(ctx, s)
+			if err != nil {
+				return err
+			}
+			if err := leader.RemoveServer(ctx, strconv.Itoa(r)); err != nil {
+				return fmt.Errorf("remove %s from RAFT: %w", d.cfg.ReplicaName(s, r), err)
+			}
+			d.mu.Lock()
+			gone := d.shards[s][r]
+			d.shards[s] = d.shards[s][:r]
+			d.mu.Unlock()
+			d.syncPools()
+			gone.Stop(ctx)
+			forgetTarget(gone)
+			d.raft.mu.Lock()
+			d.raft.peers[s] = d.raft.peers[s][:r]
+			d.raft.stats[s] = d.raft.stats[s][:r]
+			d.raft.mu.Unlock()
+		}
+	}
+	d.syncPools()
+	d.updateState()
+	return nil
+}

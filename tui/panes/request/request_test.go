@@ -1,0 +1,284 @@
+package request_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jig-dev/jig/tui/common"
+	"github.com/jig-dev/jig/tui/panes/request"
+	"github.com/jig-dev/jig/tui/tuitest"
+)
+
+func TestParseParameters(t *testing.T) {
+	p, err := request.ParseParameters(`{"top_k": 3, "ratio": 0.5, "nested": {"a": [1, "x"]}}`)
+	if err != nil || p["top_k"] != int64(3) || p["ratio"] != 0.5 {
+		t.Fatalf("JSON: %v %v", p, err)
+	}
+	p, err = request.ParseParameters("top_k: 3\nindex:\n  exact: true\n")
+	if err != nil || p["top_k"] != int64(3) || p["index"].(map[string]any)["exact"] != true {
+		t.Fatalf("YAML: %v %v", p, err)
+	}
+	if p, err := request.ParseParameters("  \n"); err != nil || p != nil {
+		t.Errorf("blank: %v %v", p, err)
+	}
+	for text, want := range map[string]string{
+		"{\n  \"a\": 1,\n  \"b\" 2\n}": "JSON line 3 col",
+		`{"a": 1} {"b": 2}`:            "text after the object",
+		"a: [1, 2\nb: 3":               "YAML line",
+		"- 1\n- 2":                     "YAML line 1: parameters must be a mapping",
+	} {
+		_, err := request.ParseParameters(text)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseParameters(%q) = %v, want %q", text, err, want)
+		}
+	}
+}
+
+func TestParseDocLines(t *testing.T) {
+	docs, err := request.ParseDocLines("hello\n\n{\"text\": \"json doc\", \"tags\": {\"k\": 1}}\n  spaced  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 3 || docs[0].Text != "hello" || docs[1].Text != "json doc" || docs[1].Tags["k"] == nil || docs[2].Text != "  spaced  " {
+		t.Fatalf("docs = %+v", docs)
+	}
+	for _, d := range docs {
+		if d.ID == "" {
+			t.Error("every document gets an id")
+		}
+	}
+	if _, err := request.ParseDocLines("ok\n{\"text\": 1}"); err == nil || !strings.Contains(err.Error(), "docs line 2") {
+		t.Errorf("bad JSON line: %v", err)
+	}
+	if got := request.Template([]request.Field{{Name: "price", Type: "number"}, {Name: "text", Type: "string"}}); got != `{"price": 0, "text": ""}` {
+		t.Errorf("Template = %s", got)
+	}
+}
+
+func TestReadJSONL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "docs.jsonl")
+	os.WriteFile(path, []byte("{\"text\": \"a\"}\n\n{\"text\": \"b\"}\n{bad\n"), 0o600)
+	if _, err := request.ReadJSONL(path); err == nil || !strings.Contains(err.Error(), "docs.jsonl:4") {
+		t.Fatalf("want a located error, got %v", err)
+	}
+	os.WriteFile(path, []byte("{\"text\": \"a\"}\n{\"text\": \"b\"}\n"), 0o600)
+	docs, err := request.ReadJSONL(path)
+	if err != nil || len(docs) != 2 || docs[1].Text != "b" {
+		t.Fatalf("%v %v", docs, err)
+	}
+}
+
+func TestCopyCommands(t *testing.T) {
+	d := request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/search", Target: "index", Mode: request.ModeLines,
+		Lines: "hello world\nit's me", Params: "top_k: 3", RequestSize: 10}
+	post, err := request.JigPost(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `jig post 127.0.0.1:12345 --on /search --text 'hello world' --text 'it'\''s me' --parameters '{"top_k":3}' --request-size 10 --target index`
+	if post != want {
+		t.Errorf("jig post:\n got %s\nwant %s", post, want)
+	}
+	grpcurl, err := request.Grpcurl(d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `grpcurl -plaintext -d '{"header":{"execEndpoint":"/search","targetExecutor":"index"},"parameters":{"top_k":3},"data":{"docs":{}}}' 127.0.0.1:12345 jina.JinaSingleDataRequestRPC/process_single_data`
+	if grpcurl != want {
+		t.Errorf("grpcurl:\n got %s\nwant %s", grpcurl, want)
+	}
+	d.Mode, d.N, d.Params, d.Target, d.RequestSize = request.ModeGenerate, 5, "", "", 0
+	if post, _ := request.JigPost(d); post != "jig post 127.0.0.1:12345 --on /search --n 5" {
+		t.Errorf("generate: %s", post)
+	}
+	d.Mode, d.File = request.ModeFile, "my docs.jsonl"
+	if post, _ := request.JigPost(d); post != "jig post 127.0.0.1:12345 --on /search --data 'my docs.jsonl'" {
+		t.Errorf("file: %s", post)
+	}
+	d.Mode, d.Lines = request.ModeLines, "plain\n{\"text\": \"j\"}"
+	if post, _ := request.JigPost(d); !strings.Contains(post, `--data <(printf '%s\n' '{"text":"plain"}' '{"text": "j"}')`) {
+		t.Errorf("JSON lines: %s", post)
+	}
+}
+
+type clip struct{ got []string }
+
+func (c *clip) copy(s string) error { c.got = append(c.got, s); return nil }
+
+func setup(t *testing.T, s *tuitest.Sender) (*request.Model, *clip) {
+	t.Helper()
+	ctx := tuitest.Context()
+	c := &clip{}
+	m := request.New(ctx, s, c.copy)
+	m.SetSize(100, 24)
+	tuitest.Feed(m, 3, common.StatusMsg{Status: ctx.Status})
+	return m, c
+}
+
+func press(m *request.Model, ks ...string) []any {
+	var out []any
+	for _, k := range ks {
+		for _, msg := range tuitest.Feed(m, 4, tuitest.Key(k)) {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+func TestDiscoveryFillsEndpoints(t *testing.T) {
+	s := &tuitest.Sender{EndpointList: []request.Endpoint{
+		{Name: "/index", Write: true, Fields: []request.Field{{Name: "price", Type: "number"}, {Name: "text", Type: "string"}}},
+		{Name: "/search"},
+	}}
+	m, _ := setup(t, s)
+	if m.Addr() != "127.0.0.1:12345" {
+		t.Fatalf("address should follow the status: %q", m.Addr())
+	}
+	if len(m.Endpoints()) != 2 || m.Draft().Endpoint != "/index" {
+		t.Fatalf("endpoints %v, selected %q", m.Endpoints(), m.Draft().Endpoint)
+	}
+	v := m.View()
+	if !strings.Contains(v, "fields: price, text") {
+		t.Errorf("schema fields should be offered:\n%s", v)
+	}
+	press(m, "j", "l") // endpoint field, next choice
+	if m.Draft().Endpoint != "/search" {
+		t.Errorf("l should pick the next endpoint: %q", m.Draft().Endpoint)
+	}
+	press(m, "h", "ctrl+t", "esc")
+	if !strings.Contains(m.Draft().Lines, `{"price": 0, "text": ""}`) {
+		t.Errorf("ctrl+t should insert a template: %q", m.Draft().Lines)
+	}
+}
+
+func TestTypingIsCaptured(t *testing.T) {
+	m, _ := setup(t, &tuitest.Sender{})
+	press(m, "enter") // edit the address
+	if !m.Capturing() {
+		t.Fatal("editing must capture keys")
+	}
+	press(m, "end", "q", "1", "t", "?")
+	if m.Addr() != "127.0.0.1:12345q1t?" {
+		t.Errorf("address = %q", m.Addr())
+	}
+	press(m, "esc")
+	if m.Capturing() {
+		t.Error("esc stops editing")
+	}
+}
+
+func TestParametersValidatedAsYouType(t *testing.T) {
+	m, _ := setup(t, &tuitest.Sender{})
+	press(m, "j", "j", "j", "j", "enter") // parameters
+	for _, k := range []string{"{", "\"", "a", "\"", ":"} {
+		press(m, k)
+	}
+	if m.ParamsError() == "" || !strings.Contains(m.View(), "✗ JSON line 1") {
+		t.Errorf("invalid JSON should show inline: %q\n%s", m.ParamsError(), m.View())
+	}
+	press(m, " ", "1", "}")
+	if m.ParamsError() != "" {
+		t.Errorf("valid JSON: %q", m.ParamsError())
+	}
+	press(m, "esc")
+}
+
+func TestSendShowsResponseAndHistory(t *testing.T) {
+	s := &tuitest.Sender{}
+	m, c := setup(t, s)
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/index", Mode: request.ModeLines, Lines: "hello\nworld", Params: "top_k: 2"})
+	press(m, "ctrl+s")
+	reqs := s.Requests()
+	if len(reqs) != 1 || len(reqs[0].Docs) != 2 || reqs[0].Parameters["top_k"] != int64(2) || reqs[0].Endpoint != "/index" {
+		t.Fatalf("sent %+v", reqs)
+	}
+	if m.Tab() != "Response" || m.Last() == nil || !m.Last().OK() {
+		t.Fatalf("tab %s last %+v", m.Tab(), m.Last())
+	}
+	v := m.View()
+	for _, want := range []string{"✓ OK", "2 docs in → 2 docs out", "Route", "gateway", "norm", "index", "2.0ms", "Results", `"count": 2`, "Documents (2)", `"text": "HELLO"`} {
+		if !strings.Contains(v, want) && !strings.Contains(strings.Join(strings.Fields(v), " "), want) {
+			t.Errorf("response lacks %q:\n%s", want, v)
+		}
+	}
+	press(m, "]")
+	if m.Tab() != "History" || !strings.Contains(m.View(), "/index") {
+		t.Fatalf("history:\n%s", m.View())
+	}
+	press(m, "enter")
+	if len(s.Requests()) != 2 || len(m.History()) != 2 {
+		t.Errorf("enter in history re-runs: %d sent", len(s.Requests()))
+	}
+	press(m, "c")
+	if len(c.got) != 1 || !strings.HasPrefix(c.got[0], "jig post 127.0.0.1:12345 --on /index --text hello --text world") {
+		t.Errorf("clipboard: %q", c.got)
+	}
+	if !m.Capturing() || !strings.Contains(m.CopyText(), "grpcurl -plaintext") {
+		t.Errorf("copy modal: %q", m.CopyText())
+	}
+	press(m, "esc")
+	if m.Capturing() {
+		t.Error("esc closes the modal")
+	}
+}
+
+func TestExecutorErrorAndTransportError(t *testing.T) {
+	s := &tuitest.Sender{Fail: &request.Exception{Name: "ValueError", Args: []string{"bad doc"}, Executor: "index", Stacks: []string{"main.go:12"}}}
+	m, _ := setup(t, s)
+	press(m, "ctrl+s")
+	v := m.View()
+	for _, want := range []string{"✗ ValueError in index", "Error", "ValueError raised by index", "bad doc", "main.go:12"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
+		}
+	}
+	s.Fail, s.Err = nil, errors.New("connection refused")
+	msgs := press(m, "ctrl+s")
+	if !strings.Contains(m.View(), "✗ connection refused") {
+		t.Errorf("transport error:\n%s", m.View())
+	}
+	var toast bool
+	for _, msg := range msgs {
+		if tm, ok := msg.(common.ToastMsg); ok && tm.Err {
+			toast = true
+		}
+	}
+	if !toast {
+		t.Error("a failed request raises an error toast")
+	}
+}
+
+func TestBadInputIsNotSent(t *testing.T) {
+	s := &tuitest.Sender{}
+	m, _ := setup(t, s)
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:1", Endpoint: "/x", Params: "{bad", Mode: request.ModeLines, Lines: "a"})
+	press(m, "ctrl+s")
+	if len(s.Requests()) != 0 || !strings.Contains(m.View(), "fix the parameters first") {
+		t.Errorf("sent with bad parameters:\n%s", m.View())
+	}
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:1", Endpoint: "/x", Mode: request.ModeGenerate, N: 0})
+	press(m, "ctrl+s")
+	if len(s.Requests()) != 0 {
+		t.Error("sent with N=0")
+	}
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:1", Endpoint: "/x", Mode: request.ModeGenerate, N: 3, RequestSize: 2})
+	press(m, "ctrl+s")
+	if r := s.Requests(); len(r) != 1 || len(r[0].Docs) != 3 || r[0].RequestSize != 2 || r[0].Docs[2].Text != "doc 2" {
+		t.Errorf("generated: %+v", r)
+	}
+}
+
+func TestDefaultParamsFromParametersPane(t *testing.T) {
+	m, _ := setup(t, &tuitest.Sender{})
+	m.Update(common.DefaultParamsMsg{Text: "top_k: 5"})
+	if m.Draft().Params != "top_k: 5" {
+		t.Errorf("defaults should fill empty parameters: %q", m.Draft().Params)
+	}
+	m.Update(common.DefaultParamsMsg{Text: "top_k: 7"})
+	if m.Draft().Params != "top_k: 7" {
+		t.Errorf("new defaults replace untouched defaults: %q", m.Draft().Params)
+	}
+}

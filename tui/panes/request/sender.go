@@ -1,0 +1,81 @@
+package request
+
+import (
+	"context"
+	"time"
+
+	"github.com/jig-dev/jig/executors/docarray"
+)
+
+// Sender is what the Request pane needs from a jig client: endpoint
+// discovery and sending one request (split into batches of RequestSize).
+// tui adapts the client package to it; tests use a fake or a real worker.
+type Sender interface {
+	// Endpoints discovers the endpoints served at addr, with the fields of
+	// their input documents when the executor publishes a schema.
+	Endpoints(ctx context.Context, addr string) ([]Endpoint, error)
+	// Send posts the request to addr. A transport failure (unreachable,
+	// deadline) is an error; an executor failure is reported in
+	// Response.Error with the documents and routes that came back.
+	Send(ctx context.Context, addr string, req Request) (*Response, error)
+}
+
+// Endpoint is a discovered endpoint.
+type Endpoint struct {
+	Name string
+	// Write is true for endpoints replicated through RAFT.
+	Write bool
+	// Fields are the top-level fields of the input document schema (nil
+	// for legacy documents).
+	Fields []Field
+}
+
+// Field is one field of an input schema.
+type Field struct {
+	Name string
+	// Type is the JSON Schema type ("string", "number", "array", ...).
+	Type string
+}
+
+// Request is what the pane sends.
+type Request struct {
+	Endpoint   string
+	Docs       docarray.DocList
+	Parameters map[string]any
+	// Target is a regular expression of executor names (Jina's
+	// target_executor); "" sends through the whole flow.
+	Target string
+	// RequestSize splits Docs into requests of at most this many documents
+	// (0: one request).
+	RequestSize int
+}
+
+// Response is the merged answer to a Request.
+type Response struct {
+	Docs docarray.DocList
+	// Parameters are the returned parameters, with handler results under
+	// "__results__".
+	Parameters map[string]any
+	// Routes are the per-executor timings of the (last) request, in order.
+	Routes []Route
+	// Error is the first executor failure, if any.
+	Error *Exception
+	// Requests is the number of requests the docs were split into.
+	Requests int
+}
+
+// Route is one hop of a request through the flow.
+type Route struct {
+	Executor   string
+	Start, End time.Time
+	// Failed is true when this executor reported an error.
+	Failed bool
+}
+
+// Exception is an executor's error, as Jina reports it.
+type Exception struct {
+	Name     string
+	Args     []string
+	Executor string
+	Stacks   []string
+}

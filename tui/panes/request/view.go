@@ -1,0 +1,405 @@
+package request
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/jig-dev/jig/tui/common"
+)
+
+// View implements common.Pane.
+func (m *Model) View() string {
+	if m.w <= 0 || m.h <= 0 {
+		return ""
+	}
+	var body string
+	switch m.tab {
+	case tabResponse:
+		body = m.responseView(m.h - 1)
+	case tabHistory:
+		body = m.historyView(m.h - 1)
+	default:
+		body = m.composeView(m.h - 1)
+	}
+	view := common.Block(m.tabBar()+"\n"+body, m.w, m.h)
+	if m.copyText != "" {
+		view = common.Overlay(view, m.copyView(), m.w, m.h)
+	}
+	return view
+}
+
+func (m *Model) tabBar() string {
+	st := m.styles()
+	var parts []string
+	for t := tabCompose; t < numTabs; t++ {
+		name := t.String()
+		if t == tabHistory && len(m.history) > 0 {
+			name += fmt.Sprintf(" (%d)", len(m.history))
+		}
+		parts = append(parts, st.Tab(name, t == m.tab))
+	}
+	bar := strings.Join(parts, st.Faint.Render("│"))
+	status := ""
+	switch {
+	case m.sending:
+		status = st.Warning.Render("sending… (esc cancels)")
+	case m.last != nil:
+		status = m.summary(m.last)
+	}
+	gap := m.w - common.Width(bar) - common.Width(status) - 1
+	if gap < 1 {
+		return bar
+	}
+	return bar + strings.Repeat(" ", gap) + status
+}
+
+// summary is the one-line outcome of a result.
+func (m *Model) summary(r *Result) string {
+	st := m.styles()
+	switch {
+	case r.Err != nil:
+		return st.Error.Render("✗ " + common.Sanitize(r.Err.Error()))
+	case r.Resp.Error != nil:
+		return st.Error.Render(fmt.Sprintf("✗ %s in %s", r.Resp.Error.Name, r.Resp.Error.Executor)) +
+			st.Secondary.Render(" · "+common.Duration(r.Latency))
+	}
+	return st.Success.Render("✓ OK") + st.Secondary.Render(fmt.Sprintf(" · %d docs · %s", len(r.Resp.Docs), common.Duration(r.Latency)))
+}
+
+func (m *Model) composeView(h int) string {
+	st := m.styles()
+	fw := m.fieldWidth()
+	var out []string
+	label := func(f field, name string) string {
+		if f == m.focus && m.tab == tabCompose {
+			mark := "›"
+			if m.editing {
+				mark = "✎"
+			}
+			return st.Accent.Bold(true).Render(common.Fit(mark+" "+name, labelWidth))
+		}
+		return st.Secondary.Render(common.Fit("  "+name, labelWidth))
+	}
+	choice := func(f field, v string) string {
+		if f == m.focus && !m.editing {
+			return st.Accent.Render("‹ ") + st.Bold.Render(v) + st.Accent.Render(" ›")
+		}
+		return st.Primary.Render(v)
+	}
+	row := func(f field, name, value string) {
+		out = append(out, label(f, name)+" "+common.Truncate(value, fw))
+	}
+
+	row(fAddr, "Address", m.inputView(fAddr, &m.addr))
+
+	ep := m.inputView(fEndpoint, &m.endpoint)
+	if !(m.editing && m.focus == fEndpoint) {
+		ep = choice(fEndpoint, strings.TrimSpace(m.endpoint.Value()))
+	}
+	var info []string
+	names := m.endpointNames()
+	switch {
+	case len(m.endpoints) > 0:
+		info = append(info, fmt.Sprintf("%d endpoints", len(names)))
+	case len(names) > 0:
+		info = append(info, fmt.Sprintf("%d endpoints (from the flow status)", len(names)))
+	}
+	if fs := m.fields(); len(fs) > 0 {
+		names := make([]string, len(fs))
+		for i, f := range fs {
+			names[i] = f.Name
+		}
+		info = append(info, "fields: "+strings.Join(names, ", ")+" (ctrl+t template)")
+	}
+	if m.discErr != "" && len(names) == 0 {
+		info = append(info, "discovery: "+common.Sanitize(m.discErr))
+	}
+	if len(info) > 0 {
+		ep += st.Faint.Render("  " + strings.Join(info, " · "))
+	}
+	row(fEndpoint, "Endpoint", ep)
+
+	modes := make([]string, 3)
+	for i := range modes {
+		name := DocsMode(i).String()
+		if DocsMode(i) == m.mode {
+			modes[i] = choice(fMode, name)
+		} else {
+			modes[i] = st.Faint.Render(name)
+		}
+	}
+	row(fMode, "Docs from", strings.Join(modes, "  "))
+
+	dh, ph := m.areaHeights()
+	switch m.mode {
+	case ModeGenerate:
+		row(fDocs, "Documents", m.inputView(fDocs, &m.n)+st.Faint.Render("  generated: \"doc 0\", \"doc 1\", …"))
+	case ModeFile:
+		row(fDocs, "JSONL file", m.inputView(fDocs, &m.file))
+	default:
+		out = append(out, m.areaRows(fDocs, "Documents", m.lines.View(), dh)...)
+	}
+	out = append(out, m.areaRows(fParams, "Parameters", m.params.View(), ph)...)
+	if m.paramsErr != "" {
+		out = append(out, strings.Repeat(" ", labelWidth+1)+st.Error.Render("✗ "+m.paramsErr))
+	} else {
+		out = append(out, strings.Repeat(" ", labelWidth+1)+st.Faint.Render("JSON or YAML · checked as you type"))
+	}
+
+	target := strings.TrimSpace(m.target.Value())
+	if m.editing && m.focus == fTarget {
+		row(fTarget, "Target", m.inputView(fTarget, &m.target))
+	} else if target == "" {
+		row(fTarget, "Target", choice(fTarget, "whole flow"))
+	} else {
+		row(fTarget, "Target", choice(fTarget, target))
+	}
+	size := m.inputView(fSize, &m.size)
+	if m.sizeErr != "" {
+		size += "  " + st.Error.Render("✗ "+m.sizeErr)
+	} else if strings.TrimSpace(m.size.Value()) == "0" {
+		size += st.Faint.Render("  (all documents in one request)")
+	}
+	row(fSize, "Request size", size)
+
+	for len(out) < h-1 {
+		out = append(out, "")
+	}
+	footer := st.Key.Render("ctrl+s") + st.KeyDesc.Render(" send  ") + st.Key.Render("c") + st.KeyDesc.Render(" copy as command  ") +
+		st.Key.Render("enter") + st.KeyDesc.Render(" edit  ") + st.Key.Render("h/l") + st.KeyDesc.Render(" change choice")
+	if m.composeErr != "" {
+		footer = st.Error.Render("✗ " + m.composeErr)
+	}
+	out = append(out[:h-1], footer)
+	return strings.Join(out, "\n")
+}
+
+// inputView shows a single-line input: the live input while editing it,
+// else its value (or placeholder).
+func (m *Model) inputView(f field, in interface {
+	View() string
+	Value() string
+}) string {
+	if m.editing && m.focus == f {
+		return in.View()
+	}
+	if v := in.Value(); v != "" {
+		return m.styles().Primary.Render(v)
+	}
+	return m.styles().Faint.Render("-")
+}
+
+// areaRows lays a text area out beside its label, h rows high.
+func (m *Model) areaRows(f field, name, view string, h int) []string {
+	st := m.styles()
+	lines := strings.Split(view, "\n")
+	out := make([]string, 0, h)
+	for i := range h {
+		l := ""
+		if i < len(lines) {
+			l = lines[i]
+		}
+		lab := strings.Repeat(" ", labelWidth)
+		if i == 0 {
+			if f == m.focus && m.tab == tabCompose {
+				mark := "›"
+				if m.editing {
+					mark = "✎"
+				}
+				lab = st.Accent.Bold(true).Render(common.Fit(mark+" "+name, labelWidth))
+			} else {
+				lab = st.Secondary.Render(common.Fit("  "+name, labelWidth))
+			}
+		}
+		out = append(out, lab+" "+l)
+	}
+	return out
+}
+
+// responseLines renders a result as lines, for scrolling.
+func (m *Model) responseLines(r *Result) []string {
+	st := m.styles()
+	var out []string
+	out = append(out, st.Bold.Render(fmt.Sprintf("%s %s", r.Draft.Endpoint, r.Addr))+st.Faint.Render(" · sent "+r.At.Format("15:04:05")))
+	out = append(out, m.summary(r))
+	if r.Err != nil {
+		return out
+	}
+	resp := r.Resp
+	out = append(out, st.Secondary.Render(fmt.Sprintf("%d docs in → %d docs out in %d request(s)", len(r.Req.Docs), len(resp.Docs), max(1, resp.Requests))))
+	if len(resp.Routes) > 0 {
+		out = append(out, "", st.Header.Render("Route"))
+		out = append(out, m.routeLines(resp.Routes)...)
+	}
+	if e := resp.Error; e != nil {
+		out = append(out, "", st.Header.Render("Error"))
+		out = append(out, st.Error.Render(fmt.Sprintf("%s raised by %s", e.Name, e.Executor)))
+		for _, a := range e.Args {
+			for _, l := range strings.Split(common.SanitizeLines(a), "\n") {
+				out = append(out, "  "+st.Error.Render(l))
+			}
+		}
+		for _, s := range e.Stacks {
+			for _, l := range strings.Split(common.SanitizeLines(s), "\n") {
+				if l != "" {
+					out = append(out, "  "+st.Faint.Render(l))
+				}
+			}
+		}
+	}
+	if res, ok := resp.Parameters["__results__"]; ok {
+		out = append(out, "", st.Header.Render("Results"))
+		out = append(out, prettyJSON(res)...)
+	}
+	out = append(out, "", st.Header.Render(fmt.Sprintf("Documents (%d)", len(resp.Docs))))
+	if r.json == nil {
+		b, err := json.MarshalIndent(resp.Docs, "", "  ")
+		if err != nil {
+			r.json = []string{"cannot show documents: " + err.Error()}
+		} else {
+			r.json = strings.Split(common.SanitizeLines(string(b)), "\n")
+		}
+	}
+	out = append(out, r.json...)
+	return out
+}
+
+func prettyJSON(v any) []string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return []string{fmt.Sprint(v)}
+	}
+	return strings.Split(common.SanitizeLines(string(b)), "\n")
+}
+
+// routeLines draws the route as a waterfall: each executor's bar starts
+// at its start time and is as long as its duration, on one time scale.
+func (m *Model) routeLines(routes []Route) []string {
+	st := m.styles()
+	var t0, t1 time.Time
+	nameW := 8
+	for _, r := range routes {
+		if !r.Start.IsZero() && (t0.IsZero() || r.Start.Before(t0)) {
+			t0 = r.Start
+		}
+		if r.End.After(t1) {
+			t1 = r.End
+		}
+		nameW = max(nameW, common.Width(r.Executor))
+	}
+	nameW = min(nameW, 20)
+	total := t1.Sub(t0)
+	barW := max(10, m.w-nameW-12)
+	out := make([]string, 0, len(routes))
+	for _, r := range routes {
+		d := r.End.Sub(r.Start)
+		off, length := 0, 1
+		if total > 0 && !r.Start.IsZero() && !r.End.IsZero() {
+			off = int(float64(r.Start.Sub(t0)) / float64(total) * float64(barW))
+			length = max(1, int(float64(d)/float64(total)*float64(barW)))
+			off = min(off, barW-1)
+			length = min(length, barW-off)
+		}
+		bar := strings.Repeat(" ", off) + strings.Repeat("█", length) + strings.Repeat(" ", barW-off-length)
+		style := st.Bar
+		if r.Failed {
+			style = st.Error
+		}
+		dur := "-"
+		if !r.Start.IsZero() && !r.End.IsZero() {
+			dur = common.Duration(d)
+		}
+		out = append(out, "  "+st.Bold.Render(common.Fit(r.Executor, nameW))+" "+style.Render(bar)+" "+common.FitRight(dur, 8))
+	}
+	return out
+}
+
+func (m *Model) responseView(h int) string {
+	st := m.styles()
+	if m.last == nil {
+		msg := "No response yet: compose a request and press ctrl+s."
+		if m.sending {
+			msg = "Sending…"
+		}
+		return st.Faint.Render(msg)
+	}
+	lines := m.responseLines(m.last)
+	m.respScroll = min(m.respScroll, max(0, len(lines)-h))
+	lines = lines[m.respScroll:min(len(lines), m.respScroll+h)]
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, m.w, "…")
+	}
+	return strings.Join(lines, "\n")
+}
+
+var histCols = []common.Column{
+	{Title: "TIME", Width: 8},
+	{Title: "ENDPOINT", Width: 16, Min: 8, Flex: true},
+	{Title: "DOCS", Width: 6, Right: true},
+	{Title: "STATUS", Width: 20, Min: 8, Flex: true},
+	{Title: "LATENCY", Width: 8, Right: true},
+	{Title: "TARGET", Width: 10, Drop: 2},
+	{Title: "ADDRESS", Width: 21, Drop: 1},
+}
+
+func (m *Model) historyView(h int) string {
+	st := m.styles()
+	if len(m.history) == 0 {
+		return st.Faint.Render("No requests sent yet.")
+	}
+	widths := common.Layout(histCols, m.w)
+	out := []string{common.HeaderRow(histCols, widths, st.Header)}
+	top := common.Scroll(0, m.histCur, h-1, len(m.history))
+	for i := top; i < min(len(m.history), top+h-1); i++ {
+		r := m.history[i]
+		status, sst := "OK", st.Success
+		switch {
+		case r.Err != nil:
+			status, sst = common.Sanitize(r.Err.Error()), st.Error
+		case r.Resp.Error != nil:
+			status, sst = r.Resp.Error.Name+" in "+r.Resp.Error.Executor, st.Error
+		}
+		docs := fmt.Sprint(len(r.Req.Docs))
+		if r.Req.Docs == nil && r.Draft.Mode == ModeGenerate {
+			docs = fmt.Sprint(r.Draft.N)
+		}
+		target := r.Draft.Target
+		if target == "" {
+			target = "flow"
+		}
+		cells := []common.Cell{
+			common.C(r.At.Format("15:04:05"), st.Faint),
+			common.C(r.Draft.Endpoint, st.Bold),
+			common.C(docs, st.Primary),
+			common.C(status, sst),
+			common.C(common.Duration(r.Latency), st.Primary),
+			common.C(target, st.Secondary),
+			common.C(r.Addr, st.Secondary),
+		}
+		out = append(out, common.Row(histCols, widths, cells, i == m.histCur, st.Selected, m.w))
+	}
+	return strings.Join(out, "\n")
+}
+
+func (m *Model) copyView() string {
+	st := m.styles()
+	parts := strings.SplitN(m.copyText, "\x00", 3)
+	for len(parts) < 3 {
+		parts = append(parts, "")
+	}
+	w := max(20, m.w-8)
+	wrap := func(s string) string { return ansi.Hardwrap(s, w, true) }
+	body := strings.Join([]string{
+		st.Header.Render("jig post"),
+		wrap(parts[0]),
+		"",
+		st.Header.Render("grpcurl"),
+		wrap(parts[1]),
+		"",
+		st.Faint.Render(parts[2]) + st.Faint.Render("  esc closes"),
+	}, "\n")
+	return st.Box.Width(w + 2).Render(body)
+}

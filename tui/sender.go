@@ -1,0 +1,149 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+
+	"github.com/jig-dev/jig/client"
+	"github.com/jig-dev/jig/tui/panes/request"
+)
+
+// NewSender returns the Request pane's default Sender: the jig client
+// (package client), one per address, over gRPC (host:port, grpc://) or
+// HTTP (http://). Close closes them; the workbench does when it quits.
+func NewSender() Sender { return &clientSender{clients: map[string]*client.Client{}} }
+
+type clientSender struct {
+	mu      sync.Mutex
+	clients map[string]*client.Client
+}
+
+var _ request.Sender = (*clientSender)(nil)
+
+// client returns the client for addr, creating it on first use (New does
+// not connect, so this never blocks).
+func (s *clientSender) client(addr string) (*client.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[addr]; ok {
+		return c, nil
+	}
+	c, err := client.New(addr)
+	if err != nil {
+		return nil, err
+	}
+	s.clients[addr] = c
+	return c, nil
+}
+
+// Close closes every client.
+func (s *clientSender) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for a, c := range s.clients {
+		errs = append(errs, c.Close())
+		delete(s.clients, a)
+	}
+	return errors.Join(errs...)
+}
+
+// Endpoints implements request.Sender.
+func (s *clientSender) Endpoints(ctx context.Context, addr string) ([]request.Endpoint, error) {
+	c, err := s.client(addr)
+	if err != nil {
+		return nil, err
+	}
+	eps, err := c.Endpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return endpointList(eps), nil
+}
+
+// endpointList converts discovered endpoints, with the top-level fields of
+// each input schema (schemas[ep].input.model.properties).
+func endpointList(eps *client.Endpoints) []request.Endpoint {
+	writes := map[string]bool{}
+	for _, w := range eps.WriteEndpoints {
+		writes[w] = true
+	}
+	var out []request.Endpoint
+	for _, name := range eps.Endpoints {
+		ep := request.Endpoint{Name: name, Write: writes[name]}
+		if s, ok := eps.Schemas[name].(map[string]any); ok {
+			ep.Fields = schemaFields(s)
+		}
+		out = append(out, ep)
+	}
+	return out
+}
+
+func schemaFields(s map[string]any) []request.Field {
+	in, _ := s["input"].(map[string]any)
+	model, _ := in["model"].(map[string]any)
+	props, _ := model["properties"].(map[string]any)
+	var out []request.Field
+	for name, v := range props {
+		typ := ""
+		if m, ok := v.(map[string]any); ok {
+			typ, _ = m["type"].(string)
+		}
+		out = append(out, request.Field{Name: name, Type: typ})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Send implements request.Sender with client.Post: documents go in
+// requests of RequestSize (0: one request), answers are put back in
+// input order, the routes and parameters shown are the last request's,
+// and an executor's failure becomes Response.Error.
+func (s *clientSender) Send(ctx context.Context, addr string, req request.Request) (*request.Response, error) {
+	c, err := s.client(addr)
+	if err != nil {
+		return nil, err
+	}
+	out := &request.Response{}
+	opts := []client.PostOption{
+		client.RequestSize(req.RequestSize),
+		client.Ordered(true),
+		// Callbacks run on this goroutine, one at a time (client docs).
+		client.OnAlways(func(r *client.Response, _ error) {
+			out.Requests++
+			if r == nil {
+				return
+			}
+			out.Parameters = r.Parameters
+			out.Routes = out.Routes[:0]
+			for _, rt := range r.Routes {
+				out.Routes = append(out.Routes, request.Route{Executor: rt.Executor, Start: rt.Start, End: rt.End,
+					Failed: rt.Status != nil && rt.Status.Code == client.StatusError})
+			}
+		}),
+	}
+	if len(req.Parameters) > 0 {
+		opts = append(opts, client.Parameters(req.Parameters))
+	}
+	if req.Target != "" {
+		opts = append(opts, client.TargetExecutor(req.Target))
+	}
+	out.Docs, err = c.Post(ctx, req.Endpoint, req.Docs, opts...)
+	var ee *client.ExecutorError
+	if errors.As(err, &ee) {
+		out.Error = &request.Exception{Name: ee.Name(), Args: ee.Args(), Executor: ee.Executor()}
+		if ex := ee.Status.Exception; ex != nil {
+			out.Error.Stacks = ex.Stacks
+		}
+		if out.Error.Name == "" {
+			out.Error.Name = ee.Status.Description
+		}
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
