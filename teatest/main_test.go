@@ -56,8 +56,8 @@ func start(t *testing.T, w, h int, opts ...func(*tui.Options)) *app {
 	a := &app{
 		eng: tuitest.NewFixtureEngine(),
 		sender: &tuitest.Sender{EndpointList: []request.Endpoint{
-			{Name: "/index", Write: true, Fields: []request.Field{{Name: "price", Type: "number"}, {Name: "text", Type: "string"}}},
-			{Name: "/search"},
+			{Name: "/index", Write: true},
+			{Name: "/search", Fields: []request.Field{{Name: "price", Type: "number"}, {Name: "text", Type: "string"}}},
 		}},
 		wizard: &tuitest.Wizard{},
 	}

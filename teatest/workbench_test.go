@@ -147,7 +147,7 @@ func TestSendRequest(t *testing.T) {
 	a.keys("]")
 	a.waitFor(t, "LATENCY")
 	m := a.quit(t)
-	if r := a.sender.Requests(); len(r) != 1 || r[0].Endpoint != "/index" || r[0].Docs[0].Text != "hello world" {
+	if r := a.sender.Requests(); len(r) != 1 || r[0].Endpoint != "/search" || r[0].Docs[0].Text != "hello world" {
 		t.Errorf("sent %+v", r)
 	}
 	if len(m.Request().History()) != 1 {

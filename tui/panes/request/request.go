@@ -376,13 +376,48 @@ func (m *Model) endpointNames() []string {
 
 func (m *Model) syncSuggestions() { m.endpoint.SetSuggestions(m.endpointNames()) }
 
-// autoEndpoint picks the first known endpoint unless the user chose one.
+// autoEndpoint picks an endpoint unless the user chose one: /search, else
+// /default, else the first that no deployment writes with, so that a
+// stray send never starts with /clear or /delete.
 func (m *Model) autoEndpoint() {
 	names := m.endpointNames()
 	if !m.endpointAuto || len(names) == 0 || slices.Contains(names, strings.TrimSpace(m.endpoint.Value())) {
 		return
 	}
-	m.endpoint.SetValue(names[0])
+	m.endpoint.SetValue(preferredEndpoint(names, m.writeEndpoints()))
+}
+
+// writeEndpoints lists the endpoints some deployment marks as writes.
+func (m *Model) writeEndpoints() map[string]bool {
+	out := map[string]bool{}
+	for _, e := range m.endpoints {
+		if e.Write {
+			out[e.Name] = true
+		}
+	}
+	if m.ctx == nil {
+		return out
+	}
+	for _, d := range m.ctx.Status.Deployments {
+		for _, e := range d.WriteEndpoints {
+			out[e] = true
+		}
+	}
+	return out
+}
+
+func preferredEndpoint(names []string, writes map[string]bool) string {
+	for _, want := range []string{"/search", "/default"} {
+		if slices.Contains(names, want) {
+			return want
+		}
+	}
+	for _, n := range names {
+		if !writes[n] {
+			return n
+		}
+	}
+	return names[0]
 }
 
 // fields returns the schema fields of the selected endpoint.

@@ -130,22 +130,23 @@ func press(m *request.Model, ks ...string) []any {
 
 func TestDiscoveryFillsEndpoints(t *testing.T) {
 	s := &tuitest.Sender{EndpointList: []request.Endpoint{
-		{Name: "/index", Write: true, Fields: []request.Field{{Name: "price", Type: "number"}, {Name: "text", Type: "string"}}},
-		{Name: "/search"},
+		{Name: "/index", Write: true},
+		{Name: "/search", Fields: []request.Field{{Name: "price", Type: "number"}, {Name: "text", Type: "string"}}},
 	}}
 	m, _ := setup(t, s)
 	if m.Addr() != "127.0.0.1:12345" {
 		t.Fatalf("address should follow the status: %q", m.Addr())
 	}
-	if len(m.Endpoints()) != 2 || m.Draft().Endpoint != "/index" {
+	// /search is preferred over the write endpoint /index.
+	if len(m.Endpoints()) != 2 || m.Draft().Endpoint != "/search" {
 		t.Fatalf("endpoints %v, selected %q", m.Endpoints(), m.Draft().Endpoint)
 	}
 	v := m.View()
 	if !strings.Contains(v, "fields: price, text") {
 		t.Errorf("schema fields should be offered:\n%s", v)
 	}
-	press(m, "j", "l") // endpoint field, next choice
-	if m.Draft().Endpoint != "/search" {
+	press(m, "j", "l") // endpoint field, next choice (wraps around)
+	if m.Draft().Endpoint != "/index" {
 		t.Errorf("l should pick the next endpoint: %q", m.Draft().Endpoint)
 	}
 	press(m, "h", "ctrl+t", "esc")

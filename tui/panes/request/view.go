@@ -3,6 +3,7 @@ package request
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -260,7 +261,7 @@ func (m *Model) responseLines(r *Result) []string {
 		if err != nil {
 			r.json = []string{"cannot show documents: " + err.Error()}
 		} else {
-			r.json = strings.Split(common.SanitizeLines(string(b)), "\n")
+			r.json = strings.Split(common.SanitizeLines(compactNumberArrays(string(b))), "\n")
 		}
 	}
 	out = append(out, r.json...)
@@ -272,7 +273,27 @@ func prettyJSON(v any) []string {
 	if err != nil {
 		return []string{fmt.Sprint(v)}
 	}
-	return strings.Split(common.SanitizeLines(string(b)), "\n")
+	return strings.Split(common.SanitizeLines(compactNumberArrays(string(b))), "\n")
+}
+
+// numberArray matches an indented JSON array holding only numbers (an
+// embedding or tensor row), one element per line.
+var numberArray = regexp.MustCompile(`\[\n(?:[ \t]*-?[0-9][0-9.eE+-]*,?\n)+[ \t]*\]`)
+
+// maxShownNumbers is how many elements of a long number array are shown.
+const maxShownNumbers = 8
+
+// compactNumberArrays puts number arrays on one line and shortens long
+// ones ("[0.1, 0.2, … 128 numbers]"): a 128-dimensional embedding would
+// otherwise take 130 lines of the response view.
+func compactNumberArrays(s string) string {
+	return numberArray.ReplaceAllStringFunc(s, func(m string) string {
+		nums := strings.Fields(strings.NewReplacer("[", " ", "]", " ", ",", " ").Replace(m))
+		if len(nums) > maxShownNumbers {
+			return "[" + strings.Join(nums[:maxShownNumbers], ", ") + fmt.Sprintf(", … %d numbers]", len(nums))
+		}
+		return "[" + strings.Join(nums, ", ") + "]"
+	})
 }
 
 // routeLines draws the route as a waterfall: each executor's bar starts
