@@ -1,8 +1,10 @@
 package replica
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -342,6 +344,9 @@ func TestProcessSignalPauseResume(t *testing.T) {
 	if err := r.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// kill(2) only queues the signal: wait until the kernel shows the
+	// child stopped ("T" in /proc/PID/stat) before asking it anything.
+	waitFor(t, "the child to stop", func() bool { return procState(r.Info().PID) == 'T' })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	_, err := process(ctx, r.Conn())
 	cancel()
@@ -362,4 +367,18 @@ func TestProcessSignalPauseResume(t *testing.T) {
 	if err := (&ProcessRunner{}).Signal(syscall.SIGCONT); !errors.Is(err, ErrStopped) {
 		t.Fatalf("Signal before Start: %v", err)
 	}
+}
+
+// procState returns the state letter of a process from /proc/PID/stat.
+func procState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The state follows the command name, which is in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
 }
