@@ -162,7 +162,7 @@ func (d *deployment) rollReplicas(ctx context.Context) error {
 			stopCtx, cancel := context.WithTimeout(context.Background(), d.e.opts.StopTimeout)
 			err := old.Stop(stopCtx)
 			cancel()
-			forgetTarget(old)
+			d.forgetTarget(old)
 			if err != nil && !errors.Is(err, replica.ErrStopped) {
 				d.logger().Warn("stopping replaced replica failed", "replica", old.Info().Name, "err", err)
 			}
@@ -201,7 +201,7 @@ func (d *deployment) rollStateful(ctx context.Context) error {
 			stopCtx, cancel := context.WithTimeout(context.Background(), d.e.opts.StopTimeout)
 			old.Stop(stopCtx)
 			cancel()
-			forgetTarget(old)
+			d.forgetTarget(old)
 			if err := fresh.Start(ctx); err != nil {
 				return fmt.Errorf("start new %s: %w", fresh.Info().Name, err)
 			}

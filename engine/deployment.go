@@ -39,6 +39,8 @@ type deployment struct {
 	stopped bool
 
 	eps atomic.Pointer[jinapb.EndpointsProto]
+	// targets maps each runner to its router.Target.
+	targets sync.Map
 	// raft is set for stateful deployments; its poller runs until stop.
 	raft       *raftState
 	pollCancel context.CancelFunc
@@ -297,27 +299,26 @@ func (d *deployment) syncPools() {
 	for s, runners := range shards {
 		targets := make([]*router.Target, 0, len(runners))
 		for _, r := range runners {
-			targets = append(targets, targetFor(r))
+			targets = append(targets, d.targetFor(r))
 		}
 		d.route.Load().Shards[s].Set(targets)
 	}
 }
 
-// targets are kept per runner so the in-flight counters survive pool
-// updates.
-var targetCache sync.Map // replica.Runner -> *router.Target
-
-func targetFor(r replica.Runner) *router.Target {
-	if t, ok := targetCache.Load(r); ok {
+// targetFor returns the router's view of a runner, kept per runner so its
+// in-flight counter survives pool updates.
+func (d *deployment) targetFor(r replica.Runner) *router.Target {
+	if t, ok := d.targets.Load(r); ok {
 		return t.(*router.Target)
 	}
 	info := r.Info()
 	t := &router.Target{Name: info.Name, Address: info.Address, Conn: r.Conn(), Ready: r.Ready}
-	actual, _ := targetCache.LoadOrStore(r, t)
+	actual, _ := d.targets.LoadOrStore(r, t)
 	return actual.(*router.Target)
 }
 
-func forgetTarget(r replica.Runner) { targetCache.Delete(r) }
+// forgetTarget drops a runner that left the deployment.
+func (d *deployment) forgetTarget(r replica.Runner) { d.targets.Delete(r) }
 
 // discover asks a replica for the deployment's endpoints, so the router
 // can skip the deployment for endpoints it does not serve.
@@ -442,7 +443,7 @@ func (d *deployment) stop(ctx context.Context) error {
 					errs = append(errs, fmt.Errorf("%s/%s: %w", d.cfg.Name, r.Info().Name, err))
 					mu.Unlock()
 				}
-				forgetTarget(r)
+				d.forgetTarget(r)
 			}()
 		}
 	}

@@ -257,7 +257,7 @@ func (d *deployment) scale(ctx context.Context, cfg *flow.Deployment) error {
 	d.syncPools()
 	for _, r := range toStop {
 		r.Stop(ctx)
-		forgetTarget(r)
+		d.forgetTarget(r)
 	}
 	d.updateState()
 	d.e.logger.Info("rescaled deployment", "deployment", cfg.Name, "replicas", cfg.Replicas, "took", time.Since(start).Round(time.Millisecond).String())

@@ -487,7 +487,7 @@ func (d *deployment) scaleStateful(ctx context.Context, cfg *flow.Deployment) er
 			d.mu.Unlock()
 			d.syncPools()
 			gone.Stop(ctx)
-			forgetTarget(gone)
+			d.forgetTarget(gone)
 			d.raft.mu.Lock()
 			d.raft.peers[s] = d.raft.peers[s][:r]
 			d.raft.stats[s] = d.raft.stats[s][:r]
