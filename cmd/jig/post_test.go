@@ -259,7 +259,7 @@ func TestPostParameters(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
 		docs := docsOf(t, out)
-		if len(docs) != 1 || docs[0].Tags["limit"] != int64(5) || docs[0].Tags["mine"] != true {
+		if len(docs) != 1 || docs[0].Tags["limit"] != float64(5) || docs[0].Tags["mine"] != true {
 			t.Fatalf("docs %s", out)
 		}
 	}

@@ -93,11 +93,13 @@ func (d *Document) appendJSON(b *bytes.Buffer, depth int) error {
 	}
 	b.WriteByte('{')
 	first := true
+	var written []string // legacy keys written, which Extra must not repeat
 	key := func(k string) {
 		if !first {
 			b.WriteByte(',')
 		}
 		first = false
+		written = append(written, k)
 		writeString(b, k)
 		b.WriteByte(':')
 	}
@@ -174,6 +176,9 @@ func (d *Document) appendJSON(b *bytes.Buffer, depth int) error {
 		b.WriteByte('}')
 	}
 	for _, k := range sortedKeys(d.Extra) {
+		if slices.Contains(written, k) {
+			continue // a legacy field set in Go wins over a stale copy, as in toProto
+		}
 		v, err := valueFromNode(d.Extra[k], depth+1)
 		if err != nil {
 			return fmt.Errorf("field %q: %w", k, err)
@@ -201,11 +206,18 @@ func writeString(b *bytes.Buffer, s string) {
 	b.Write(enc)
 }
 
+// writeFloat writes a float so that it reads back as a float: integral
+// values get a ".0" ("1.0", "-0.0"), since valueFromJSON (and Python's json)
+// read "1" as an integer.
 func writeFloat(b *bytes.Buffer, f float64, bits int) error {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return fmt.Errorf("JSON cannot hold %v", f)
 	}
-	b.WriteString(strconv.FormatFloat(f, 'g', -1, bits))
+	s := strconv.FormatFloat(f, 'g', -1, bits)
+	b.WriteString(s)
+	if !strings.ContainsAny(s, ".e") {
+		b.WriteString(".0")
+	}
 	return nil
 }
 
@@ -346,13 +358,13 @@ func putElement(dst []byte, dtype, s string) error {
 	case "|i1", "<i2", "<i4", "<i8":
 		size := dtypeSizes[dtype]
 		var n int64
-		if n, err = strconv.ParseInt(s, 10, 8*size); err == nil {
+		if n, err = strconv.ParseInt(integral(s), 10, 8*size); err == nil {
 			putUint(dst, uint64(n), size)
 		}
 	case "|u1", "<u2", "<u4", "<u8":
 		size := dtypeSizes[dtype]
 		var n uint64
-		if n, err = strconv.ParseUint(s, 10, 8*size); err == nil {
+		if n, err = strconv.ParseUint(integral(s), 10, 8*size); err == nil {
 			putUint(dst, n, size)
 		}
 	default:
@@ -366,6 +378,21 @@ func putElement(dst []byte, dtype, s string) error {
 		return fmt.Errorf("%s is not a valid %s element: %w", s, dtype, err)
 	}
 	return nil
+}
+
+// integral rewrites a JSON number with a fraction or exponent but an
+// integral value ("1.0", "1e2") in plain digits, so integer dtypes accept
+// what JSON writers may emit for them; anything else is returned unchanged
+// for the integer parser to refuse.
+func integral(s string) string {
+	if !strings.ContainsAny(s, ".eE") {
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) {
+		return s
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 func putUint(dst []byte, n uint64, size int) {
@@ -400,8 +427,16 @@ func appendValueJSON(b *bytes.Buffer, v any, depth int) error {
 	case []byte:
 		writeString(b, base64.StdEncoding.EncodeToString(x))
 	case *NdArray:
+		if x == nil {
+			b.WriteString("null")
+			return nil
+		}
 		return appendArrayJSON(b, x)
 	case *Document:
+		if x == nil {
+			b.WriteString("null")
+			return nil
+		}
 		return x.appendJSON(b, depth+1)
 	case DocList:
 		return x.appendJSON(b, depth+1)
@@ -618,9 +653,11 @@ func scoreFromJSON(raw json.RawMessage) (NamedScore, error) {
 }
 
 // arrayFromJSON accepts a nested list of numbers (float32), or the
-// {"dtype","shape","data"|"buffer"} object form.
+// {"dtype","shape","data"|"buffer"} object form. Elements are parsed from
+// their JSON text, not from tag-style int64/float64 values, so that -0,
+// uint64 values above MaxInt64 and float32 values come back bit for bit.
 func arrayFromJSON(raw json.RawMessage) (*NdArray, error) {
-	v, err := valueFromJSON(raw)
+	v, err := decodeJSON(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -665,16 +702,11 @@ func flatten(list []any, dim int, shape *[]int, flat *[]string) error {
 			if err := flatten(x, dim+1, shape, flat); err != nil {
 				return err
 			}
-		case int64:
+		case json.Number:
 			if inner {
 				return errors.New("ragged array: numbers and lists mixed")
 			}
-			*flat = append(*flat, strconv.FormatInt(x, 10))
-		case float64:
-			if inner {
-				return errors.New("ragged array: numbers and lists mixed")
-			}
-			*flat = append(*flat, strconv.FormatFloat(x, 'g', -1, 64))
+			*flat = append(*flat, x.String())
 		default:
 			return fmt.Errorf("array elements must be numbers, got %s", jsonKind(it))
 		}
@@ -693,8 +725,9 @@ func arrayFromObject(m map[string]any) (*NdArray, error) {
 		return nil, errors.New(`array object needs a "shape" list`)
 	}
 	for _, s := range shape {
-		n, ok := s.(int64)
-		if !ok || n < 0 || n > math.MaxInt32 {
+		num, _ := s.(json.Number)
+		n, err := strconv.ParseInt(num.String(), 10, 32)
+		if err != nil || n < 0 {
 			return nil, fmt.Errorf("shape entries must be non-negative integers, got %v", s)
 		}
 		a.Shape = append(a.Shape, int(n))
@@ -704,7 +737,14 @@ func arrayFromObject(m map[string]any) (*NdArray, error) {
 		if !ok {
 			return nil, errors.New(`"params" must be an object`)
 		}
-		a.Params = pm
+		// Parameters travel as a google.protobuf.Struct, whose numbers are
+		// all float64: read them so, as FromProto does.
+		if _, err := paramNumbers(pm, 0); err != nil {
+			return nil, fmt.Errorf("params: %w", err)
+		}
+		if len(pm) > 0 {
+			a.Params = pm
+		}
 	}
 	for k := range m {
 		switch k {
@@ -737,16 +777,11 @@ func arrayFromObject(m map[string]any) (*NdArray, error) {
 		}
 		a.Data = make([]byte, size*len(data))
 		for i, it := range data {
-			var s string
-			switch x := it.(type) {
-			case int64:
-				s = strconv.FormatInt(x, 10)
-			case float64:
-				s = strconv.FormatFloat(x, 'g', -1, 64)
-			default:
+			s, ok := it.(json.Number)
+			if !ok {
 				return nil, fmt.Errorf("element %d must be a number, got %s", i, jsonKind(it))
 			}
-			if err := putElement(a.Data[size*i:], dtype, s); err != nil {
+			if err := putElement(a.Data[size*i:], dtype, s.String()); err != nil {
 				return nil, fmt.Errorf("element %d: %w", i, err)
 			}
 		}
@@ -767,13 +802,51 @@ func arrayFromObject(m map[string]any) (*NdArray, error) {
 // valueFromJSON decodes JSON to tag values: integers (no '.', 'e') become
 // int64, other numbers float64.
 func valueFromJSON(raw json.RawMessage) (any, error) {
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	return normaliseNumbers(v, 0)
+}
+
+// decodeJSON decodes JSON keeping numbers as json.Number.
+func decodeJSON(raw json.RawMessage) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, jsonErr(err)
 	}
-	return normaliseNumbers(v, 0)
+	return v, nil
+}
+
+// paramNumbers turns the json.Numbers in array parameters into float64.
+func paramNumbers(v any, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("values nest deeper than %d levels", maxDepth)
+	}
+	var err error
+	switch x := v.(type) {
+	case json.Number:
+		f, perr := strconv.ParseFloat(x.String(), 64)
+		if perr != nil {
+			return nil, fmt.Errorf("number %s out of range", x)
+		}
+		return f, nil
+	case []any:
+		for i, it := range x {
+			if x[i], err = paramNumbers(it, depth+1); err != nil {
+				return nil, err
+			}
+		}
+	case map[string]any:
+		for k, it := range x {
+			if x[k], err = paramNumbers(it, depth+1); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return v, nil
 }
 
 func normaliseNumbers(v any, depth int) (any, error) {

@@ -38,19 +38,18 @@ const (
 	keyScores    = "scores"
 )
 
-// ToProto converts the list to its wire form.
+// ToProto converts the list to its wire form. A nil entry becomes an empty
+// document.
 func (l DocList) ToProto() *docarraypb.DocListProto {
-	out := &docarraypb.DocListProto{Docs: make([]*docarraypb.DocProto, len(l))}
-	for i, d := range l {
-		out.Docs[i] = d.ToProto()
-	}
-	return out
+	p, _ := l.toProto(0, false) // never fails when not strict
+	return p
 }
 
 // ToProto converts d to its wire form. Values that cannot be encoded (a tag
-// of an unsupported Go type) are dropped; use Validate to find them first.
+// of an unsupported Go type, chunks nested deeper than the limit) are
+// dropped; use Validate to find them first. A nil d is an empty document.
 func (d *Document) ToProto() *docarraypb.DocProto {
-	p, _ := d.toProto(0, false)
+	p, _ := d.toProto(0, false) // never fails when not strict
 	return p
 }
 
@@ -61,6 +60,9 @@ func (d *Document) Validate() error {
 }
 
 func (d *Document) toProto(depth int, strict bool) (*docarraypb.DocProto, error) {
+	if d == nil {
+		d = &Document{}
+	}
 	if depth > maxDepth {
 		return nil, fmt.Errorf("documents nest deeper than %d levels", maxDepth)
 	}
@@ -111,6 +113,9 @@ func (d *Document) toProto(depth int, strict bool) (*docarraypb.DocProto, error)
 		}
 		l, err := f.list.toProto(depth+1, strict)
 		if err != nil {
+			if !strict {
+				continue // too deep: drop this list, not the whole document
+			}
 			return nil, fmt.Errorf("field %s: %w", f.key, err)
 		}
 		data[f.key] = &docarraypb.NodeProto{Content: &docarraypb.NodeProto_DocArray{DocArray: l}}
@@ -128,9 +133,6 @@ func (d *Document) toProto(depth int, strict bool) (*docarraypb.DocProto, error)
 func (l DocList) toProto(depth int, strict bool) (*docarraypb.DocListProto, error) {
 	out := &docarraypb.DocListProto{Docs: make([]*docarraypb.DocProto, len(l))}
 	for i, d := range l {
-		if d == nil {
-			d = &Document{}
-		}
 		p, err := d.toProto(depth, strict)
 		if err != nil {
 			return nil, fmt.Errorf("doc %d: %w", i, err)
@@ -421,7 +423,9 @@ func (d *Document) setLegacy(key string, n *docarraypb.NodeProto, depth int) (bo
 		if !ok || n.DocarrayType != nil {
 			return false, nil
 		}
-		m, err := mapFromDict(c.Dict, depth+1)
+		// Tag values sit one level below the document, as toProto counts
+		// them, so that whatever encodes also decodes.
+		m, err := mapFromDict(c.Dict, depth)
 		if err != nil {
 			return false, err
 		}
@@ -515,8 +519,8 @@ func ndarrayFromProto(p *docarraypb.NdArrayProto) (*NdArray, error) {
 	if a.Data == nil {
 		a.Data = []byte{}
 	}
-	if p.GetParameters() != nil {
-		a.Params = p.GetParameters().AsMap()
+	if len(p.GetParameters().GetFields()) > 0 {
+		a.Params = structToMap(p.GetParameters())
 	}
 	// Unknown dtypes (complex, big-endian, ...) pass through untouched; a
 	// known dtype whose buffer does not fit its shape is corrupt.
@@ -526,6 +530,37 @@ func ndarrayFromProto(p *docarraypb.NdArrayProto) (*NdArray, error) {
 		}
 	}
 	return a, nil
+}
+
+// structToMap converts NdArrayProto.parameters to Go values. Unlike
+// structpb's AsMap it keeps NaN and ±Inf as float64 (AsMap turns them into
+// strings), so parameters pass through unchanged.
+func structToMap(s *structpb.Struct) map[string]any {
+	m := make(map[string]any, len(s.GetFields()))
+	for k, v := range s.GetFields() {
+		m[k] = structValue(v)
+	}
+	return m
+}
+
+func structValue(v *structpb.Value) any {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_NumberValue:
+		return k.NumberValue
+	case *structpb.Value_StringValue:
+		return k.StringValue
+	case *structpb.Value_BoolValue:
+		return k.BoolValue
+	case *structpb.Value_StructValue:
+		return structToMap(k.StructValue)
+	case *structpb.Value_ListValue:
+		l := make([]any, len(k.ListValue.GetValues()))
+		for i, e := range k.ListValue.GetValues() {
+			l[i] = structValue(e)
+		}
+		return l
+	}
+	return nil // null, or no kind at all
 }
 
 func mapFromDict(d *docarraypb.DictOfAnyProto, depth int) (map[string]any, error) {

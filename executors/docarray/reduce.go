@@ -1,7 +1,8 @@
 package docarray
 
 import (
-	"maps"
+	"github.com/jig-dev/jig/proto/docarraypb"
+	"google.golang.org/protobuf/proto"
 )
 
 // Reduce merges the results of several shards or branches into one list, as
@@ -77,9 +78,12 @@ func mergeInto(dst, src *Document) {
 	if src.Matches != nil {
 		dst.Matches = append(dst.Matches, src.Matches.Clone()...)
 	}
-	if len(src.Extra) > 0 {
-		extra := maps.Clone(src.Extra)
-		maps.Copy(extra, dst.Extra)
-		dst.Extra = extra
+	for k, v := range src.Extra {
+		if _, ok := dst.Extra[k]; !ok {
+			if dst.Extra == nil {
+				dst.Extra = map[string]*docarraypb.NodeProto{}
+			}
+			dst.Extra[k] = proto.Clone(v).(*docarraypb.NodeProto) // the result shares nothing with src
+		}
 	}
 }
