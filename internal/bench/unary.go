@@ -1,0 +1,183 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jig-dev/jig/executors/docarray"
+	"google.golang.org/grpc"
+)
+
+// Baseline names.
+const (
+	baseWorker = "worker"      // the same executor behind a bare worker
+	baseRaw    = "raw grpc-go" // a grpc-go server answering with the request
+)
+
+var unaryPayloads = []struct {
+	name string
+	docs func() docarray.DocList
+}{
+	{"1doc", func() docarray.DocList { return textDocs(1, 1024) }},
+	{"100docs", func() docarray.DocList { return textDocs(100, 1024) }},
+}
+
+var unaryConcurrency = []int{1, 8, 64}
+
+// oneEcho is a flow of one in-process no-op executor.
+const oneEcho = `jtype: Flow
+executors:
+  - name: echo
+    uses: builtin:Echo
+`
+
+// targets is the gateway of a one-Echo flow, a bare worker serving Echo,
+// and a raw grpc-go server, with a connection to each.
+type targets struct {
+	gw, worker, raw *grpc.ClientConn
+}
+
+func startTargets(ctx context.Context, r *runner, st *stack) (*targets, error) {
+	eng, err := startFlow(ctx, "echo", r.dir, oneEcho)
+	if err != nil {
+		return nil, err
+	}
+	st.push(func() { stopEngine(eng) })
+	w, err := startWorker(ctx, "Echo")
+	if err != nil {
+		return nil, err
+	}
+	st.push(w.stop)
+	raw, err := startRaw()
+	if err != nil {
+		return nil, err
+	}
+	st.push(raw.stop)
+	t := &targets{}
+	for _, c := range []struct {
+		addr string
+		cc   **grpc.ClientConn
+	}{{eng.Addresses().GRPC, &t.gw}, {w.addr, &t.worker}, {raw.addr, &t.raw}} {
+		cc, err := dial(c.addr)
+		if err != nil {
+			return nil, err
+		}
+		st.push(func() { cc.Close() })
+		*c.cc = cc
+	}
+	return t, nil
+}
+
+// unaryRows measures one payload at one concurrency against the three
+// targets and returns the throughput and latency rows.
+func unaryRows(ctx context.Context, r *runner, t *targets, caseName string, docs docarray.DocList, conc int, latency bool) ([]Row, error) {
+	req := request(endpoint, docs)
+	for _, cc := range []*grpc.ClientConn{t.gw, t.worker, t.raw} {
+		if err := checkUnary(ctx, cc, req, len(docs)); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", caseName, cc.Target(), err)
+		}
+	}
+	payload := marshal(req)
+	ss, err := r.interleave(ctx, caseName, r.o.Duration,
+		unarySystem("jig gateway", t.gw, payload, conc),
+		unarySystem(baseWorker, t.worker, payload, conc),
+		unarySystem(baseRaw, t.raw, payload, conc))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", caseName, err)
+	}
+	jig, wk, raw := ss[0], ss[1], ss[2]
+	unit, fig := "req/s", sample.rate
+	if !latency {
+		unit, fig = "MiB/s", sample.mibps
+	}
+	rows := []Row{
+		ratioRow(caseName, "throughput", unit, baseWorker, figures(jig, fig), figures(wk, fig), atLeast(0.45, design)),
+		ratioRow(caseName, "throughput", unit, baseRaw, figures(jig, fig), figures(raw, fig), atLeast(0.45, design)),
+	}
+	if !latency {
+		return rows, nil
+	}
+	p50 := func(s sample) float64 { return micros(s.pct(0.50)) }
+	p99 := func(s sample) float64 { return micros(s.pct(0.99)) }
+	var p50Target *Target
+	if conc == 1 {
+		// With calls queueing (c > 1) latency is throughput in disguise;
+		// the bar is about one call on an idle gateway.
+		p50Target = atMost(60, design)
+	}
+	rows = append(rows,
+		diffRow(caseName, "p50", "µs", baseWorker, figures(jig, p50), figures(wk, p50), p50Target),
+		diffRow(caseName, "p99", "µs", baseWorker, figures(jig, p99), figures(wk, p99), nil))
+	if conc == 1 {
+		rows = append(rows, diffRow(caseName, "p50", "µs", baseRaw, figures(jig, p50), figures(raw, p50), atMost(60, design)))
+	}
+	return rows, nil
+}
+
+func unaryScenario() scenario {
+	var cases []string
+	for _, p := range unaryPayloads {
+		for _, c := range unaryConcurrency {
+			cases = append(cases, fmt.Sprintf("unary/%s/c%d", p.name, c))
+		}
+	}
+	return scenario{name: "unary", cases: cases, run: func(ctx context.Context, r *runner, want func(string) bool) ([]Row, error) {
+		var st stack
+		defer st.run()
+		t, err := startTargets(ctx, r, &st)
+		if err != nil {
+			return nil, err
+		}
+		var rows []Row
+		for _, p := range unaryPayloads {
+			docs := p.docs()
+			for _, c := range unaryConcurrency {
+				name := fmt.Sprintf("unary/%s/c%d", p.name, c)
+				if !want(name) {
+					continue
+				}
+				got, err := unaryRows(ctx, r, t, name, docs, c, true)
+				rows = append(rows, got...)
+				if err != nil {
+					return rows, err
+				}
+			}
+		}
+		return rows, nil
+	}}
+}
+
+// largeScenario sends 1 MiB and 8 MiB requests (one document with a
+// blob) through the gateway, against the same bytes to a bare worker and
+// to raw grpc-go.
+func largeScenario() scenario {
+	sizes := []struct {
+		name string
+		size int
+	}{{"large/1MiB", 1 << 20}, {"large/8MiB", 8 << 20}}
+	cases := []string{sizes[0].name, sizes[1].name}
+	return scenario{name: "large", cases: cases, run: func(ctx context.Context, r *runner, want func(string) bool) ([]Row, error) {
+		var st stack
+		defer st.run()
+		t, err := startTargets(ctx, r, &st)
+		if err != nil {
+			return nil, err
+		}
+		var rows []Row
+		for _, s := range sizes {
+			if !want(s.name) {
+				continue
+			}
+			got, err := unaryRows(ctx, r, t, s.name, blobDoc(s.size), 2, false)
+			for i := range got {
+				// §9 names no bar for large messages: the gateway's applies.
+				got[i].Note = "gateway bar (DESIGN §9) applied to large messages"
+			}
+			rows = append(rows, got...)
+			if err != nil {
+				return rows, err
+			}
+		}
+		return rows, nil
+	}}
+}
