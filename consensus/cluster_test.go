@@ -390,6 +390,32 @@ func TestClusterLeaderKillKeepsAcknowledgedWrites(t *testing.T) {
 	}
 }
 
+// A client that writes through one follower needs no retries of its own
+// when the leader dies: the follower waits out the election and forwards
+// to the new leader.
+func TestClusterFollowerRidesOutLeaderKill(t *testing.T) {
+	c := newCluster(t, 3, "ConsensusTestKV", consensus.ConsistencyLocal, nil)
+	old := c.leader()
+	via := c.follower()
+	const total, killAt = 60, 20
+	for i := range total {
+		if i == killAt {
+			c.stop(old.peer.ID)
+		}
+		key, val := fmt.Sprintf("k%03d", i), fmt.Sprintf("v%d", i)
+		resp, err := put(ctxFor(t, 10*time.Second), via, key, val)
+		if err != nil || resp.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS {
+			t.Fatalf("write %d (%d after killing leader %s) through follower %s: %v %v", i, i-killAt, old.peer.ID, via.peer.ID, err, resp.GetHeader().GetStatus())
+		}
+	}
+	state := c.converge()
+	for i := range total {
+		if key := fmt.Sprintf("k%03d", i); state.Data[key] != fmt.Sprintf("v%d", i) {
+			t.Fatalf("acknowledged %s lost: %q", key, state.Data[key])
+		}
+	}
+}
+
 // (c) A replica whose folder was wiped while it was stopped catches up from
 // the leader's snapshot plus the log.
 func TestClusterWipedReplicaRestoresFromSnapshot(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/jig-dev/jig/proto/jinapb"
@@ -163,9 +164,13 @@ func notDelivered(err error) bool {
 
 // route runs local on the leader, or forwards req to the leader. A node
 // that received a forwarded request (hops > 0) forwards it at most once
-// more and never retries; the node where the request entered retries up to
-// MaxForwardHops times when retry says the failure is safe to retry
-// (the request was not applied), after waiting for a different leader.
+// more and never retries. The node where the request entered retries when
+// retry says the failure is safe to retry (the request was not applied),
+// after waiting for a different leader: up to MaxForwardHops times when a
+// member answered (it was not the leader any more, or the hops ran out),
+// and for up to LeaderWaitTimeout while the leader cannot be reached at
+// all, which is what a dead leader looks like until the followers notice
+// and elect another: the caller should not have to retry an election.
 func (n *Node) route(ctx context.Context, req *jinapb.DataRequestProto, forwarded *atomic.Uint64,
 	retry func(error) bool, local func(context.Context) (*jinapb.DataRequestProto, error)) (*jinapb.DataRequestProto, error) {
 	if n.closed.Load() {
@@ -176,9 +181,12 @@ func (n *Node) route(ctx context.Context, req *jinapb.DataRequestProto, forwarde
 	if hops == 0 {
 		attempts = n.cfg.MaxForwardHops
 	}
-	var lastErr error
-	avoid := ""
-	for attempt := 0; attempt < attempts; attempt++ {
+	var (
+		lastErr     error
+		avoid       string
+		unreachable time.Time // when the wait for a reachable leader ends
+	)
+	for attempt := 0; attempt < attempts; {
 		leader, err := n.waitLeader(ctx, avoid)
 		if err != nil {
 			if lastErr != nil {
@@ -194,6 +202,7 @@ func (n *Node) route(ctx context.Context, req *jinapb.DataRequestProto, forwarde
 			// raft refused before appending: safe to send elsewhere.
 			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
 				lastErr, avoid = err, n.id
+				attempt++
 				continue
 			}
 			return nil, err
@@ -207,11 +216,20 @@ func (n *Node) route(ctx context.Context, req *jinapb.DataRequestProto, forwarde
 			return resp, nil
 		}
 		lastErr = remoteError(leader, err)
-		if !retry(err) || ctx.Err() != nil {
+		if !retry(err) || ctx.Err() != nil || hops > 0 {
 			return nil, lastErr
 		}
 		n.logger.Debug("forward failed; retrying", "leader", leader.ID, "err", err)
 		avoid = leader.ID
+		if NotApplied(err) {
+			attempt++ // a member answered: count it against the hops
+			continue
+		}
+		if unreachable.IsZero() {
+			unreachable = time.Now().Add(n.cfg.LeaderWaitTimeout)
+		} else if time.Now().After(unreachable) {
+			return nil, lastErr
+		}
 	}
 	return nil, lastErr
 }

@@ -385,15 +385,21 @@ func (n *Node) currentLeader() (Peer, bool) {
 
 // waitLeader returns the current leader, waiting up to LeaderWaitTimeout
 // (and ctx) while there is none. If not is set, a leader with that ID does
-// not count (it just failed us), but the wait then ends after at most
-// HeartbeatTimeout so a stale view is retried rather than waited out.
+// not count (it just failed us) for one HeartbeatTimeout: long enough for
+// a dead leader to be noticed, after which a leader that is still the same
+// is retried rather than waited out (our view may have been stale). Either
+// way the wait for some leader goes on for the whole LeaderWaitTimeout: an
+// election that follows a dead leader takes longer than one heartbeat.
 func (n *Node) waitLeader(ctx context.Context, not string) (Peer, error) {
 	limit := n.cfg.LeaderWaitTimeout
-	if not != "" {
-		limit = n.cfg.HeartbeatTimeout
-	}
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
+	var sameAgain <-chan time.Time
+	if not != "" {
+		t := time.NewTimer(min(n.cfg.HeartbeatTimeout, limit))
+		defer t.Stop()
+		sameAgain = t.C
+	}
 	poll := time.NewTicker(leaderPoll)
 	defer poll.Stop()
 	for {
@@ -407,14 +413,13 @@ func (n *Node) waitLeader(ctx context.Context, not string) (Peer, error) {
 		select {
 		case <-changed:
 		case <-poll.C:
+		case <-sameAgain:
+			not, sameAgain = "", nil // the next leader seen counts, even the same one
 		case <-n.stop:
 			return Peer{}, ErrShutdown
 		case <-ctx.Done():
 			return Peer{}, fmt.Errorf("%w: waiting for a leader: %w", ErrNoLeader, ctx.Err())
 		case <-deadline.C:
-			if p, ok := n.currentLeader(); ok && not != "" {
-				return p, nil // the same leader again: retry it
-			}
 			return Peer{}, fmt.Errorf("%w after %s", ErrNoLeader, limit)
 		}
 	}
