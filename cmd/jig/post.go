@@ -64,7 +64,9 @@ document per line; "-" reads stdin), or --n (N generated documents with ids
 documents is sent (parameters only). Input is streamed: --data and --n
 never hold more than --prefetch requests in memory.
 
-Results come in arrival order unless --ordered. The first failing request
+Results come in arrival order unless --ordered. Executors' results
+(parameters["__results__"], e.g. a /count) are printed on stderr as
+"results: {<executor>: {...}}". The first failing request
 stops the run (exit code 1) with the executor's error, unless
 --continue-on-error. On a terminal, a progress line is shown on stderr.`,
 		Example: `  jig post grpc://localhost:12345 --on /index --text hello --text world
@@ -171,6 +173,17 @@ func runPost(cmd *cobra.Command, addr string, f *postFlags) error {
 			}
 			if writeErr = writeDocs(out, r.Docs); writeErr != nil {
 				cancel()
+				return
+			}
+			// Results (a /count, a training report...) are not documents:
+			// they go to stderr so that stdout stays JSON lines of docs.
+			if res := r.Results(); len(res) > 0 {
+				b, err := json.Marshal(res)
+				if err != nil {
+					b = []byte(fmt.Sprintf("%q", fmt.Sprint(res)))
+				}
+				prog.clear()
+				fmt.Fprintf(errOut, "results: %s\n", b)
 			}
 		}),
 		client.OnAlways(func(r *client.Response, err error) {

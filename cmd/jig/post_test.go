@@ -22,7 +22,8 @@ import (
 )
 
 // postExec upper-cases texts; /fail fails on a document with text "bad";
-// /params stores the parameters it got in each document's tags.
+// /params stores the parameters it got in each document's tags; /count
+// returns results.
 type postExec struct {
 	executors.Base
 	calls atomic.Int32
@@ -32,6 +33,12 @@ func (e *postExec) Endpoints(r *executors.Router) {
 	r.Default(e.Upper)
 	r.On("/fail", e.Fail)
 	r.On("/params", e.Params)
+	r.On("/count", e.Count)
+}
+
+// Count returns the number of documents it got as results.
+func (e *postExec) Count(_ context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, executors.Results, error) {
+	return nil, executors.Results{"count": len(docs)}, nil
 }
 
 func (e *postExec) Upper(_ context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, error) {
@@ -261,6 +268,22 @@ func TestPostParameters(t *testing.T) {
 		docs := docsOf(t, out)
 		if len(docs) != 1 || docs[0].Tags["limit"] != float64(5) || docs[0].Tags["mine"] != true {
 			t.Fatalf("docs %s", out)
+		}
+	}
+}
+
+func TestPostPrintsResultsOnStderr(t *testing.T) {
+	s := startPostServer(t)
+	for _, addr := range []string{s.grpcAddr, s.httpAddr} {
+		code, out, errOut := runPostCLI(t, "", "post", addr, "--on", "/count", "--text", "a", "--text", "b")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", addr, code, errOut)
+		}
+		if docs := docsOf(t, out); len(docs) != 2 {
+			t.Errorf("%s: stdout should hold only the 2 documents: %q", addr, out)
+		}
+		if !strings.Contains(errOut, `results: {"exec":{"count":2}}`) {
+			t.Errorf("%s: stderr %q lacks the results", addr, errOut)
 		}
 	}
 }
