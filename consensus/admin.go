@@ -162,4 +162,3 @@ func (c *AdminClient) RemoveServer(ctx context.Context, id string) error {
 	in, _ := structpb.NewStruct(map[string]any{"id": id})
 	return c.call(ctx, "RemoveServer", in, &emptypb.Empty{})
 }
-

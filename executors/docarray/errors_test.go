@@ -182,8 +182,7 @@ func TestDepthLimitsAgree(t *testing.T) {
 		"chunks": nestChunks, "lists": nestList, "maps": nestMap, "tag docs": nestTagDoc,
 	} {
 		for n := maxDepth / 3; n <= maxDepth+2; n++ {
-			d := nestChunks(0)
-			d = build(n)
+			d := build(n)
 			if err := d.Validate(); err == nil {
 				b, err := (DocList{d}).Marshal()
 				if err != nil {
