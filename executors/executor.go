@@ -21,6 +21,28 @@
 //		return nil, nil // nil: the documents were changed in place
 //	}
 //
+// Handlers may also work on one Document at a time (the SDK loops over the
+// batch and errors name the failing document), and on typed documents —
+// Go structs whose fields map to document keys by `doc` tags, the shape of
+// docarray's BaseDoc / DocList[T] (see package docarray):
+//
+//	type Query struct {
+//		Text string `doc:"text,required"`
+//	}
+//	type Embedded struct {
+//		Embedding []float32 `doc:"embedding"`
+//	}
+//	r.On("/embed", executors.Typed(e.Embed))    // func(ctx, []Query, Params) ([]Embedded, error)
+//	r.On("/one", executors.TypedDoc(e.EmbedOne)) // func(ctx, Query, Params) (Embedded, error)
+//
+// The SDK converts and validates the documents, merges the results onto
+// them (IDs and undeclared fields pass through) and publishes the types'
+// JSON Schemas through endpoint discovery.
+//
+// `dynamic_batching:` in the executor YAML (or uses_dynamic_batching in a
+// flow) merges concurrent requests for an endpoint into bigger batches;
+// see Batcher.
+//
 // Optional hooks: Init (after the configuration is applied), Close (always
 // called on shutdown), Snapshot/Restore (state of stateful executors).
 //

@@ -122,6 +122,9 @@ func New(ctx context.Context, spec Spec) (*Instance, error) {
 	}
 	maps.Copy(batching, c.DynamicBatching)
 	maps.Copy(batching, spec.UsesDynamicBatching)
+	if err := checkBatching(c, spec, rt); err != nil {
+		return nil, err
+	}
 
 	inst := &Instance{
 		exec:     exec,
@@ -163,6 +166,45 @@ func (in *Instance) JType() string { return in.jtype }
 // Batching returns the dynamic batching configuration per endpoint.
 func (in *Instance) Batching() map[string]BatchConfig { return maps.Clone(in.batching) }
 
+// BatchingFor returns the dynamic batching of requests for endpoint: its
+// own configuration, else — when the default handler serves it — the
+// default endpoint's.
+func (in *Instance) BatchingFor(endpoint string) (BatchConfig, bool) {
+	if b, ok := in.batching[endpoint]; ok {
+		return b, true
+	}
+	if _, own := in.routes.bindings[endpoint]; !own {
+		if _, hasDefault := in.routes.bindings[DefaultEndpoint]; hasDefault {
+			b, ok := in.batching[DefaultEndpoint]
+			return b, ok
+		}
+	}
+	return BatchConfig{}, false
+}
+
+// checkBatching rejects dynamic batching for endpoints no handler serves:
+// a typo there would otherwise silently turn batching off.
+func checkBatching(c *Config, spec Spec, rt *routes) error {
+	served := func(ep string) bool {
+		_, own := rt.bindings[ep]
+		_, def := rt.bindings[DefaultEndpoint]
+		return own || def
+	}
+	all, _ := rt.endpoints()
+	list := strings.Join(all, ", ")
+	for _, ep := range sortedKeysOf(c.DynamicBatching) {
+		if !served(ep) {
+			return &yamlutil.Error{File: c.File, Field: "dynamic_batching." + ep, Msg: fmt.Sprintf("executor %s has no handler for %s (endpoints: %s)", c.JType, ep, list)}
+		}
+	}
+	for _, ep := range sortedKeysOf(spec.UsesDynamicBatching) {
+		if !served(ep) {
+			return &yamlutil.Error{Field: "uses_dynamic_batching." + ep, Msg: fmt.Sprintf("executor %s has no handler for %s (endpoints: %s)", c.JType, ep, list)}
+		}
+	}
+	return nil
+}
+
 // IsWrite reports whether a request for endpoint is a write (handled by a
 // handler bound with Router.Write).
 func (in *Instance) IsWrite(endpoint string) bool {
@@ -177,7 +219,10 @@ func (in *Instance) Handles(endpoint string) bool {
 	return h != nil
 }
 
-// Endpoints describes the instance for endpoint discovery.
+// Endpoints describes the instance for endpoint discovery: its endpoints,
+// its write endpoints and, for typed handlers, schemas in Jina's shape:
+// {"/ep": {"input": {"name", "model"}, "output": {"name", "model"},
+// "is_generator", "is_singleton_doc", "parameters"}}.
 func (in *Instance) Endpoints() *jinapb.EndpointsProto {
 	all, writes := in.routes.endpoints()
 	out := &jinapb.EndpointsProto{Endpoints: all, WriteEndpoints: writes}
@@ -187,7 +232,14 @@ func (in *Instance) Endpoints() *jinapb.EndpointsProto {
 		if h.Input == nil && h.Output == nil {
 			continue
 		}
-		entry := map[string]any{}
+		// Jina's gateway reads these keys too; jig handlers take batches
+		// (never one document per request), stream nothing and have no
+		// parameters model.
+		entry := map[string]any{
+			"is_generator":     false,
+			"is_singleton_doc": false,
+			"parameters":       map[string]any{"name": nil, "model": nil},
+		}
 		if h.Input != nil {
 			entry["input"] = map[string]any{"name": h.Input.Name, "model": h.Input.Model}
 		}

@@ -178,7 +178,7 @@ func TestDispatch(t *testing.T) {
 		want     []string
 	}{
 		{"/upper", []string{"A", "B"}},
-		{"/shout", []string{"A", "B"}},              // second endpoint of one On
+		{"/shout", []string{"A", "B"}},                // second endpoint of one On
 		{"/anything", []string{"hi hi a", "hi hi b"}}, // default endpoint
 		{"/default", []string{"hi hi a", "hi hi b"}},
 		{"/single", []string{"single:a", "single:b"}},

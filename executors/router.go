@@ -75,16 +75,19 @@ func newRouter() *Router {
 }
 
 // On binds fn to one or more endpoints (Jina's `@requests(on=...)`). fn is a
-// Handler or a function of one of these shapes:
+// Handler (from Method, Typed, TypedResults or TypedDoc) or a function of
+// one of these shapes:
 //
 //	func(ctx context.Context, docs docarray.DocList, p Params) (docarray.DocList, error)
 //	func(ctx context.Context, docs docarray.DocList, p Params) (docarray.DocList, Results, error)
 //	func(ctx context.Context, doc *docarray.Document, p Params) (*docarray.Document, error)
+//	func(ctx context.Context, doc *docarray.Document, p Params) error
 //	func(ctx context.Context, c *Call) error
 //
 // Returning nil documents means the documents were changed in place. The
-// single-document shape is called once per document (concurrently safe to
-// assume sequential), and its errors name the failing document.
+// single-document shapes are called once per document, one after the
+// other, and their errors name the failing document; the one without a
+// result changes the document in place.
 func (r *Router) On(endpoint string, fn any, more ...string) {
 	h := toHandler(fn)
 	if h.err != nil {
@@ -167,8 +170,16 @@ func toHandler(fn any) *Handler {
 		}
 	case func(context.Context, *docarray.Document, Params) (*docarray.Document, error):
 		h.call = PerDoc(f)
+	case func(context.Context, *docarray.Document, Params) error:
+		h.call = PerDoc(func(ctx context.Context, d *docarray.Document, p Params) (*docarray.Document, error) {
+			return nil, f(ctx, d, p)
+		})
 	default:
-		h.err = fmt.Errorf("handler %s has unsupported signature %T; see Router.On for the accepted shapes", h.Name, fn)
+		hint := "see Router.On for the accepted shapes"
+		if typedSignature(reflect.TypeOf(fn)) {
+			hint = "a handler on typed documents must be wrapped: executors.Typed(fn), or TypedDoc for one document"
+		}
+		h.err = fmt.Errorf("handler %s has unsupported signature %T; %s", h.Name, fn, hint)
 	}
 	return h
 }
@@ -176,7 +187,7 @@ func toHandler(fn any) *Handler {
 // PerDoc adapts a single-document function to a batch handler: it is called
 // for each document in turn; a returned document replaces the input, nil
 // keeps the (possibly modified) input. The first error stops the batch and
-// names the document.
+// names the document (a named *Error keeps its name).
 func PerDoc(f func(context.Context, *docarray.Document, Params) (*docarray.Document, error)) func(context.Context, *Call) error {
 	return func(ctx context.Context, c *Call) error {
 		for i, d := range c.Docs {
@@ -185,7 +196,7 @@ func PerDoc(f func(context.Context, *docarray.Document, Params) (*docarray.Docum
 			}
 			out, err := f(ctx, d, c.Params)
 			if err != nil {
-				return fmt.Errorf("doc %d (id %s): %w", i, d.ID, err)
+				return docError(i, idOf(d), err)
 			}
 			if out != nil {
 				c.Docs[i] = out

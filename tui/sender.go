@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"sort"
 	"sync"
 
 	"github.com/jig-dev/jig/client"
@@ -84,17 +83,7 @@ func endpointList(eps *client.Endpoints) []request.Endpoint {
 func schemaFields(s map[string]any) []request.Field {
 	in, _ := s["input"].(map[string]any)
 	model, _ := in["model"].(map[string]any)
-	props, _ := model["properties"].(map[string]any)
-	var out []request.Field
-	for name, v := range props {
-		typ := ""
-		if m, ok := v.(map[string]any); ok {
-			typ, _ = m["type"].(string)
-		}
-		out = append(out, request.Field{Name: name, Type: typ})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return request.FieldsOf(model)
 }
 
 // Send implements request.Sender with client.Post: documents go in

@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jig-dev/jig/executors"
-	"github.com/jig-dev/jig/executors/docarray"
 )
 
 func init() {
@@ -103,33 +102,43 @@ func fmix64(k uint64) uint64 {
 	return k
 }
 
+// TextDoc is what HashEmbedder reads: the text of a document and of its
+// chunks.
+type TextDoc struct {
+	Text   string    `doc:"text" desc:"the text to embed; a document without text (or without a word in it) is left as it is"`
+	Chunks []TextDoc `doc:"chunks" desc:"sub-documents, embedded too unless embed_chunks is false"`
+}
+
+// EmbeddedDoc is what HashEmbedder writes: the embedding of a document and
+// of its chunks. Every other field of the documents passes through.
+type EmbeddedDoc struct {
+	Embedding []float32     `doc:"embedding,omitempty" desc:"L2-normalised float32 (<f4) vector of dim elements"`
+	Chunks    []EmbeddedDoc `doc:"chunks,omitempty"`
+}
+
 // Endpoints binds the embedder to the default endpoint.
 func (h *HashEmbedder) Endpoints(r *executors.Router) {
-	r.Default(h.Encode)
+	r.Default(executors.Typed(h.Encode))
 }
 
-// Encode sets the embedding of every document (and chunk, when
-// EmbedChunks) that has text.
-func (h *HashEmbedder) Encode(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) {
+// Encode embeds every document (and chunk, when EmbedChunks) that has
+// text; the SDK merges the embeddings onto the documents.
+func (h *HashEmbedder) Encode(ctx context.Context, docs []TextDoc, p executors.Params) ([]EmbeddedDoc, error) {
 	acc := make([]float64, h.Dim)
-	h.encodeAll(docs, acc, 0)
-	return nil, nil
+	return h.encodeAll(docs, acc, 0), nil
 }
 
-func (h *HashEmbedder) encodeAll(docs docarray.DocList, acc []float64, depth int) {
-	for _, d := range docs {
-		if d == nil {
-			continue
-		}
+func (h *HashEmbedder) encodeAll(docs []TextDoc, acc []float64, depth int) []EmbeddedDoc {
+	out := make([]EmbeddedDoc, len(docs))
+	for i, d := range docs {
 		if d.Text != "" {
-			if v := h.embedInto(d.Text, acc); v != nil {
-				d.Embedding = docarray.NewFloat32(v)
-			}
+			out[i].Embedding = h.embedInto(d.Text, acc) // nil: left as it is
 		}
-		if h.EmbedChunks && depth < maxChunkDepth {
-			h.encodeAll(d.Chunks, acc, depth+1)
+		if h.EmbedChunks && depth < maxChunkDepth && len(d.Chunks) > 0 {
+			out[i].Chunks = h.encodeAll(d.Chunks, acc, depth+1)
 		}
 	}
+	return out
 }
 
 // Embed returns the embedding of text, or nil when text has no token. It

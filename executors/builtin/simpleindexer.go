@@ -111,29 +111,52 @@ func (s *SimpleIndexer) Close() error {
 	return nil
 }
 
+// IndexDoc is a document /index stores: its id and embedding are what the
+// index uses; the whole document, every field included, is stored and
+// returned in matches.
+type IndexDoc struct {
+	ID        string             `doc:"id,required" desc:"documents are updated and deleted by id"`
+	Embedding []float32          `doc:"embedding" desc:"the vector searched by cosine similarity (any numeric dtype); a document without one is stored but never matched"`
+	Doc       *docarray.Document `doc:"*"`
+}
+
+// DocRef names an indexed document by id (/delete).
+type DocRef struct {
+	ID string `doc:"id" desc:"the id of the document to delete"`
+}
+
+// SearchQuery is a /search query: its embedding is compared with the
+// indexed ones.
+type SearchQuery struct {
+	ID        string    `doc:"id"`
+	Embedding []float32 `doc:"embedding" desc:"the query vector; a query without one is returned as it is"`
+}
+
+// SearchResult is what /search adds to a query.
+type SearchResult struct {
+	Matches docarray.DocList `doc:"matches" desc:"the nearest indexed documents, best first, each with scores.cosine (its op_name cosine, its ref_id the query id)"`
+}
+
 // Endpoints binds the index endpoints; there is no default endpoint, so
 // requests for other endpoints pass the indexer by.
 func (s *SimpleIndexer) Endpoints(r *executors.Router) {
-	r.Write("/index", s.Index)
-	r.Write("/delete", s.Delete)
+	r.Write("/index", executors.Typed(s.Index))
+	r.Write("/delete", executors.Typed(s.Delete))
 	r.Write("/clear", s.Clear)
-	r.On("/search", s.Search)
+	r.On("/search", executors.Typed(s.Search))
 	r.On("/count", s.Count)
 }
 
 // Index upserts docs by ID. Every document is checked before any is
-// stored, so a bad document leaves the index unchanged.
-func (s *SimpleIndexer) Index(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) {
+// stored, so a bad document leaves the index unchanged. The documents are
+// returned unchanged.
+func (s *SimpleIndexer) Index(ctx context.Context, docs []IndexDoc, p executors.Params) ([]IndexDoc, error) {
 	entries := make([]indexEntry, 0, len(docs))
 	for i, d := range docs {
-		if d == nil || d.ID == "" {
+		if d.ID == "" || d.Doc == nil { // the codec rejects these (id is required); Go callers may not
 			return nil, badRequest("doc %d has no id: indexed documents need one, to be updated and deleted", i)
 		}
-		e, err := newEntry(d)
-		if err != nil {
-			return nil, badRequest("doc %d (id %s): %v", i, d.ID, err)
-		}
-		entries = append(entries, e)
+		entries = append(entries, entryOf(d.Doc, d.Embedding))
 	}
 	packVectors(entries)
 	s.mu.Lock()
@@ -149,11 +172,11 @@ func (s *SimpleIndexer) Index(ctx context.Context, docs docarray.DocList, p exec
 
 // Delete removes the documents with the IDs of docs; unknown IDs are
 // ignored, so a replayed delete is harmless.
-func (s *SimpleIndexer) Delete(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) {
+func (s *SimpleIndexer) Delete(ctx context.Context, docs []DocRef, p executors.Params) ([]DocRef, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, d := range docs {
-		if d != nil && s.deleteLocked(d.ID) {
+		if d.ID != "" && s.deleteLocked(d.ID) {
 			s.dirty = true
 		}
 	}
@@ -187,28 +210,26 @@ func (s *SimpleIndexer) Len() int {
 // embedding with its nearest indexed documents by cosine similarity,
 // best first, each with Scores["cosine"] set. The "limit" parameter
 // (default Limit) caps the number of matches. Indexed documents whose
-// embedding has another dimension than the query's are skipped.
-func (s *SimpleIndexer) Search(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) {
+// embedding has another dimension than the query's are skipped. Queries
+// without an embedding are returned as they are (a nil result).
+func (s *SimpleIndexer) Search(ctx context.Context, queries []SearchQuery, p executors.Params) ([]*SearchResult, error) {
 	limit := p.Int("limit", s.Limit)
 	if limit <= 0 {
 		return nil, badRequest("limit must be positive, got %d", limit)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for i, q := range docs {
-		if q == nil || q.Embedding == nil {
+	out := make([]*SearchResult, len(queries))
+	for i, q := range queries {
+		if q.Embedding == nil {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		qv, err := q.Embedding.Float32s()
-		if err != nil {
-			return nil, badRequest("doc %d (id %s): embedding: %v", i, q.ID, err)
-		}
-		q.Matches = s.searchLocked(qv, limit, q.ID)
+		out[i] = &SearchResult{Matches: s.searchLocked(q.Embedding, limit, q.ID)}
 	}
-	return nil, nil
+	return out, nil
 }
 
 // hit is a candidate match: an entry and its score.
@@ -335,20 +356,25 @@ func norm32(v []float32) float32 {
 
 // newEntry copies d for storage and decodes its embedding.
 func newEntry(d *docarray.Document) (indexEntry, error) {
-	c := d.Clone()
-	c.Matches = nil // matches of an indexed document are query results, not content
-	e := indexEntry{doc: c}
 	if d.Embedding == nil {
-		return e, nil
+		return entryOf(d, nil), nil
 	}
 	v, err := d.Embedding.Float32s()
 	if err != nil {
-		return e, fmt.Errorf("embedding: %w", err)
+		return indexEntry{}, fmt.Errorf("embedding: %w", err)
 	}
+	return entryOf(d, v), nil
+}
+
+// entryOf copies d for storage with its decoded embedding v (nil: none).
+func entryOf(d *docarray.Document, v []float32) indexEntry {
+	c := d.Clone()
+	c.Matches = nil // matches of an indexed document are query results, not content
+	e := indexEntry{doc: c}
 	if n := norm32(v); n > 0 && !math.IsInf(float64(n), 0) && !math.IsNaN(float64(n)) {
 		e.vec, e.norm = v, n
 	}
-	return e, nil
+	return e
 }
 
 // packVectors moves the vectors of entries into one shared allocation.

@@ -7,6 +7,10 @@
 // embedding, tags, chunks, matches, scores). Fields it does not know are kept
 // in Extra exactly as they arrived, so documents from Python executors pass
 // through Go executors without losing data.
+//
+// Typed documents — Go structs mapped to document keys by `doc` tags, the
+// counterpart of docarray's BaseDoc — convert with Decode, Encode and a
+// Codec, which also gives their JSON Schema (see Codec for the mapping).
 package docarray
 
 import (

@@ -83,6 +83,9 @@ type Server struct {
 	grpc   *grpc.Server
 	health *health.Server
 	logger *slog.Logger
+	// batcher merges concurrent requests of endpoints with dynamic
+	// batching (nil when no endpoint has it).
+	batcher *executors.Batcher
 
 	mu       sync.Mutex
 	addr     net.Addr
@@ -102,6 +105,9 @@ func NewServer(opts Options) (*Server, error) {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{opts: opts, inst: opts.Instance, logger: logger, health: health.NewServer()}
+	if len(s.inst.Batching()) > 0 {
+		s.batcher = executors.NewBatcher(s.inst.Name(), s.inst.BatchingFor, s.processOne)
+	}
 	sopts := append(ServerOptions(opts.MaxMessageSize), opts.ServerOptions...)
 	s.grpc = grpc.NewServer(sopts...)
 	svc := &service{s: s}
@@ -162,8 +168,9 @@ func (s *Server) Addr() net.Addr {
 }
 
 // Stop drains the server: it reports NOT_SERVING, lets in-flight requests
-// finish until ctx is done, then closes every connection. It does not close
-// the executor instance (its owner does).
+// finish until ctx is done, then closes every connection and processes the
+// requests still queued for dynamic batching (cancelling them when ctx is
+// done). It does not close the executor instance (its owner does).
 func (s *Server) Stop(ctx context.Context) {
 	s.stopOnce.Do(func() {
 		s.health.Shutdown()
@@ -177,6 +184,9 @@ func (s *Server) Stop(ctx context.Context) {
 		case <-ctx.Done():
 			s.grpc.Stop()
 			<-done
+		}
+		if s.batcher != nil {
+			s.batcher.Close(ctx)
 		}
 	})
 }
@@ -203,13 +213,28 @@ func (v *service) process(ctx context.Context, req *jinapb.DataRequestProto) (*j
 	return v.s.Process(ctx, req)
 }
 
-// Process handles one request exactly as process_single_data does (writes
-// through the WriteApplier and reads through the ReadHandler when set),
-// without the network: the engine calls it for in-process replicas.
+// Process handles one request exactly as process_single_data does (dynamic
+// batching, writes through the WriteApplier and reads through the
+// ReadHandler when set), without the network: the engine calls it for
+// in-process replicas.
 func (s *Server) Process(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
 	if req == nil {
 		return nil, status.Error(codes.InvalidArgument, "empty request")
 	}
+	if s.batcher == nil {
+		return s.processOne(ctx, req)
+	}
+	resp, err := s.batcher.Process(ctx, req)
+	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		if _, isStatus := status.FromError(err); !isStatus {
+			return nil, status.FromContextError(err).Err()
+		}
+	}
+	return resp, err
+}
+
+// processOne handles one (possibly merged) request.
+func (s *Server) processOne(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
 	ep := executors.Endpoint(req)
 	if s.inst.IsWrite(ep) {
 		if w := s.opts.Writes; w != nil {

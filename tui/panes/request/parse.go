@@ -175,14 +175,20 @@ func Generate(n int) docarray.DocList {
 }
 
 // Template returns a JSON document line with the schema's fields, typed
-// placeholders for the user to fill in.
+// placeholders for the user to fill in; the id is left out (every document
+// gets one) unless the schema requires it.
 func Template(fields []Field) string {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, f := range fields {
-		if i > 0 {
+	n := 0
+	for _, f := range fields {
+		if f.Name == "id" && !f.Required {
+			continue
+		}
+		if n > 0 {
 			b.WriteString(", ")
 		}
+		n++
 		b.WriteString(strconv.Quote(f.Name))
 		b.WriteString(": ")
 		switch f.Type {

@@ -30,11 +30,17 @@ type Endpoint struct {
 	Fields []Field
 }
 
-// Field is one field of an input schema.
+// Field is one field of an input schema (see FieldsOf).
 type Field struct {
 	Name string
 	// Type is the JSON Schema type ("string", "number", "array", ...).
 	Type string
+	// Items is the type of an array's elements ("number" for vectors).
+	Items string
+	// Required fields must be set in every document sent.
+	Required bool
+	// Description is the field's documentation, if the executor has one.
+	Description string
 }
 
 // Request is what the pane sends.

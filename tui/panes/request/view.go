@@ -109,11 +109,12 @@ func (m *Model) composeView(h int) string {
 		info = append(info, fmt.Sprintf("%d endpoints (from the flow status)", len(names)))
 	}
 	if fs := m.fields(); len(fs) > 0 {
-		names := make([]string, len(fs))
-		for i, f := range fs {
-			names[i] = f.Name
+		list, anyRequired := fieldList(fs)
+		hint := " (ctrl+t template)"
+		if anyRequired {
+			hint = " (* required, ctrl+t template)"
 		}
-		info = append(info, "fields: "+strings.Join(names, ", ")+" (ctrl+t template)")
+		info = append(info, "fields: "+list+hint)
 	}
 	if m.discErr != "" && len(names) == 0 {
 		info = append(info, "discovery: "+common.Sanitize(m.discErr))
