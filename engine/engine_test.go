@@ -529,3 +529,22 @@ func TestQuickstartIndexThenSearch(t *testing.T) {
 		}
 	}
 }
+
+// Replicas that come up one after the other at start-up do not make a
+// deployment "degraded": it goes from starting to ready.
+func TestStartupIsNotDegraded(t *testing.T) {
+	eng := startFlow(t, `
+jtype: Flow
+executors:
+  - {name: a, uses: EngTagger, replicas: 3}
+`)
+	var states []events.State
+	for _, e := range eng.Bus().Recent() {
+		if s, ok := e.(events.DeploymentState); ok && s.Deployment == "a" {
+			states = append(states, s.State)
+		}
+	}
+	if slices.Contains(states, events.Degraded) || len(states) == 0 || states[len(states)-1] != events.Ready {
+		t.Fatalf("deployment states %v, want no degraded and ready last", states)
+	}
+}
