@@ -70,6 +70,7 @@ const (
 	DefaultTrailingLogs       = 2048
 	DefaultApplyTimeout       = 10 * time.Second
 	DefaultLeaderWaitTimeout  = 5 * time.Second
+	DefaultCatchUpTimeout     = 30 * time.Second
 	DefaultMaxAppendEntries   = 256
 	DefaultMaxForwardHops     = 3
 	DefaultTransportTimeout   = 10 * time.Second
@@ -172,6 +173,12 @@ type Config struct {
 	// (UNAVAILABLE); the caller's context bounds it further. Default 5s,
 	// several election rounds.
 	LeaderWaitTimeout time.Duration
+	// CatchUpTimeout bounds how long a restarted or joining replica waits
+	// to catch up with the leader (see Node.CaughtUp) before it serves
+	// anyway, possibly stale, with a warning. Default 30s: hashicorp/raft
+	// backs off replication to a peer it could not reach for up to about
+	// 10s, so a replica that was down for a while needs that long.
+	CatchUpTimeout time.Duration
 	// MaxAppendEntries is the most entries sent in one AppendEntries RPC;
 	// with concurrent writers, larger batches raise throughput (one fsync
 	// per batch) at the cost of larger messages. 1..1024, default 256
@@ -225,6 +232,7 @@ func (c *Config) setDefaults() {
 	setDur(&c.SnapshotInterval, DefaultSnapshotInterval)
 	setDur(&c.ApplyTimeout, DefaultApplyTimeout)
 	setDur(&c.LeaderWaitTimeout, DefaultLeaderWaitTimeout)
+	setDur(&c.CatchUpTimeout, DefaultCatchUpTimeout)
 	setDur(&c.TransportTimeout, DefaultTransportTimeout)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = DefaultSnapshotThreshold
@@ -305,6 +313,7 @@ func (c *Config) knobs() map[string]any {
 		"trailinglogs":       &c.TrailingLogs,
 		"applytimeout":       &c.ApplyTimeout,
 		"leaderwaittimeout":  &c.LeaderWaitTimeout,
+		"catchuptimeout":     &c.CatchUpTimeout,
 		"maxappendentries":   &c.MaxAppendEntries,
 		"maxforwardhops":     &c.MaxForwardHops,
 		"transporttimeout":   &c.TransportTimeout,

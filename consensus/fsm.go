@@ -57,6 +57,9 @@ type fsm struct {
 
 	applies      atomic.Uint64 // writes applied to the executor
 	lastIndex    atomic.Uint64 // log index of the last write applied
+	// seen is the index of the last entry Apply finished, of any kind;
+	// Node.CaughtUp compares it with the leader's commit index.
+	seen atomic.Uint64
 	restores     atomic.Uint64
 	lastRestored atomic.Int64 // unix nanos of the last restore
 	// onPersist reports a stored snapshot to the node (stats).
@@ -76,6 +79,7 @@ func newFSM(inst *executors.Instance, logger *slog.Logger, tmpDir string) *fsm {
 // is never cancelled: a write must apply identically on every replica,
 // whatever happened to the client that sent it.
 func (f *fsm) Apply(l *raft.Log) any {
+	defer f.seen.Store(l.Index)
 	switch string(l.Extensions) {
 	case "":
 		if h := f.claim(l.Data); h != nil {

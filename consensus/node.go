@@ -38,6 +38,7 @@ type Node struct {
 	wal       *raftwal.WAL           // nil with a caller's stores
 	walMeta   *metadb.BoltMetaDB     // closed by us: WAL.Close leaves it open
 	snaps     raft.SnapshotStore
+	logs      raft.LogStore
 	tmpDir    string
 	forwarder Forwarder
 	ownFwd    *GRPCForwarder // the default forwarder, closed on Shutdown
@@ -48,6 +49,7 @@ type Node struct {
 	obsCh    chan raft.Observation
 	stop     chan struct{} // closed by Shutdown
 	wg       sync.WaitGroup
+	caughtUp chan struct{} // see CaughtUp
 
 	leaderMu sync.Mutex
 	leaderCh chan struct{} // closed and replaced on every leader/state change
@@ -202,7 +204,7 @@ func NewNode(cfg Config) (n *Node, err error) {
 			return nil, fmt.Errorf("raft snapshot store: %w", err)
 		}
 	}
-	n.snaps = snaps
+	n.snaps, n.logs = snaps, logs
 	n.refreshSnapshotInfo()
 
 	n.fsm = newFSM(cfg.Instance, logger, n.tmpDir)
@@ -263,6 +265,13 @@ func NewNode(cfg Config) (n *Node, err error) {
 	if n.forwarder == nil {
 		n.ownFwd = NewGRPCForwarder()
 		n.forwarder = n.ownFwd
+	}
+	n.caughtUp = make(chan struct{})
+	if hasState || cfg.Join {
+		n.wg.Add(1)
+		go n.catchUp(n.raft.LastIndex())
+	} else {
+		close(n.caughtUp) // a new cluster: nothing to catch up with
 	}
 	return n, nil
 }

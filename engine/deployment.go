@@ -37,6 +37,7 @@ type deployment struct {
 	binary  string // built executor, for source deployments
 	state   events.State
 	stopped bool
+	started bool // start finished: from then on, missing replicas mean degraded
 
 	eps atomic.Pointer[jinapb.EndpointsProto]
 	// targets maps each runner to its router.Target.
@@ -139,6 +140,9 @@ func (d *deployment) start(ctx context.Context) error {
 		return err
 	}
 	d.discover(ctx)
+	d.mu.Lock()
+	d.started = true
+	d.mu.Unlock()
 	d.updateState()
 	if d.raft != nil {
 		pctx, cancel := context.WithCancel(context.Background())
@@ -397,8 +401,11 @@ func (d *deployment) updateState() {
 	case ready < total:
 		st = events.Degraded
 	}
-	if total > 0 && ready == 0 && d.currentState() == events.Starting {
-		return // still starting
+	d.mu.Lock()
+	starting := !d.started
+	d.mu.Unlock()
+	if starting && total > 0 && ready < total {
+		return // replicas coming up one by one are not a degraded deployment
 	}
 	d.publishState(st, "")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/engine/flow"
+	"github.com/jig-dev/jig/examples"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/proto/jinapb"
@@ -498,4 +499,52 @@ func mustParse(t *testing.T, yml string) *flow.Flow {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// The quickstart flow end to end: /index then /search through both
+// shards. Each document keeps one chunk per sentence (the shards pass the
+// query's chunks back unchanged: the reduce must not double them) and
+// finds the indexed document it matches best.
+func TestQuickstartIndexThenSearch(t *testing.T) {
+	yml := strings.Replace(string(examples.Quickstart), "port: [12345, 12346]", "port: [0, 0]", 1)
+	eng := startFlow(t, yml)
+	cc := dial(t, eng.Addresses().GRPC)
+	if resp, _ := send(t, cc, newReq("/index", nil, "The cat sat on the mat.", "Go is fun. Raft is a protocol.")); resp.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS {
+		t.Fatalf("index: %v", resp.GetHeader().GetStatus())
+	}
+	resp, docs := send(t, cc, newReq("/search", map[string]any{"limit": 1}, "the cat on the mat", "raft. go."))
+	if resp.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS || len(docs) != 2 {
+		t.Fatalf("search: %v, %d docs", resp.GetHeader().GetStatus(), len(docs))
+	}
+	for i, want := range []struct {
+		chunks int
+		match  string
+	}{{1, "the cat sat on the mat."}, {2, "go is fun. raft is a protocol."}} {
+		d := docs[i]
+		if len(d.Chunks) != want.chunks {
+			t.Errorf("doc %d: %d chunks %v, want %d", i, len(d.Chunks), d.Chunks.Texts(), want.chunks)
+		}
+		if len(d.Matches) == 0 || d.Matches[0].Text != want.match {
+			t.Errorf("doc %d: matches %v, want %q first", i, d.Matches.Texts(), want.match)
+		}
+	}
+}
+
+// Replicas that come up one after the other at start-up do not make a
+// deployment "degraded": it goes from starting to ready.
+func TestStartupIsNotDegraded(t *testing.T) {
+	eng := startFlow(t, `
+jtype: Flow
+executors:
+  - {name: a, uses: EngTagger, replicas: 3}
+`)
+	var states []events.State
+	for _, e := range eng.Bus().Recent() {
+		if s, ok := e.(events.DeploymentState); ok && s.Deployment == "a" {
+			states = append(states, s.State)
+		}
+	}
+	if slices.Contains(states, events.Degraded) || len(states) == 0 || states[len(states)-1] != events.Ready {
+		t.Fatalf("deployment states %v, want no degraded and ready last", states)
+	}
 }

@@ -220,7 +220,7 @@ one-deployment flow; --shared leaves the gateway out.`,
 			}
 			fmt.Fprintf(out, "  docker compose -f %s up -d\n", file)
 			if res.Gateway != "" {
-				fmt.Fprintf(out, "  jig post %s --on / --text hello\n", res.Gateway)
+				fmt.Fprintf(out, "  jig post %s --on /default --text hello\n", res.Gateway)
 			}
 			return nil
 		},

@@ -75,6 +75,12 @@ func serveFlow(uses, name string, replicas, shards int, reload bool, usesWith st
 			return '-'
 		}, name))
 	}
+	if _, err := os.Stat(uses); err == nil {
+		// Logs and the banner then say which folder is served, not ".".
+		if abs, err := filepath.Abs(uses); err == nil {
+			uses = abs
+		}
+	}
 	dep := map[string]any{"name": name, "uses": uses, "replicas": replicas, "shards": shards, "reload": reload}
 	if usesWith != "" {
 		var w any
@@ -83,7 +89,7 @@ func serveFlow(uses, name string, replicas, shards int, reload bool, usesWith st
 		}
 		dep["uses_with"] = w
 	}
-	doc := map[string]any{"jtype": "Flow", "executors": []any{dep}}
+	doc := map[string]any{"jtype": "Flow", "name": name, "executors": []any{dep}}
 	text, err := yaml.Marshal(doc)
 	if err != nil {
 		return nil, err

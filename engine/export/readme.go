@@ -103,7 +103,7 @@ func k8sReadme(f *flow.Flow, dir string, opts K8sOptions, res *K8sResult) string
 		}
 		fmt.Fprintf(&b, "kubectl -n %s rollout status deployment/gateway\n", ns)
 		fmt.Fprintf(&b, "kubectl -n %s port-forward svc/gateway %d:%d &\n", ns, port, port)
-		fmt.Fprintf(&b, "jig post 127.0.0.1:%d --on / --text hello\n", port)
+		fmt.Fprintf(&b, "jig post 127.0.0.1:%d --on /default --text hello\n", port)
 	}
 	b.WriteString("```\n\n")
 	if !opts.Shared {

@@ -12,7 +12,7 @@ import (
 func reduceInputs() (DocList, DocList) {
 	a := DocList{
 		{ID: "1", Text: "a", Tags: map[string]any{"x": int64(1)}, Scores: map[string]NamedScore{"s": {Value: 1}},
-			Chunks: DocList{{ID: "c1"}}, Extra: map[string]*docarraypb.NodeProto{"e": textNode("first")}},
+			Chunks: DocList{{ID: "c1"}, {ID: "shared", Text: "from a"}}, Extra: map[string]*docarraypb.NodeProto{"e": textNode("first")}},
 		{ID: "2"},
 		{Text: "no id"},
 	}
@@ -20,7 +20,7 @@ func reduceInputs() (DocList, DocList) {
 		{ID: "1", Text: "b", URL: "u", Blob: []byte{1}, Embedding: NewFloat32([]float32{1}),
 			Tags:   map[string]any{"x": int64(2), "y": []any{"l"}},
 			Scores: map[string]NamedScore{"s": {Value: 2}, "t": {Value: 3}},
-			Chunks: DocList{{ID: "c2"}}, Matches: DocList{{ID: "m"}},
+			Chunks: DocList{{ID: "c2"}, {ID: "shared", Text: "from b", URL: "b"}}, Matches: DocList{{ID: "m"}},
 			Extra: map[string]*docarraypb.NodeProto{"e": textNode("second"), "f": textNode("only here")}},
 		{ID: "3"},
 		{Text: "no id"},
@@ -29,7 +29,7 @@ func reduceInputs() (DocList, DocList) {
 }
 
 // TestReduce: documents merge by ID, the first list wins, maps merge key
-// by key, chunks and matches concatenate, documents without an ID are
+// by key, chunks and matches are unions by ID, documents without an ID are
 // never merged, and the result shares nothing with the inputs.
 func TestReduce(t *testing.T) {
 	a, b := reduceInputs()
@@ -38,7 +38,7 @@ func TestReduce(t *testing.T) {
 		{ID: "1", Text: "a", URL: "u", Blob: []byte{1}, Embedding: NewFloat32([]float32{1}),
 			Tags:   map[string]any{"x": int64(1), "y": []any{"l"}},
 			Scores: map[string]NamedScore{"s": {Value: 1}, "t": {Value: 3}},
-			Chunks: DocList{{ID: "c1"}, {ID: "c2"}}, Matches: DocList{{ID: "m"}},
+			Chunks: DocList{{ID: "c1"}, {ID: "shared", Text: "from a", URL: "b"}, {ID: "c2"}}, Matches: DocList{{ID: "m"}},
 			Extra: map[string]*docarraypb.NodeProto{"e": textNode("first"), "f": textNode("only here")}},
 		{ID: "2"},
 		{Text: "no id"},
