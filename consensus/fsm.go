@@ -55,11 +55,11 @@ type fsm struct {
 	// nodes never find their entries here and decode.
 	local sync.Map // *byte -> *handoff
 
-	applies      atomic.Uint64 // writes applied to the executor
-	lastIndex    atomic.Uint64 // log index of the last write applied
+	applies   atomic.Uint64 // writes applied to the executor
+	lastIndex atomic.Uint64 // log index of the last write applied
 	// seen is the index of the last entry Apply finished, of any kind;
 	// Node.CaughtUp compares it with the leader's commit index.
-	seen atomic.Uint64
+	seen         atomic.Uint64
 	restores     atomic.Uint64
 	lastRestored atomic.Int64 // unix nanos of the last restore
 	// onPersist reports a stored snapshot to the node (stats).
