@@ -36,6 +36,8 @@ type Result struct {
 	Dir string
 	// Files lists the files written, relative to Dir.
 	Files []string
+	// Warnings are problems that did not stop the generation.
+	Warnings []string
 }
 
 // Actions is the engine operation this pane starts.
@@ -155,7 +157,10 @@ func (m *Model) SetSize(w, h int) {
 
 func (m *Model) size() {
 	if m.form != nil && m.w > 0 {
-		m.form = m.form.WithWidth(min(m.w, 100)).WithHeight(max(3, m.h-2))
+		// Below the pane's title and hint lines; huh puts a blank line
+		// before its footer (help, or the field's validation error) that
+		// its height does not count.
+		m.form = m.form.WithWidth(min(m.w, 100)).WithHeight(max(3, m.h-3))
 	}
 }
 
@@ -331,6 +336,9 @@ func (m *Model) resultView() string {
 	}
 	for _, f := range r.Files {
 		lines = append(lines, "    "+st.Secondary.Render(f))
+	}
+	for _, w := range r.Warnings {
+		lines = append(lines, st.Warning.Render("! "+common.Sanitize(w)))
 	}
 	lines = append(lines, "")
 	switch m.state {
