@@ -139,24 +139,28 @@ executors:
 	for _, d := range acked {
 		queries = append(queries, &docarray.Document{ID: "q-" + d.ID, Embedding: d.Embedding})
 	}
+	// Local reads may trail the leader by a commit round (a follower learns
+	// that the last entry is committed with the next append), so each
+	// replica gets a moment; what must never happen is a document that
+	// does not arrive at all.
 	for _, r := range eng.Status().Deployments[0].ReplicaStatus {
 		rc := jinapb.NewJinaSingleDataRequestRPCClient(dial(t, r.Address))
-		req := docsReq("/search", queries)
-		req.Parameters = mustStruct(map[string]any{"limit": 1})
-		resp, err := rc.ProcessSingleData(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs, _ := executors.RequestDocs(resp)
-		missing := 0
-		for _, q := range docs {
-			if len(q.Matches) == 0 || "q-"+q.Matches[0].ID != q.ID {
-				missing++
+		waitForLong(t, "replica "+r.Name+" to hold every acknowledged document", 10*time.Second, func() bool {
+			req := docsReq("/search", queries)
+			req.Parameters = mustStruct(map[string]any{"limit": 1})
+			resp, err := rc.ProcessSingleData(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if missing > 0 {
-			t.Fatalf("replica %s lacks %d of %d acknowledged documents", r.Name, missing, len(acked))
-		}
+			docs, _ := executors.RequestDocs(resp)
+			missing := 0
+			for _, q := range docs {
+				if len(q.Matches) == 0 || "q-"+q.Matches[0].ID != q.ID {
+					missing++
+				}
+			}
+			return missing == 0
+		})
 		t.Logf("replica %s (%s) has all %d acknowledged documents", r.Name, r.Raft.State, len(acked))
 	}
 

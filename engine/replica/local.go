@@ -116,6 +116,22 @@ func (r *LocalRunner) start(ctx context.Context) error {
 	r.srv, r.inst, r.cleanup, r.served, r.port = srv, inst, cleanup, served, addr.Port
 	r.mu.Unlock()
 	r.update(func(i *Info) { i.Address = lis.Addr().String() })
+	if c, ok := opts.Writes.(worker.CatchingUp); ok {
+		// A restarted stateful replica takes traffic once it has caught
+		// up with its cluster (bounded by the node's catch-up timeout);
+		// until then the gateway uses the other replicas.
+		select {
+		case <-c.CaughtUp():
+		case <-ctx.Done():
+			r.c.Logger.Warn("replica ready before catching up with its cluster", "replica", r.String(), "err", ctx.Err())
+		}
+		r.mu.Lock()
+		current := r.srv == srv
+		r.mu.Unlock()
+		if !current {
+			return nil // killed or stopped while catching up: that path takes over
+		}
+	}
 	r.set(events.Ready, "")
 	return nil
 }

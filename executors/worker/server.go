@@ -90,6 +90,15 @@ type Server struct {
 	mu       sync.Mutex
 	addr     net.Addr
 	stopOnce sync.Once
+	stopped  chan struct{} // closed by Stop
+}
+
+// CatchingUp is implemented by write appliers whose replica must catch up
+// with its cluster before it serves (consensus.Node): until CaughtUp is
+// closed the server reports NOT_SERVING, so gateways send requests to the
+// other replicas instead of reading stale state here.
+type CatchingUp interface {
+	CaughtUp() <-chan struct{}
 }
 
 // NewServer builds a server; call Serve to start it.
@@ -104,7 +113,7 @@ func NewServer(opts Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{opts: opts, inst: opts.Instance, logger: logger, health: health.NewServer()}
+	s := &Server{opts: opts, inst: opts.Instance, logger: logger, health: health.NewServer(), stopped: make(chan struct{})}
 	if len(s.inst.Batching()) > 0 {
 		s.batcher = executors.NewBatcher(s.inst.Name(), s.inst.BatchingFor, s.processOne)
 	}
@@ -147,12 +156,23 @@ func (s *Server) GRPC() *grpc.Server { return s.grpc }
 // NOT_SERVING (e.g. while draining).
 func (s *Server) Health() *health.Server { return s.health }
 
-// Serve accepts connections on lis until Stop; it marks the server SERVING.
+// Serve accepts connections on lis until Stop; it marks the server SERVING,
+// once caught up when Options.Writes is CatchingUp.
 func (s *Server) Serve(lis net.Listener) error {
 	s.mu.Lock()
 	s.addr = lis.Addr()
 	s.mu.Unlock()
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	if c, ok := s.opts.Writes.(CatchingUp); ok {
+		go func() { // ends at the latest when Stop is called
+			select {
+			case <-c.CaughtUp():
+				s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+			case <-s.stopped:
+			}
+		}()
+	} else {
+		s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	}
 	err := s.grpc.Serve(lis)
 	if errors.Is(err, grpc.ErrServerStopped) {
 		return nil
@@ -173,6 +193,7 @@ func (s *Server) Addr() net.Addr {
 // done). It does not close the executor instance (its owner does).
 func (s *Server) Stop(ctx context.Context) {
 	s.stopOnce.Do(func() {
+		close(s.stopped)
 		s.health.Shutdown()
 		done := make(chan struct{})
 		go func() {

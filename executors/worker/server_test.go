@@ -365,3 +365,47 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// catchingUp is a WriteApplier whose replica is caught up once up closes.
+type catchingUp struct{ up chan struct{} }
+
+func (c catchingUp) ApplyWrite(context.Context, *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+	return nil, errors.New("not used")
+}
+func (c catchingUp) CaughtUp() <-chan struct{} { return c.up }
+
+// A replica that is still catching up with its cluster reports NOT_SERVING,
+// so gateways route around it, and SERVING once it has caught up.
+func TestHealthWaitsForCatchUp(t *testing.T) {
+	w := catchingUp{up: make(chan struct{})}
+	f := start(t, worker.Options{Writes: w})
+	health := healthpb.NewHealthClient(f.conn)
+	check := func() healthpb.HealthCheckResponse_ServingStatus {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		h, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Status
+	}
+	if s := check(); s != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("catching up: %v, want NOT_SERVING", s)
+	}
+	close(w.up)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	watch, err := health.Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		h, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("no SERVING after catching up: %v", err)
+		}
+		if h.Status == healthpb.HealthCheckResponse_SERVING {
+			return
+		}
+	}
+}
