@@ -78,14 +78,10 @@ func (d *deployment) logger() *slog.Logger {
 }
 
 // start builds the executor if needed and starts every replica, waiting
-// at most the flow's timeout_ready.
+// at most the flow's timeout_ready for them. The build is not part of
+// that: a first build with a cold Go cache can take minutes.
 func (d *deployment) start(ctx context.Context) error {
 	d.publishState(events.Starting, "")
-	if to := d.e.flow.Gateway.TimeoutReady; to > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, to)
-		defer cancel()
-	}
 	if d.cfg.Source != "" {
 		res, err := d.build(ctx, nil)
 		if err != nil {
@@ -95,6 +91,11 @@ func (d *deployment) start(ctx context.Context) error {
 		d.mu.Lock()
 		d.binary = res.Binary
 		d.mu.Unlock()
+	}
+	if to := d.e.flow.Gateway.TimeoutReady; to > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, to)
+		defer cancel()
 	}
 	if d.cfg.Stateful {
 		if err := d.planRaft(); err != nil {

@@ -221,7 +221,7 @@ func (e *Engine) sortedDeps() []*deployment {
 
 // swapRouter builds a router over the current flow and deployments and
 // makes it the one new requests use.
-func (e *Engine) swapRouter() {
+func (e *Engine) swapRouter() *router.Router {
 	e.mu.RLock()
 	deps := make(map[string]*router.Deployment, len(e.deps))
 	for name, d := range e.deps {
@@ -237,6 +237,7 @@ func (e *Engine) swapRouter() {
 			old.Close(ctx)
 		}()
 	}
+	return old
 }
 
 func (e *Engine) startGateway(f *flow.Flow) error {

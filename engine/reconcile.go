@@ -190,9 +190,16 @@ func (e *Engine) reconcile(ctx context.Context, nf *flow.Flow) error {
 	}
 	e.flow = nf
 	e.mu.Unlock()
-	e.swapRouter()
+	prev := e.swapRouter()
 	stopCtx, cancel := context.WithTimeout(context.Background(), e.opts.StopTimeout)
 	defer cancel()
+	if prev != nil && len(retired) > 0 {
+		// Requests the old router took may still reach a retired
+		// deployment further down their path: let them finish first.
+		if err := prev.Drain(stopCtx); err != nil {
+			e.logger.Warn("stopping removed deployments before in-flight requests finished", "err", err)
+		}
+	}
 	return e.stopDeployments(stopCtx, retired)
 }
 

@@ -98,7 +98,8 @@ type Snapshotter interface {
 // Metas are the static descriptions of an executor (YAML `metas:`,
 // overridden by `uses_metas`).
 type Metas struct {
-	// Name defaults to the jtype (Jina: the class name).
+	// Name defaults to the deployment name in a flow, else to the jtype
+	// (Jina: the class name). It names the workspace folder.
 	Name        string   `yaml:"name,omitempty" json:"name,omitempty"`
 	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
 	URL         string   `yaml:"url,omitempty" json:"url,omitempty"`

@@ -86,7 +86,13 @@ func New(ctx context.Context, spec Spec) (*Instance, error) {
 		}
 	}
 	if b.Metas.Name == "" {
-		b.Metas.Name = c.JType
+		// In a flow the deployment's name, else the type's: metas.name
+		// names the workspace folder, and two deployments of one type
+		// (two SimpleIndexers) must not share theirs.
+		b.Metas.Name = spec.Runtime.Name
+		if b.Metas.Name == "" {
+			b.Metas.Name = c.JType
+		}
 	}
 	b.Runtime = spec.Runtime
 	if b.Runtime.Name == "" {

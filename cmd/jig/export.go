@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jig-dev/jig/engine/export"
+	"github.com/jig-dev/jig/scaffold"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/spf13/cobra"
@@ -167,6 +168,10 @@ func portPair(addr string) string {
 // printImages lists the images an export runs and how to build them.
 func printImages(w io.Writer, images []export.Image) {
 	fmt.Fprintln(w, "\nImages to build:")
+	root, err := scaffold.FindJigRoot("")
+	if err != nil {
+		root = "<jig repository>"
+	}
 	for _, i := range images {
 		if i.Source == "" {
 			fmt.Fprintf(w, "  %-28s the jig image (gateway, built-in executors): docker build -t %s <jig repository>\n", i.Name, i.Name)
@@ -176,7 +181,7 @@ func printImages(w io.Writer, images []export.Image) {
 		if err != nil || strings.HasPrefix(rel, "..") {
 			rel = i.Source
 		}
-		fmt.Fprintf(w, "  %-28s docker build -t %s %s\n", i.Name, i.Name, rel)
+		fmt.Fprintf(w, "  %-28s docker build --build-context jig=%s -t %s %s\n", i.Name, root, i.Name, rel)
 	}
 }
 

@@ -566,7 +566,7 @@ func TestKubernetesOptions(t *testing.T) {
 	if ctr.Image != "ghcr.io/acme/greeter:v2" || ctr.ImagePullPolicy != corev1.PullIfNotPresent {
 		t.Fatalf("greet runs %s (%s)", ctr.Image, ctr.ImagePullPolicy)
 	}
-	if !strings.Contains(c.files["README.md"], "docker build -t ghcr.io/acme/greeter:v2 ") {
+	if !strings.Contains(c.files["README.md"], "docker build --build-context jig=<path to the jig repository> -t ghcr.io/acme/greeter:v2 ") {
 		t.Fatalf("README does not say how to build the image:\n%s", c.files["README.md"])
 	}
 }

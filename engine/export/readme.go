@@ -18,7 +18,9 @@ func buildCommands(images []Image, from string) []string {
 			out = append(out, fmt.Sprintf("docker build -t %s <path to the jig repository>   # Dockerfile at its root", i.Name))
 			continue
 		}
-		out = append(out, fmt.Sprintf("docker build -t %s %s", i.Name, relPath(from, i.Source)))
+		// The executor's go.mod builds against a jig checkout: its
+		// Dockerfile (from jig new) takes it as the "jig" build context.
+		out = append(out, fmt.Sprintf("docker build --build-context jig=<path to the jig repository> -t %s %s", i.Name, relPath(from, i.Source)))
 	}
 	return out
 }

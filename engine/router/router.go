@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jig-dev/jig/engine/flow"
@@ -32,6 +33,11 @@ type Router struct {
 	floatCtx    context.Context
 	floatCancel context.CancelFunc
 	floating    sync.WaitGroup
+
+	// inflight counts requests in Route, so that a flow change can let
+	// the requests routed by the previous router finish before it stops
+	// the deployments they may still reach.
+	inflight atomic.Int64
 }
 
 // New returns a router over graph; deps must hold a Deployment per node.
@@ -60,12 +66,29 @@ func (r *Router) Close(ctx context.Context) {
 	r.floatCancel()
 }
 
+// Drain waits until no request is in Route (floating work aside), or ctx
+// ends. Callers stop routing new requests here first (a new router).
+func (r *Router) Drain(ctx context.Context) error {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for r.inflight.Load() > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
 // Route sends req through the flow and returns the response: the output
 // deployment's documents, the routes taken (with timings) and the
 // executors' results. An executor error stops the request and comes back
 // as a response with an ERROR status; a delivery failure as a gRPC error
 // (UNAVAILABLE or DEADLINE_EXCEEDED) naming the deployment.
 func (r *Router) Route(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+	r.inflight.Add(1)
+	defer r.inflight.Add(-1)
 	var done func(bool)
 	if r.stats != nil {
 		done = r.stats.Begin()

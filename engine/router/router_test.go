@@ -520,3 +520,36 @@ func TestRouteFloatingFailureDoesNotFailRequest(t *testing.T) {
 	<-conns["float"].entered
 	f.Close(context.Background())
 }
+
+// Drain waits for requests still in Route (a flow change stops removed
+// deployments only after the old router's requests are through).
+func TestRouteDrainWaitsForInflight(t *testing.T) {
+	r, conns := testFlow(t, dagFlow)
+	release := make(chan struct{})
+	conns["right"].entered = make(chan string, 1)
+	conns["right"].with(func(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+		<-release
+		return echo("right")(ctx, req)
+	})
+	if err := r.Drain(context.Background()); err != nil {
+		t.Fatalf("idle router: %v", err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.Route(context.Background(), newReq("/x", nil, "hi"))
+		errc <- err
+	}()
+	<-conns["right"].entered
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := r.Drain(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Drain with a request in flight: %v, want the deadline", err)
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Drain(context.Background()); err != nil {
+		t.Fatalf("after the request: %v", err)
+	}
+}
