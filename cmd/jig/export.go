@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/jig-dev/jig/engine/export"
-	"github.com/jig-dev/jig/scaffold"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
+	"github.com/jig-dev/jig/scaffold"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 )
