@@ -559,25 +559,31 @@ func (m *Model) insertTemplate() tea.Cmd {
 
 func (m *Model) startEditing() tea.Cmd {
 	m.editing = true
+	// A one-line field is edited from its end, whatever set its value
+	// (h/l cycling, discovery), as in any text box.
+	edit := func(in *textinput.Model) tea.Cmd {
+		in.CursorEnd()
+		return in.Focus()
+	}
 	switch m.focus {
 	case fAddr:
-		return m.addr.Focus()
+		return edit(&m.addr)
 	case fEndpoint:
-		return m.endpoint.Focus()
+		return edit(&m.endpoint)
 	case fDocs:
 		switch m.mode {
 		case ModeGenerate:
-			return m.n.Focus()
+			return edit(&m.n)
 		case ModeFile:
-			return m.file.Focus()
+			return edit(&m.file)
 		}
 		return m.lines.Focus()
 	case fParams:
 		return m.params.Focus()
 	case fTarget:
-		return m.target.Focus()
+		return edit(&m.target)
 	case fSize:
-		return m.size.Focus()
+		return edit(&m.size)
 	}
 	m.editing = false
 	return nil

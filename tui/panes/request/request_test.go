@@ -153,6 +153,12 @@ func TestDiscoveryFillsEndpoints(t *testing.T) {
 	if !strings.Contains(m.Draft().Lines, `{"price": 0, "text": ""}`) {
 		t.Errorf("ctrl+t should insert a template: %q", m.Draft().Lines)
 	}
+	// Editing a chosen endpoint types at its end, not where the cursor
+	// was before the choice.
+	press(m, "esc", "k", "k", "enter", "/", "x", "esc")
+	if got := m.Draft().Endpoint; got != "/search/x" {
+		t.Errorf("typing after choosing an endpoint: %q, want /search/x", got)
+	}
 }
 
 func TestTypingIsCaptured(t *testing.T) {
