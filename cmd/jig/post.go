@@ -118,7 +118,11 @@ func runPost(cmd *cobra.Command, addr string, f *postFlags) error {
 	if f.parameters != "" {
 		if err := json.Unmarshal([]byte(f.parameters), &params); err != nil || params == nil {
 			msg := "want a JSON object"
-			if err != nil {
+			var te *json.UnmarshalTypeError
+			switch {
+			case errors.As(err, &te):
+				msg = "want a JSON object, got a JSON " + te.Value
+			case err != nil:
 				msg = err.Error()
 			}
 			return &usageError{fmt.Errorf("--parameters: %s (e.g. '{\"limit\": 5}')", msg)}

@@ -18,8 +18,14 @@ func newRootCmd() *cobra.Command {
 and Flows of them, speaking Jina's protocol, with an interactive workbench.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// `jig` alone opens the workbench on the quickstart flow.
-		Args: cobra.NoArgs,
+		// `jig` alone opens the workbench on the quickstart flow; anything
+		// else is an unknown command (a usage error, exit code 2).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.NoArgs(cmd, args); err != nil {
+				return &usageError{fmt.Errorf("%w (see 'jig --help')", err)}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := loadFlowOrQuickstart(nil)
 			if err != nil {

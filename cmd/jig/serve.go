@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jig-dev/jig/engine/flow"
+	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 )
@@ -81,19 +83,35 @@ func serveFlow(uses, name string, replicas, shards int, reload bool, usesWith st
 			uses = abs
 		}
 	}
-	dep := map[string]any{"name": name, "uses": uses, "replicas": replicas, "shards": shards, "reload": reload}
-	if usesWith != "" {
-		var w any
-		if err := yaml.Unmarshal([]byte(usesWith), &w); err != nil {
-			return nil, &usageError{fmt.Errorf("--uses-with: %v", err)}
-		}
-		dep["uses_with"] = w
+	// Flags are checked here, so errors name the flag rather than the
+	// flow YAML built from them.
+	if replicas < 1 {
+		return nil, &usageError{fmt.Errorf("--replicas: want at least 1, got %d", replicas)}
 	}
+	if shards < 1 {
+		return nil, &usageError{fmt.Errorf("--shards: want at least 1, got %d", shards)}
+	}
+	var withNode *yaml.Node
+	if usesWith != "" {
+		var err error
+		if withNode, err = yamlutil.FromJSONOrYAML("--uses-with", usesWith); err != nil {
+			return nil, err
+		}
+	}
+	dep := map[string]any{"name": name, "uses": uses, "replicas": replicas, "shards": shards, "reload": reload}
 	doc := map[string]any{"jtype": "Flow", "name": name, "executors": []any{dep}}
 	text, err := yaml.Marshal(doc)
 	if err != nil {
 		return nil, err
 	}
 	wd, _ := os.Getwd()
-	return flow.Parse("jig serve "+uses, wd, text)
+	f, err := flow.Parse("jig serve "+uses, wd, text)
+	if err != nil {
+		return nil, err
+	}
+	if withNode != nil {
+		// Errors about its fields then point into the flag's text.
+		f.Deployments[0].UsesWith = &executors.Override{Node: withNode, File: "--uses-with"}
+	}
+	return f, nil
 }

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,6 +30,10 @@ type runFlowOptions struct {
 	grpcPort int
 	httpPort int
 	logLevel string
+	// sslCert and sslKey override the flow's with.ssl_certfile and
+	// with.ssl_keyfile (TLS on the gateway).
+	sslCert string
+	sslKey  string
 }
 
 func (o *runFlowOptions) register(cmd *cobra.Command) {
@@ -33,6 +41,57 @@ func (o *runFlowOptions) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&o.grpcPort, "port", 0, "gRPC gateway port (overrides the flow's)")
 	cmd.Flags().IntVar(&o.httpPort, "http-port", 0, "HTTP gateway port (overrides the flow's; enables HTTP)")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cmd.Flags().StringVar(&o.sslCert, "ssl-certfile", "", "PEM certificate: serve the gateway over TLS (grpcs://, https://); overrides with.ssl_certfile")
+	cmd.Flags().StringVar(&o.sslKey, "ssl-keyfile", "", "PEM private key of --ssl-certfile; overrides with.ssl_keyfile")
+}
+
+// applyTLS puts --ssl-certfile/--ssl-keyfile into the flow's gateway.
+// Relative paths are taken from the working folder, as for any flag.
+func (o *runFlowOptions) applyTLS(f *flow.Flow) error {
+	if o.sslCert == "" && o.sslKey == "" {
+		return nil
+	}
+	if o.sslCert == "" || o.sslKey == "" {
+		return &usageError{errors.New("--ssl-certfile and --ssl-keyfile go together")}
+	}
+	for _, p := range []struct {
+		flag string
+		path *string
+	}{{"--ssl-certfile", &o.sslCert}, {"--ssl-keyfile", &o.sslKey}} {
+		abs, err := filepath.Abs(*p.path)
+		if err != nil {
+			return &usageError{fmt.Errorf("%s: %w", p.flag, err)}
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return &usageError{fmt.Errorf("%s: %s: no such file", p.flag, *p.path)}
+		}
+		*p.path = abs
+	}
+	f.Gateway.TLSCert, f.Gateway.TLSKey = o.sslCert, o.sslKey
+	return nil
+}
+
+// checkTLS loads the gateway's certificate and key before anything
+// starts, so a wrong path or a mismatched pair is reported as bad input
+// (exit code 2) naming where it was given. The flow loader cannot do it:
+// exports name files that exist only where the flow is deployed.
+func checkTLS(f *flow.Flow, o *runFlowOptions) error {
+	g := f.Gateway
+	if g.TLSCert == "" {
+		return nil
+	}
+	where := f.File + ": with.ssl_certfile/ssl_keyfile"
+	if o.sslCert != "" {
+		where = "--ssl-certfile/--ssl-keyfile"
+	}
+	if _, err := tls.LoadX509KeyPair(g.TLSCert, g.TLSKey); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return &usageError{fmt.Errorf("%s: %s: %v", where, pe.Path, pe.Err)}
+		}
+		return &usageError{fmt.Errorf("%s: %s and %s: %v", where, g.TLSCert, g.TLSKey, err)}
+	}
+	return nil
 }
 
 func newUpCmd() *cobra.Command {
@@ -66,6 +125,12 @@ func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return &usageError{fmt.Errorf("--log-level: want debug, info, warn or error, got %q", o.logLevel)}
+	}
+	if err := o.applyTLS(f); err != nil {
+		return err
+	}
+	if err := checkTLS(f, o); err != nil {
+		return err
 	}
 	if o.httpPort > 0 && !f.Gateway.Serves(flow.HTTP) {
 		f.Gateway.Protocols = append(f.Gateway.Protocols, flow.HTTP)
@@ -113,14 +178,23 @@ func printBanner(w io.Writer, eng *engine.Engine) {
 	st := eng.Status()
 	a := eng.Addresses()
 	fmt.Fprintf(w, "Flow %s is ready to serve! (started in %s)\n", st.Flow, time.Since(st.Started).Round(time.Millisecond))
+	grpcScheme, httpScheme := "grpc", "http"
+	if eng.Flow().Gateway.TLSCert != "" {
+		grpcScheme, httpScheme = "grpcs", "https"
+	}
 	if a.GRPC != "" {
-		fmt.Fprintf(w, "  gRPC     grpc://%s\n", a.GRPC)
+		fmt.Fprintf(w, "  gRPC     %s://%s\n", grpcScheme, a.GRPC)
 	}
 	if a.HTTP != "" {
-		fmt.Fprintf(w, "  HTTP     http://%s   (OpenAPI: http://%s/docs)\n", a.HTTP, a.HTTP)
+		fmt.Fprintf(w, "  HTTP     %s://%s   (OpenAPI: %s://%s/docs)\n", httpScheme, a.HTTP, httpScheme, a.HTTP)
 	}
 	if a.Metrics != "" {
-		fmt.Fprintf(w, "  Metrics  %s\n", a.Metrics)
+		m := a.Metrics
+		if httpScheme == "https" && a.HTTP != "" {
+			// Served on the (TLS) HTTP port.
+			m = strings.Replace(m, "http://"+a.HTTP, "https://"+a.HTTP, 1)
+		}
+		fmt.Fprintf(w, "  Metrics  %s\n", m)
 	}
 	for _, d := range st.Deployments {
 		var extra []string

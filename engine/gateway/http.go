@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -267,6 +268,10 @@ func (h *httpGateway) parse(w http.ResponseWriter, r *http.Request, endpoint str
 	if len(rb.Parameters) > 0 && string(bytes.TrimSpace(rb.Parameters)) != "null" {
 		var p map[string]any
 		if err := json.Unmarshal(rb.Parameters, &p); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field == "" {
+				return nil, http.StatusBadRequest, fmt.Errorf(`"parameters" must be a JSON object, got a JSON %s`, te.Value)
+			}
 			return nil, http.StatusBadRequest, fmt.Errorf(`"parameters" must be a JSON object: %v`, jsonMessage(err))
 		}
 		s, err := structpb.NewStruct(p)
@@ -285,9 +290,35 @@ func jsonMessage(err error) string {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("field %q: want %s, got a JSON %s", te.Field, te.Type, te.Value)
+		if te.Field == "" {
+			return fmt.Sprintf("want a JSON %s, got a JSON %s", jsonKind(te.Type), te.Value)
+		}
+		return fmt.Sprintf("field %q: want a JSON %s, got a JSON %s", te.Field, jsonKind(te.Type), te.Value)
 	}
 	return err.Error()
+}
+
+// jsonKind names the JSON form of a Go type ("object", not
+// "gateway.requestBody"), for messages to API users.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Interface:
+		return "value"
+	}
+	return "number"
 }
 
 // ResponseJSON encodes a response in the HTTP gateway's JSON form.

@@ -7,12 +7,14 @@ package yamlutil
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 )
@@ -66,11 +68,23 @@ func At(file string, node *yaml.Node, field, format string, args ...any) *Error 
 	return e
 }
 
-// LoadFile reads and parses a YAML file into its content node.
+// LoadFile reads and parses a YAML file into its content node. A file
+// that does not exist, is a folder or cannot be read is the user's input
+// (an *Error, exit code 2), like its content.
 func LoadFile(path string) (*yaml.Node, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		msg := "cannot read: " + err.Error()
+		var pe *fs.PathError
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			msg = "no such file"
+		case errors.Is(err, fs.ErrPermission):
+			msg = "permission denied"
+		case errors.As(err, &pe) && errors.Is(pe.Err, syscall.EISDIR):
+			msg = "is a folder, not a YAML file"
+		}
+		return nil, &Error{File: path, Msg: msg}
 	}
 	return Parse(path, data)
 }

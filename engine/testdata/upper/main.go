@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
@@ -18,10 +19,25 @@ type Upper struct {
 	Prefix string `yaml:"prefix"`
 }
 
-// Endpoints binds the default endpoint and /pid.
+// Endpoints binds the default endpoint, /pid and /sleep.
 func (u *Upper) Endpoints(r *executors.Router) {
 	r.Default(u.Upper)
 	r.On("/pid", u.PID)
+	r.On("/sleep", u.Sleep)
+}
+
+// Sleep blocks until the request's context ends (or a minute passes) and
+// logs how it ended, so tests can see a client's cancellation reach a
+// child process.
+func (u *Upper) Sleep(ctx context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, error) {
+	u.Logger.Info("sleep started")
+	select {
+	case <-ctx.Done():
+		u.Logger.Info("sleep cancelled", "err", ctx.Err().Error())
+		return nil, ctx.Err()
+	case <-time.After(time.Minute):
+		return nil, nil
+	}
 }
 
 // Upper upper-cases texts and adds the prefix.

@@ -134,7 +134,7 @@ func (m *Model) add(e events.Event) {
 					o.outcome = string(e.Outcome)
 					o.duration = e.Duration
 					if len(e.Trigger) > 0 {
-						o.trigger = e.Trigger
+						o.trigger = sanitizeAll(e.Trigger)
 					}
 					o.detail = common.SanitizeLines(e.Output)
 					return
@@ -142,7 +142,7 @@ func (m *Model) add(e events.Event) {
 			}
 		}
 		r.kind, r.deployment, r.outcome = string(e.Kind), e.Deployment, string(e.Outcome)
-		r.duration, r.trigger, r.detail = e.Duration, e.Trigger, common.SanitizeLines(e.Output)
+		r.duration, r.trigger, r.detail = e.Duration, sanitizeAll(e.Trigger), common.SanitizeLines(e.Output)
 		r.running = e.Outcome == events.Started
 	case events.ReplicaState:
 		r.kind, r.deployment, r.subject = "replica", e.Deployment, e.Replica
@@ -368,4 +368,17 @@ func firstLine(s string) string {
 		return s[:i] + " …"
 	}
 	return s
+}
+
+// sanitizeAll sanitises file names (reload triggers): a file name may hold
+// escape sequences, and the watcher reports whatever it finds.
+func sanitizeAll(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = common.Sanitize(n)
+	}
+	return out
 }
