@@ -52,7 +52,7 @@ func runWriters(b *testing.B, write func() error) {
 	b.Helper()
 	var next, retries atomic.Int64
 	var wg sync.WaitGroup
-	var lastErr atomic.Value
+	var lastErr atomic.Value // string: errors of different types cannot share a Value
 	b.ResetTimer()
 	start := time.Now()
 	for range benchWriters {
@@ -65,7 +65,7 @@ func runWriters(b *testing.B, write func() error) {
 					if err == nil {
 						break
 					}
-					lastErr.Store(err)
+					lastErr.Store(err.Error())
 					if retries.Add(1) > int64(b.N)/100+10 {
 						return
 					}

@@ -141,17 +141,9 @@ func NewNode(cfg Config) (n *Node, err error) {
 			}
 			cleanup = append(cleanup, func() { lis.Close() })
 		}
-		stream, err := newStreamLayer(lis)
-		if err != nil {
+		if n.netTrans, err = newTransport(lis, &cfg, addressBook{n}, logger); err != nil {
 			return nil, err
 		}
-		n.netTrans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-			ServerAddressProvider: addressBook{n},
-			Logger:                newHCLog(logger, "raft-net"),
-			Stream:                stream,
-			MaxPool:               cfg.TransportMaxPool,
-			Timeout:               cfg.TransportTimeout,
-		})
 		cleanup = append(cleanup, func() { n.netTrans.Close() })
 		trans = n.netTrans
 	}
@@ -176,19 +168,8 @@ func NewNode(cfg Config) (n *Node, err error) {
 	// Stores.
 	logs, stable, snaps := cfg.LogStore, cfg.StableStore, cfg.SnapshotStore
 	if logs == nil || stable == nil {
-		walDir := filepath.Join(cfg.Dir, "wal")
-		if err := os.MkdirAll(walDir, 0o700); err != nil {
-			return nil, fmt.Errorf("raft wal: %w", err)
-		}
-		// raft-wal v0.4.0's WAL.Close does not close its bolt meta store,
-		// whose file lock would then block a reopen in the same process
-		// (an in-process replica restarted by the engine, or tests) for
-		// ever. The node owns the meta store and closes it after the WAL.
-		n.walMeta = &metadb.BoltMetaDB{}
-		n.wal, err = raftwal.Open(walDir, raftwal.WithMetaStore(n.walMeta), raftwal.WithLogger(newHCLog(logger, "raft-wal")), raftwal.WithSegmentSize(cfg.WALSegmentSize))
-		if err != nil {
-			n.walMeta.Close()
-			return nil, fmt.Errorf("raft wal: open %s: %w", walDir, err)
+		if n.wal, n.walMeta, err = openWAL(&cfg, logger); err != nil {
+			return nil, err
 		}
 		cleanup = append(cleanup, func() { n.wal.Close(); n.walMeta.Close() })
 		if logs == nil {
@@ -199,9 +180,8 @@ func NewNode(cfg Config) (n *Node, err error) {
 		}
 	}
 	if snaps == nil {
-		snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.Dir, cfg.SnapshotRetain, newHCLog(logger, "raft-snapshot"))
-		if err != nil {
-			return nil, fmt.Errorf("raft snapshot store: %w", err)
+		if snaps, err = openSnapshots(&cfg, logger); err != nil {
+			return nil, err
 		}
 	}
 	n.snaps, n.logs = snaps, logs

@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -101,4 +102,23 @@ func (b addressBook) ServerAddr(id raft.ServerID) (raft.ServerAddress, error) {
 		return "", fmt.Errorf("%w: %s", ErrUnknownPeer, id)
 	}
 	return raft.ServerAddress(p.RaftAddr), nil
+}
+
+// newTransport is the RAFT transport of a member: raft's NetworkTransport
+// over a streamLayer on lis, with the pool and I/O timeout of cfg. addrs
+// resolves server IDs at dial time (nil: the addresses stored in the RAFT
+// configuration). Node and Bare both use it, so the bare-raft benchmark
+// baseline runs on exactly jig's transport.
+func newTransport(lis net.Listener, cfg *Config, addrs raft.ServerAddressProvider, logger *slog.Logger) (*raft.NetworkTransport, error) {
+	stream, err := newStreamLayer(lis)
+	if err != nil {
+		return nil, err
+	}
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		ServerAddressProvider: addrs,
+		Logger:                newHCLog(logger, "raft-net"),
+		Stream:                stream,
+		MaxPool:               cfg.TransportMaxPool,
+		Timeout:               cfg.TransportTimeout,
+	}), nil
 }

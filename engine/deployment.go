@@ -318,6 +318,9 @@ func (d *deployment) targetFor(r replica.Runner) *router.Target {
 	}
 	info := r.Info()
 	t := &router.Target{Name: info.Name, Address: info.Address, Conn: r.Conn(), Ready: r.Ready}
+	if rs := d.raft; rs != nil {
+		t.Leader = func() bool { return rs.isLeader(info.Shard, info.Replica) }
+	}
 	actual, _ := d.targets.LoadOrStore(r, t)
 	return actual.(*router.Target)
 }
@@ -342,6 +345,7 @@ func (d *deployment) discover(ctx context.Context) {
 			}
 			d.eps.Store(eps)
 			d.route.Load().SetEndpoints(eps.GetEndpoints())
+			d.route.Load().SetWriteEndpoints(eps.GetWriteEndpoints())
 			if w := eps.GetWriteEndpoints(); len(w) > 0 && d.cfg.Replicas > 1 && !d.cfg.Stateful && !d.cfg.External {
 				d.logger().Warn("writes reach one replica only: set stateful: true to replicate them with RAFT", "write_endpoints", w, "replicas", d.cfg.Replicas)
 			}

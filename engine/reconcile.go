@@ -223,6 +223,7 @@ func (d *deployment) newRouteShared(cfg *flow.Deployment) *router.Deployment {
 	rd.Shards = old.Shards
 	if eps := d.eps.Load(); eps != nil {
 		rd.SetEndpoints(eps.GetEndpoints())
+		rd.SetWriteEndpoints(eps.GetWriteEndpoints())
 	}
 	return rd
 }

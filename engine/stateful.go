@@ -30,6 +30,18 @@ type raftState struct {
 	conns  map[string]*grpc.ClientConn
 }
 
+// isLeader reports whether replica r of shard s reported itself leader at
+// the last poll: the router sends writes there first.
+func (rs *raftState) isLeader(s, r int) bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if s >= len(rs.stats) || r >= len(rs.stats[s]) {
+		return false
+	}
+	st := rs.stats[s][r]
+	return st != nil && st.State == "Leader"
+}
+
 // freePort asks the kernel for a free loopback port. The port is closed
 // again before use, so another process could take it meanwhile; flows that
 // must be robust set peer_ports and port.
@@ -262,6 +274,10 @@ func (d *deployment) pollRaft(ctx context.Context) {
 
 func (d *deployment) refreshRaft(ctx context.Context) {
 	rs := d.raft
+	// Scaling replaces d.cfg (under d.mu) while this poller runs.
+	d.mu.Lock()
+	cfg := d.cfg
+	d.mu.Unlock()
 	for s, shard := range d.runners() {
 		for r, run := range shard {
 			var st *consensus.Stats
@@ -280,27 +296,27 @@ func (d *deployment) refreshRaft(ctx context.Context) {
 				rs.stats[s][r] = st
 			}
 			rs.mu.Unlock()
-			name := d.cfg.ReplicaName(s, r)
+			name := cfg.ReplicaName(s, r)
 			if st != nil {
 				p := d.e.prom
-				p.RaftTerm.WithLabelValues(d.cfg.Name, name).Set(float64(st.Term))
-				p.RaftCommit.WithLabelValues(d.cfg.Name, name).Set(float64(st.CommitIndex))
-				p.RaftApplied.WithLabelValues(d.cfg.Name, name).Set(float64(st.AppliedIndex))
-				p.RaftLastIndex.WithLabelValues(d.cfg.Name, name).Set(float64(st.LastLogIndex))
+				p.RaftTerm.WithLabelValues(cfg.Name, name).Set(float64(st.Term))
+				p.RaftCommit.WithLabelValues(cfg.Name, name).Set(float64(st.CommitIndex))
+				p.RaftApplied.WithLabelValues(cfg.Name, name).Set(float64(st.AppliedIndex))
+				p.RaftLastIndex.WithLabelValues(cfg.Name, name).Set(float64(st.LastLogIndex))
 				leader := 0.0
 				if st.State == "Leader" {
 					leader = 1
 				}
-				p.RaftIsLeader.WithLabelValues(d.cfg.Name, name).Set(leader)
+				p.RaftIsLeader.WithLabelValues(cfg.Name, name).Set(leader)
 			}
 		}
-		d.noteLeader(s)
+		d.noteLeader(cfg, s)
 	}
 }
 
 // noteLeader publishes an event when the leader of shard s changed: the
 // leader is the replica that reports itself Leader with the highest term.
-func (d *deployment) noteLeader(s int) {
+func (d *deployment) noteLeader(cfg *flow.Deployment, s int) {
 	rs := d.raft
 	rs.mu.Lock()
 	var leader string
@@ -319,13 +335,13 @@ func (d *deployment) noteLeader(s int) {
 	name := ""
 	if leader != "" {
 		r, _ := strconv.Atoi(leader)
-		name = d.cfg.ReplicaName(s, r)
+		name = cfg.ReplicaName(s, r)
 	}
-	d.e.bus.Publish(events.Leader{Time: time.Now(), Deployment: d.cfg.Name, Shard: s, Replica: name, Term: term})
+	d.e.bus.Publish(events.Leader{Time: time.Now(), Deployment: cfg.Name, Shard: s, Replica: name, Term: term})
 	if leader != "" {
-		d.logger().Info("RAFT leader elected", "shard", s, "leader", name, "term", term)
+		d.e.logger.With("deployment", cfg.Name).Info("RAFT leader elected", "shard", s, "leader", name, "term", term)
 	} else {
-		d.logger().Warn("RAFT shard has no leader", "shard", s)
+		d.e.logger.With("deployment", cfg.Name).Warn("RAFT shard has no leader", "shard", s)
 	}
 }
 

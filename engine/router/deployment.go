@@ -44,11 +44,38 @@ type Deployment struct {
 	Observe func(outcome string, latency time.Duration)
 
 	endpoints atomic.Pointer[endpointSet]
+	writes    atomic.Pointer[writeSet]
 	anyNext   atomic.Uint64
+}
+
+// SetWriteEndpoints records the deployment's write endpoints (from
+// discovery), whose requests are sent to the replica that leads its RAFT
+// shard when the targets tell (Target.Leader).
+func (d *Deployment) SetWriteEndpoints(eps []string) {
+	if len(eps) == 0 {
+		d.writes.Store(nil)
+		return
+	}
+	s := &writeSet{eps: make(map[string]bool, len(eps))}
+	for _, e := range eps {
+		s.eps[e] = true
+	}
+	d.writes.Store(s)
+}
+
+func (d *Deployment) isWrite(endpoint string) bool {
+	s := d.writes.Load()
+	return s != nil && s.eps[endpoint]
 }
 
 type endpointSet struct {
 	all map[string]bool
+}
+
+// writeSet is the deployment's write endpoints (from discovery): they go
+// to the RAFT leader first (see Target.Leader).
+type writeSet struct {
+	eps map[string]bool
 }
 
 // SetEndpoints records the endpoints the deployment serves (from
@@ -236,8 +263,15 @@ func (d *Deployment) sendShard(ctx context.Context, i int, req *jinapb.DataReque
 	tried := map[*Target]bool{}
 	var lastErr error
 	var addrs []string
+	write := d.isWrite(executors.Endpoint(req))
 	for attempt := 0; attempt <= d.Retries; attempt++ {
-		t := pool.pick(tried)
+		var t *Target
+		if write {
+			t = pool.pickLeader(tried)
+		}
+		if t == nil {
+			t = pool.pick(tried)
+		}
 		if t == nil && len(tried) > 0 {
 			clear(tried) // every ready replica failed once: try them again
 			t = pool.pick(tried)

@@ -1,8 +1,9 @@
 // Package router sends requests through a flow: along the `needs` DAG
 // (parallel branches, joins, floating deployments), to one or all shards
 // of each deployment (polling ANY/ALL with reduce), and to the healthy
-// replica with the fewest requests in flight, retrying another replica when
-// one cannot be reached or does not answer within timeout_send.
+// replica with the fewest requests in flight (writes of a stateful
+// deployment to its RAFT leader first), retrying another replica when one
+// cannot be reached or does not answer within timeout_send.
 package router
 
 import (
@@ -23,6 +24,11 @@ type Target struct {
 	Conn    replica.Conn
 	// Ready reports whether the replica may receive requests.
 	Ready func() bool
+	// Leader, when set, reports whether the replica is (as far as the
+	// engine last saw) the RAFT leader of its shard. Writes go to the
+	// leader first: any replica would forward them there, at the cost of
+	// another hop. A stale answer is harmless, the replica forwards.
+	Leader func() bool
 
 	outstanding atomic.Int64
 	// penalty is the unix-nano time until which the replica is avoided
@@ -104,6 +110,20 @@ func (p *Pool) pick(tried map[*Target]bool) *Target {
 		best = fallback
 	}
 	return best
+}
+
+// pickLeader returns the untried ready target that reports itself
+// leader, unless it is penalised; nil when there is none.
+func (p *Pool) pickLeader(tried map[*Target]bool) *Target {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	now := time.Now().UnixNano()
+	for _, t := range p.targets {
+		if t.Leader != nil && !tried[t] && t.penalty.Load() <= now && t.Ready() && t.Leader() {
+			return t
+		}
+	}
+	return nil
 }
 
 // waitReady waits until some untried target is ready or ctx ends, for

@@ -21,8 +21,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -42,6 +45,9 @@ type Options struct {
 	// WorkDir holds RAFT logs and workspaces (default: a temporary folder,
 	// removed afterwards).
 	WorkDir string
+	// Extra rows are added to the report after the cases and judged like
+	// them: the TUI's Go benchmark figures (ReadGoBench).
+	Extra []Row
 }
 
 func (o *Options) defaults() {
@@ -66,7 +72,10 @@ type Report struct {
 	Runs       int       `json:"runs"`
 	Duration   string    `json:"duration"`
 	Took       string    `json:"took"`
-	Rows       []Row     `json:"rows"`
+	// Load is the 1, 5 and 15 minute load average when the run started
+	// (Linux), so a noisy run can be recognised.
+	Load string `json:"load,omitempty"`
+	Rows []Row  `json:"rows"`
 	// Errors lists scenarios that could not be measured.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -87,9 +96,13 @@ type Row struct {
 	BaselineName string `json:"baseline_name"`
 	// Compare is the comparison: the median of paired ratios jig/baseline
 	// (CompareUnit "x"), or of paired differences jig-baseline (CompareUnit
-	// Unit, "added" latency).
+	// Unit, "added" latency). Rows without a baseline (BaselineName "")
+	// have none (CompareUnit "").
 	Compare     float64 `json:"compare"`
 	CompareUnit string  `json:"compare_unit"`
+	// CompareRuns are the per-run ratios or differences Compare is the
+	// median of: their range is the noise of the comparison.
+	CompareRuns []float64 `json:"compare_runs,omitempty"`
 	// Target is what the row is held to (nil: informational).
 	Target *Target `json:"target,omitempty"`
 	// Status is "pass", "miss" or "info".
@@ -113,12 +126,16 @@ type Target struct {
 	Source string `json:"source"`
 }
 
-// Met reports whether v satisfies the target.
+// Met reports whether v satisfies the target. An "≈" target (an ideal,
+// not a bar) is never met: such rows are informational.
 func (t *Target) Met(v float64) bool {
-	if t.Op == ">=" {
+	switch t.Op {
+	case ">=":
 		return v >= t.Value
+	case "<=":
+		return v <= t.Value
 	}
-	return v <= t.Value
+	return false
 }
 
 func (r *Row) judge() {
@@ -132,6 +149,20 @@ func (r *Row) judge() {
 	default:
 		r.Status = "miss"
 	}
+}
+
+// loadAverage returns the first three fields of /proc/loadavg, or "" where
+// there is none.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // scenario is a group of cases sharing servers.
@@ -171,6 +202,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{
 		Started: time.Now(), Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
 		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Runs: o.Runs, Duration: o.Duration.String(),
+		Load: loadAverage(),
 	}
 	selected := func(name string) bool {
 		if len(o.Scenarios) == 0 {
@@ -183,6 +215,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		return false
 	}
+	extra := slices.Clone(o.Extra)
 	r := &runner{o: o}
 	var failed []string
 	for _, s := range scenarios() {
@@ -215,6 +248,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			failed = append(failed, s.name)
 		}
 	}
+	for i := range extra {
+		extra[i].judge()
+	}
+	rep.Rows = append(rep.Rows, extra...)
 	rep.Took = time.Since(rep.Started).Round(time.Second).String()
 	if len(failed) > 0 {
 		return rep, fmt.Errorf("%d scenario(s) failed: %v", len(failed), failed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -37,9 +38,13 @@ func flowScenario() scenario {
 				return 0, 0, err
 			}
 			t0 := time.Now()
-			eng, err := engine.Start(ctx, f, engine.Options{})
+			eng, err := engine.Start(ctx, f, engine.Options{LogLevel: slog.LevelWarn})
 			if err != nil {
 				return 0, 0, err
+			}
+			if err := firstAnswer(ctx, eng.Addresses().GRPC); err != nil {
+				stopEngine(eng)
+				return 0, 0, fmt.Errorf("first request through the flow: %w", err)
 			}
 			up = time.Since(t0)
 			t1 := time.Now()
@@ -63,16 +68,27 @@ func flowScenario() scenario {
 				}()
 			}
 			wg.Wait()
+			stopAll := func() {
+				for _, s := range servers {
+					if s != nil {
+						wg.Add(1)
+						go func() { defer wg.Done(); s.stop() }()
+					}
+				}
+				wg.Wait()
+			}
+			if err := errors.Join(errs...); err != nil {
+				stopAll()
+				return 0, 0, err
+			}
+			if err := firstAnswer(ctx, servers[flowSize].addr); err != nil {
+				stopAll()
+				return 0, 0, fmt.Errorf("first request to the raw server: %w", err)
+			}
 			up = time.Since(t0)
 			t1 := time.Now()
-			for _, s := range servers {
-				if s != nil {
-					wg.Add(1)
-					go func() { defer wg.Done(); s.stop() }()
-				}
-			}
-			wg.Wait()
-			return up, time.Since(t1), errors.Join(errs...)
+			stopAll()
+			return up, time.Since(t1), nil
 		}
 		r.progress("flow/start+stop: %d-executor flow / %d bare servers, %d runs each", flowSize, flowSize+1, r.o.Runs)
 		if _, _, err := jigOnce(); err != nil { // warm-up
@@ -107,14 +123,26 @@ func flowScenario() scenario {
 		const base = "bare servers"
 		if want(start) {
 			row := ratioRow(start, "ready ms", "ms", base, jigUp, bareUp, &Target{On: "jig", Op: "<=", Value: 500, Source: design})
-			row.Note = "engine.Start of 10 in-process Echo executors until the gateway serves"
+			row.Note = "engine.Start of a chain of 10 in-process Echo executors until a first request has come back through all of them; bare: 10 workers and a raw grpc-go server started in parallel until the raw server answered"
 			rows = append(rows, row)
 		}
 		if want(stop) {
 			row := ratioRow(stop, "closed ms", "ms", base, jigDown, bareDown, &Target{On: "jig", Op: "<=", Value: 200, Source: design})
-			row.Note = "engine.Stop: gateway drained, every executor closed"
+			row.Note = "engine.Stop: gateway drained, every executor closed; bare: every server stopped in parallel"
 			rows = append(rows, row)
 		}
 		return rows, nil
 	}}
+}
+
+// firstAnswer dials addr and sends one request, waiting for the server
+// to be reachable: what a client starting with the flow sees.
+func firstAnswer(ctx context.Context, addr string) error {
+	cc, err := dial(addr)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	docs := textDocs(1, 64)
+	return checkUnary(ctx, cc, request(endpoint, docs), len(docs))
 }

@@ -196,33 +196,57 @@ func figures(ss []sample, f func(sample) float64) []float64 {
 	return out
 }
 
-// ratioRow compares a figure where more is better (throughput): Compare
-// is the median of the per-run ratios jig/baseline.
-func ratioRow(caseName, figure, unit, baseName string, jig, base []float64, t *Target) Row {
-	ratios := make([]float64, 0, len(jig))
+// pairedRatios returns jig[i]/base[i] for every run i with a positive
+// baseline: each ratio compares two figures measured back to back, so
+// drift of the machine between runs cancels out.
+func pairedRatios(jig, base []float64) []float64 {
+	out := make([]float64, 0, len(jig))
 	for i := range min(len(jig), len(base)) {
 		if base[i] > 0 {
-			ratios = append(ratios, jig[i]/base[i])
+			out = append(out, jig[i]/base[i])
 		}
 	}
+	return out
+}
+
+// pairedDiffs returns jig[i]-base[i] for every run i.
+func pairedDiffs(jig, base []float64) []float64 {
+	out := make([]float64, 0, len(jig))
+	for i := range min(len(jig), len(base)) {
+		out = append(out, jig[i]-base[i])
+	}
+	return out
+}
+
+// ratioRow compares a figure as a ratio jig/baseline (throughput, or a
+// time where lower is better, as the target says): Compare is the median
+// of the per-run ratios, not the ratio of the medians.
+func ratioRow(caseName, figure, unit, baseName string, jig, base []float64, t *Target) Row {
+	ratios := pairedRatios(jig, base)
 	return Row{
 		Name: caseName + " " + figure + " vs " + baseName, Case: caseName, Unit: unit,
 		Jig: median(jig), Baseline: median(base), BaselineName: baseName,
-		Compare: median(ratios), CompareUnit: "x", Target: t, JigRuns: jig, BaselineRuns: base,
+		Compare: median(ratios), CompareUnit: "x", CompareRuns: ratios, Target: t, JigRuns: jig, BaselineRuns: base,
 	}
 }
 
 // diffRow compares a latency: Compare is the median of the per-run
 // differences jig-baseline (the latency jig adds).
 func diffRow(caseName, figure, unit, baseName string, jig, base []float64, t *Target) Row {
-	diffs := make([]float64, 0, len(jig))
-	for i := range min(len(jig), len(base)) {
-		diffs = append(diffs, jig[i]-base[i])
-	}
+	diffs := pairedDiffs(jig, base)
 	return Row{
 		Name: caseName + " " + figure + " vs " + baseName, Case: caseName, Unit: unit,
 		Jig: median(jig), Baseline: median(base), BaselineName: baseName,
-		Compare: median(diffs), CompareUnit: unit, Target: t, JigRuns: jig, BaselineRuns: base,
+		Compare: median(diffs), CompareUnit: unit, CompareRuns: diffs, Target: t, JigRuns: jig, BaselineRuns: base,
+	}
+}
+
+// absRow is a figure with no baseline (the TUI's, measured by Go
+// benchmarks): only its own target judges it.
+func absRow(caseName, figure, unit string, jig []float64, t *Target) Row {
+	return Row{
+		Name: caseName + " " + figure, Case: caseName, Unit: unit,
+		Jig: median(jig), Target: t, JigRuns: jig,
 	}
 }
 

@@ -76,9 +76,9 @@ func streamScenario() scenario {
 		rate := sample.rate
 		base := figures(ss[2], rate)
 		cl := ratioRow(name, "client→gw req/s", "req/s", baseRaw+" bidi", figures(ss[0], rate), base, atLeast(0.5, design))
-		cl.Note = "jig client.Stream (encodes and decodes documents) through JinaRPC/Call vs pre-encoded bytes on a raw stream"
+		cl.Note = fmt.Sprintf("100 docs of 1 KiB per request, %d in flight; client→gw: jig's client.Stream (builds, encodes and decodes the documents) through the gateway's JinaRPC/Call to Echo; raw→gw: the pre-encoded bytes on a grpc-go stream to the same gateway; baseline: the same bytes on a grpc-go bidi stream to a raw grpc-go server returning each request", streamInflight)
 		raw := ratioRow(name, "raw→gw req/s", "req/s", baseRaw+" bidi", figures(ss[1], rate), base, atLeast(0.5, design))
-		raw.Note = "the same pre-encoded bytes through the gateway's JinaRPC/Call"
+		raw.Note = cl.Note
 		return []Row{cl, raw}, nil
 	}}
 }
