@@ -238,7 +238,7 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 		Common: common,
 		Executor: executors.Spec{
 			Config: cfg.Config, UsesWith: cfg.UsesWith, UsesMetas: cfg.UsesMetas,
-			UsesRequests: cfg.UsesRequests, UsesDynamicBatching: cfg.UsesDynamicBatching,
+			UsesRequests: cfg.UsesRequests, UsesRequestsAt: cfg.UsesRequestsAt, UsesDynamicBatching: cfg.UsesDynamicBatching,
 			Runtime: executors.RuntimeArgs{Name: cfg.Name, Replicas: cfg.Replicas, Shards: cfg.Shards, ShardID: shard, ReplicaID: rep, Workspace: cfg.Workspace},
 			Logger:  slog.New(events.NewLogHandler(d.e.bus, source, d.e.opts.LogLevel)),
 		},

@@ -290,10 +290,17 @@ func (e *Engine) startGateway(f *flow.Flow) error {
 			return fmt.Errorf("gateway: listen for HTTP: %w", err)
 		}
 		h := gateway.NewHTTP(e, gateway.HTTPOptions{MaxBodyBytes: int64(maxMsg), Token: g.AuthToken, Metrics: metricsHandler, Title: f.Name, Logger: e.logger})
-		e.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf}
+		// net/http's own errors (TLS handshakes, bad connections) go to the
+		// engine's log, so the TUI and headless logs see them too.
+		errLog := slog.NewLogLogger(e.logger.With("component", "http").Handler(), slog.LevelWarn)
+		e.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: errLog}
 		e.httpLis = lis
 		e.addrs.HTTP = lis.Addr().String()
-		e.addrs.Metrics = "http://" + e.addrs.HTTP + "/metrics"
+		scheme := "http://"
+		if tlsConf != nil {
+			scheme = "https://"
+		}
+		e.addrs.Metrics = scheme + e.addrs.HTTP + "/metrics"
 		e.serveWG.Add(1)
 		go func() {
 			defer e.serveWG.Done()
@@ -316,7 +323,7 @@ func (e *Engine) startGateway(f *flow.Flow) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", metricsHandler)
-		e.promSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		e.promSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.logger.With("component", "metrics").Handler(), slog.LevelWarn)}
 		e.promLis = lis
 		e.addrs.Metrics = "http://" + lis.Addr().String() + "/metrics"
 		e.serveWG.Add(1)

@@ -29,6 +29,9 @@ type Config struct {
 
 	// File is where the config was read from ("" when built in code).
 	File string `yaml:"-"`
+	// node is the parsed YAML, for errors found later (a `requests:`
+	// remap naming a method the executor lacks) to point at their line.
+	node *yaml.Node
 }
 
 // BatchConfig is the dynamic batching of one endpoint: requests are queued
@@ -104,7 +107,7 @@ func configFromNode(file string, node *yaml.Node, checkType bool) (*Config, erro
 	if pm := yamlutil.Lookup(node, "py_modules"); pm != nil {
 		return nil, yamlutil.At(file, pm, "py_modules", "Python executors cannot run inside jig; serve them with Jina and add them to the flow with `external: true`")
 	}
-	c := &Config{File: file}
+	c := &Config{File: file, node: node}
 	if err := yamlutil.Decode(file, node, "", c); err != nil {
 		return nil, err
 	}

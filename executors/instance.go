@@ -27,6 +27,9 @@ type Spec struct {
 	UsesWith, UsesMetas *Override
 	// UsesRequests replaces the config's `requests:` remap when set.
 	UsesRequests map[string]string
+	// UsesRequestsAt, when set, is where UsesRequests was written (its
+	// Node is the mapping), so that a bad entry names its file and line.
+	UsesRequestsAt *Override
 	// UsesDynamicBatching overrides the config's `dynamic_batching:`.
 	UsesDynamicBatching map[string]BatchConfig
 	// Runtime describes where the instance runs.
@@ -118,6 +121,16 @@ func New(ctx context.Context, spec Spec) (*Instance, error) {
 	}
 	rt, err := r.resolve(remap)
 	if err != nil {
+		// A bad remap is the user's configuration: say where it is.
+		if re, ok := errors.AsType[*remapError](err); ok {
+			if spec.UsesRequests != nil {
+				if o := spec.UsesRequestsAt; o != nil {
+					return nil, yamlutil.At(o.File, yamlutil.Lookup(o.Node, re.endpoint), o.Field+"."+re.endpoint, "%s", re.Error())
+				}
+				return nil, &yamlutil.Error{Field: "uses_requests." + re.endpoint, Msg: re.Error()}
+			}
+			return nil, yamlutil.At(c.File, yamlutil.Lookup(yamlutil.Lookup(c.node, "requests"), re.endpoint), "requests."+re.endpoint, "%s", re.Error())
+		}
 		return nil, fmt.Errorf("executor %s: %w", c.JType, err)
 	}
 	batching := map[string]BatchConfig{}

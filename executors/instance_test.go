@@ -492,12 +492,25 @@ func TestWorkspace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join(base, "TestGreeter", "1"); ws != want {
+	// metas.name defaults to the deployment's name, so two deployments of
+	// one type do not share a workspace.
+	if want := filepath.Join(base, "g", "1"); ws != want {
 		t.Fatalf("workspace %s, want %s", ws, want)
 	}
 	st, err := os.Stat(ws)
 	if err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("workspace must exist with mode 0700: %v %v", st.Mode(), err)
+	}
+	// Outside a flow (no deployment name) it is the type's name.
+	alone, _ := executors.NewSpec("TestGreeter", nil)
+	alone.Runtime = executors.RuntimeArgs{Workspace: base}
+	inst2, err := executors.New(context.Background(), alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst2.Close()
+	if ws, _ := inst2.Executor().(*greeter).Workspace(); ws != filepath.Join(base, "TestGreeter", "0") {
+		t.Fatalf("workspace without a deployment name: %s", ws)
 	}
 	t.Setenv("XDG_CACHE_HOME", "/cache")
 	if got := executors.WorkspacePath("", "", "X", 0); got != "/cache/jig/X/0" {

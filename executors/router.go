@@ -252,7 +252,7 @@ func (r *Router) resolve(remap map[string]string) (*routes, error) {
 			m := remap[ep]
 			h, ok := byName[m]
 			if !ok {
-				return nil, fmt.Errorf("requests: endpoint %s names method %q, which is not a handler (handlers: %s)", ep, m, strings.Join(sortedKeysOf(byName), ", "))
+				return nil, &remapError{endpoint: ep, method: m, handlers: sortedKeysOf(byName)}
 			}
 			bindings[ep] = h
 		}
@@ -264,6 +264,17 @@ func (r *Router) resolve(remap map[string]string) (*routes, error) {
 		}
 	}
 	return out, nil
+}
+
+// remapError is a `requests:` / uses_requests entry naming a method that
+// is not one of the executor's handlers.
+type remapError struct {
+	endpoint, method string
+	handlers         []string
+}
+
+func (e *remapError) Error() string {
+	return fmt.Sprintf("endpoint %s names method %q, which is not a handler (handlers: %s)", e.endpoint, e.method, strings.Join(e.handlers, ", "))
 }
 
 // lookup finds the handler for an endpoint: the exact one, else the

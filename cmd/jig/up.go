@@ -126,6 +126,14 @@ func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return &usageError{fmt.Errorf("--log-level: want debug, info, warn or error, got %q", o.logLevel)}
 	}
+	for _, p := range []struct {
+		flag string
+		port int
+	}{{"--port", o.grpcPort}, {"--http-port", o.httpPort}} {
+		if p.port < 0 || p.port > 65535 {
+			return &usageError{fmt.Errorf("%s: want a port number from 1 to 65535 (0: the flow's), got %d", p.flag, p.port)}
+		}
+	}
 	if err := o.applyTLS(f); err != nil {
 		return err
 	}
@@ -189,12 +197,7 @@ func printBanner(w io.Writer, eng *engine.Engine) {
 		fmt.Fprintf(w, "  HTTP     %s://%s   (OpenAPI: %s://%s/docs)\n", httpScheme, a.HTTP, httpScheme, a.HTTP)
 	}
 	if a.Metrics != "" {
-		m := a.Metrics
-		if httpScheme == "https" && a.HTTP != "" {
-			// Served on the (TLS) HTTP port.
-			m = strings.Replace(m, "http://"+a.HTTP, "https://"+a.HTTP, 1)
-		}
-		fmt.Fprintf(w, "  Metrics  %s\n", m)
+		fmt.Fprintf(w, "  Metrics  %s\n", a.Metrics)
 	}
 	for _, d := range st.Deployments {
 		var extra []string

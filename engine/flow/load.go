@@ -327,6 +327,9 @@ func (f *Flow) loadDeployment(file string, node *yaml.Node, index int) (*Deploym
 	}
 	d.Stateful, d.Reload, d.Restart, d.External = raw.Stateful, raw.Reload, raw.Restart, raw.External
 	d.UsesRequests, d.UsesDynamicBatching, d.Resources = raw.UsesRequests, raw.UsesDynamicBatching, raw.Resources
+	if n := yamlutil.Lookup(node, "uses_requests"); n != nil {
+		d.UsesRequestsAt = &executors.Override{Node: n, File: file, Field: field + ".uses_requests"}
+	}
 	d.Retries = -1
 	if raw.Retries != nil {
 		if *raw.Retries < -1 {

@@ -150,6 +150,9 @@ type Deployment struct {
 	UsesWith, UsesMetas *executors.Override
 	// UsesRequests replaces the config's endpoint remap.
 	UsesRequests map[string]string
+	// UsesRequestsAt is where UsesRequests was written, for errors found
+	// when the executor starts (a method it does not have).
+	UsesRequestsAt *executors.Override
 	// UsesDynamicBatching overrides dynamic batching per endpoint.
 	UsesDynamicBatching map[string]executors.BatchConfig
 	// Replicas and Shards size the deployment (each at least 1).

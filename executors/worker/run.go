@@ -172,6 +172,9 @@ func ResolveUses(uses string) (*executors.Config, error) {
 
 // Spec builds the executor spec the flags describe.
 func (f *Flags) Spec(logger *slog.Logger) (executors.Spec, error) {
+	if f.Port < 0 || f.Port > 65535 {
+		return executors.Spec{}, &yamlutil.Error{Field: "--port", Msg: fmt.Sprintf("want a port number from 0 to 65535, got %d", f.Port)}
+	}
 	cfg, err := ResolveUses(f.Uses)
 	if err != nil {
 		return executors.Spec{}, err
