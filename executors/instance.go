@@ -361,12 +361,17 @@ func RequestDocs(req *jinapb.DataRequestProto) (docarray.DocList, error) {
 }
 
 // SetRequestDocs stores docs in a request, in the form (docs or docs_bytes)
-// the request already used.
+// the request already used. It fails, naming the document and field, when
+// a document holds a value the wire cannot carry (see Document.Validate).
 func SetRequestDocs(req *jinapb.DataRequestProto, docs docarray.DocList) error {
+	p, err := docs.ToProtoChecked()
+	if err != nil {
+		return err
+	}
 	if _, isBytes := req.GetData().GetDocuments().(*jinapb.DataRequestProto_DataContentProto_DocsBytes); isBytes {
-		b, err := docs.Marshal()
+		b, err := proto.Marshal(p)
 		if err != nil {
-			return err
+			return fmt.Errorf("encode documents: %w", err)
 		}
 		req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_DocsBytes{DocsBytes: b}
 		return nil
@@ -374,19 +379,15 @@ func SetRequestDocs(req *jinapb.DataRequestProto, docs docarray.DocList) error {
 	if req.Data == nil {
 		req.Data = &jinapb.DataRequestProto_DataContentProto{}
 	}
-	req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_Docs{Docs: docs.ToProto()}
+	req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_Docs{Docs: p}
 	return nil
 }
 
 func (in *Instance) respond(req *jinapb.DataRequestProto, call *Call) *jinapb.DataRequestProto {
 	resp := shallowCopy(req)
-	for i, d := range call.Docs {
-		if err := d.Validate(); err != nil {
-			return in.fail(req, &Error{Name: "BadResult", Args: []string{fmt.Sprintf("doc %d: %v", i, err)}, Err: err}, "")
-		}
-	}
+	// One conversion checks the handler's documents and encodes them.
 	if err := SetRequestDocs(resp, call.Docs); err != nil {
-		return in.fail(req, err, "")
+		return in.fail(req, &Error{Name: "BadResult", Args: []string{err.Error()}, Err: err}, "")
 	}
 	if call.Results != nil {
 		params, err := MergeResults(req.GetParameters(), in.name, call.Results)

@@ -45,6 +45,13 @@ func (l DocList) ToProto() *docarraypb.DocListProto {
 	return p
 }
 
+// ToProtoChecked converts the list like ToProto, but fails, naming the
+// document and field, where ToProto would drop a value (see Validate): one
+// conversion that both checks and encodes.
+func (l DocList) ToProtoChecked() (*docarraypb.DocListProto, error) {
+	return l.toProto(0, true)
+}
+
 // ToProto converts d to its wire form. Values that cannot be encoded (a tag
 // of an unsupported Go type, chunks nested deeper than the limit) are
 // dropped; use Validate to find them first. A nil d is an empty document.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -333,8 +334,17 @@ func TestMainArgs(t *testing.T) {
 	if code := worker.MainArgs([]string{"--no-such-flag"}, &out, &errb); code != 2 {
 		t.Fatalf("bad flag: exit %d", code)
 	}
-	if code := worker.MainArgs([]string{"--uses", "WorkerTestUpper", "--port", "-5"}, &out, &errb); code != 1 {
-		t.Fatalf("listen failure: exit %d", code)
+	if code := worker.MainArgs([]string{"--uses", "WorkerTestUpper", "--port", "-5"}, &out, &errb); code != 2 {
+		t.Fatalf("port out of range: exit %d", code)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	if code := worker.MainArgs([]string{"--uses", "WorkerTestUpper", "--port", port}, &out, &errb); code != 1 {
+		t.Fatalf("listen failure (port in use): exit %d", code)
 	}
 }
 
