@@ -41,12 +41,21 @@ func TestFSMApplyInLogOrder(t *testing.T) {
 	inst := NewKV(t, "ConsensusTestKV")
 	defer inst.Close()
 	f := newFSM(inst, discard, t.TempDir())
-	for i, kv := range [][]string{{"a", "1"}, {"b", "2"}, {"a", "3"}} {
-		resp := f.Apply(&raft.Log{Index: uint64(i + 1), Data: marshal(t, PutReq(kv...))})
-		r, ok := resp.(*jinapb.DataRequestProto)
-		if !ok || r.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS {
-			t.Fatalf("apply %d: %v", i, resp)
+	for i, kv := range [][]string{{"a", "1"}, {"b", "2"}} {
+		// Entries submitted elsewhere (followers, replays): applied, and
+		// no response is built, since nobody waits for one.
+		if resp := f.Apply(&raft.Log{Index: uint64(i + 1), Data: marshal(t, PutReq(kv...))}); resp != nil {
+			t.Fatalf("apply %d: response %v for an entry nobody waits for", i, resp)
 		}
+	}
+	// An entry submitted on this node (the leader) answers its submitter.
+	req := PutReq("a", "3")
+	data := marshal(t, req)
+	end := f.lend(data, req)
+	resp := f.Apply(&raft.Log{Index: 3, Data: data})
+	end()
+	if r, ok := resp.(*jinapb.DataRequestProto); !ok || r.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS {
+		t.Fatalf("apply of a local write: %v", resp)
 	}
 	got := StateOf(inst)
 	if want := (KVSnapshot{Data: map[string]string{"a": "3", "b": "2"}, Seq: []string{"a", "b", "a"}}); !got.Equal(want) {

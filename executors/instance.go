@@ -301,6 +301,20 @@ func Endpoint(req *jinapb.DataRequestProto) string {
 // naming the executor; Process itself never fails. A request for an
 // endpoint the executor does not serve passes through unchanged.
 func (in *Instance) Process(ctx context.Context, req *jinapb.DataRequestProto) *jinapb.DataRequestProto {
+	return in.process(ctx, req, true)
+}
+
+// Apply runs the handler of req for its effect on the executor's state and
+// reports the handler's error; no response is built. RAFT followers apply
+// writes this way: only the leader's response reaches a client.
+func (in *Instance) Apply(ctx context.Context, req *jinapb.DataRequestProto) error {
+	if st := in.process(ctx, req, false).GetHeader().GetStatus(); st.GetCode() == jinapb.StatusProto_ERROR {
+		return errors.New(st.GetDescription())
+	}
+	return nil
+}
+
+func (in *Instance) process(ctx context.Context, req *jinapb.DataRequestProto, respond bool) *jinapb.DataRequestProto {
 	endpoint := Endpoint(req)
 	if endpoint == DryRunEndpoint {
 		return req
@@ -333,6 +347,9 @@ func (in *Instance) Process(ctx context.Context, req *jinapb.DataRequestProto) *
 	}
 	if err != nil {
 		return in.fail(req, err, stack)
+	}
+	if !respond {
+		return req
 	}
 	return in.respond(req, call)
 }

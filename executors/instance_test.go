@@ -548,3 +548,19 @@ func TestBadHandlerSignature(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Apply runs the handler for its effect and reports its error, without
+// building a response (RAFT followers).
+func TestApply(t *testing.T) {
+	inst := newInstance(t, nil)
+	if err := inst.Apply(context.Background(), request("/results", nil, "a")); err != nil {
+		t.Fatal(err)
+	}
+	err := inst.Apply(context.Background(), request("/fail", nil, "a", "b"))
+	if err == nil || !strings.Contains(err.Error(), "2 docs is too many") {
+		t.Fatalf("handler error: %v", err)
+	}
+	if err := inst.Apply(context.Background(), request("/panic", nil, "a")); err == nil {
+		t.Fatal("a panic must be an error")
+	}
+}
