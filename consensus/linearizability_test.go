@@ -151,7 +151,6 @@ type workload struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
-	ops      atomic.Int64
 }
 
 func newWorkload(h *history, clients int, keys []string, timeout time.Duration, pick target) *workload {
@@ -182,7 +181,6 @@ func (w *workload) start() {
 				} else {
 					ok = w.get(c, conn, key)
 				}
-				w.ops.Add(1)
 				if !ok {
 					// Back off a little, so a cluster that is down does
 					// not fill the history with failed operations.
@@ -190,19 +188,6 @@ func (w *workload) start() {
 				}
 			}
 		}()
-	}
-}
-
-// waitOps blocks until n more operations were attempted (bounded).
-func (w *workload) waitOps(t *testing.T, n int64) {
-	t.Helper()
-	target := w.ops.Load() + n
-	deadline := time.Now().Add(60 * time.Second)
-	for w.ops.Load() < target {
-		if time.Now().After(deadline) {
-			t.Fatalf("workload stalled: %d of %d operations after 60s", w.ops.Load(), target)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
