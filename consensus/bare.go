@@ -144,3 +144,21 @@ func (b *Bare) Shutdown() error {
 	})
 	return b.err
 }
+
+// NopFSM is a state machine that applies nothing and snapshots nothing:
+// with it, a Bare cluster measures RAFT itself.
+type NopFSM struct{}
+
+// Apply implements raft.FSM.
+func (NopFSM) Apply(*raft.Log) any { return nil }
+
+// Snapshot implements raft.FSM.
+func (NopFSM) Snapshot() (raft.FSMSnapshot, error) { return nopSnapshot{}, nil }
+
+// Restore implements raft.FSM.
+func (NopFSM) Restore(rc io.ReadCloser) error { return rc.Close() }
+
+type nopSnapshot struct{}
+
+func (nopSnapshot) Persist(s raft.SnapshotSink) error { return s.Close() }
+func (nopSnapshot) Release()                          {}

@@ -3,7 +3,6 @@ package consensus
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -133,18 +132,6 @@ func BenchmarkApply3Replicas(b *testing.B) {
 	})
 }
 
-// nopFSM is the bare benchmark's state machine.
-type nopFSM struct{}
-
-func (nopFSM) Apply(*raft.Log) any                 { return nil }
-func (nopFSM) Snapshot() (raft.FSMSnapshot, error) { return nopSnapshot{}, nil }
-func (nopFSM) Restore(rc io.ReadCloser) error      { return rc.Close() }
-
-type nopSnapshot struct{}
-
-func (nopSnapshot) Persist(s raft.SnapshotSink) error { return s.Close() }
-func (nopSnapshot) Release()                          {}
-
 func BenchmarkBareRaft3(b *testing.B) {
 	dir := b.TempDir()
 	cfg := DefaultConfig() // the same knobs as the nodes above
@@ -191,7 +178,7 @@ func BenchmarkBareRaft3(b *testing.B) {
 		c.ID = id
 		rc := c.raftConfig()
 		rc.Logger = newHCLog(discard, "raft")
-		r, err := raft.NewRaft(rc, nopFSM{}, wal, wal, snaps, tr)
+		r, err := raft.NewRaft(rc, NopFSM{}, wal, wal, snaps, tr)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/build"
-	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/enginetest"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/examples"
 	"github.com/jig-dev/jig/executors"
@@ -202,7 +202,7 @@ func TestStatefulRuns(t *testing.T) {
 	if d := eng.Flow().Deployment("index"); d.Replicas != 3 || !d.Stateful {
 		t.Fatalf("index: %d replicas, stateful %v", d.Replicas, d.Stateful)
 	}
-	waitForLeader(t, eng, "index")
+	enginetest.WaitForLeader(t, eng, "index")
 	post(t, eng, "/index", texts("raft keeps replicas in agreement", "go is fun", "cats sleep a lot"), nil)
 	got, _ := post(t, eng, "/search", texts("agreement between replicas"), map[string]any{"limit": 1})
 	if len(got) != 1 || len(got[0].Matches) != 1 || got[0].Matches[0].Text != "raft keeps replicas in agreement" {
@@ -256,30 +256,5 @@ func TestSearchRuns(t *testing.T) {
 	})
 	if !slices.Equal(docarray.DocList(best[:2]).IDs(), []string{"raft", "paxos"}) {
 		t.Errorf("best matches %q, want raft and paxos", docarray.DocList(best).IDs())
-	}
-}
-
-// waitForLeader waits until a replica of dep is the RAFT leader.
-func waitForLeader(t *testing.T, eng *engine.Engine, dep string) {
-	t.Helper()
-	sub := eng.Bus().Subscribe(1024)
-	defer sub.Close()
-	leader := func() bool {
-		for _, d := range eng.Status().Deployments {
-			for _, r := range d.ReplicaStatus {
-				if d.Name == dep && r.Raft != nil && r.Raft.State == "Leader" && r.State == events.Ready {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	timeout := time.After(30 * time.Second)
-	for !leader() {
-		select {
-		case <-sub.C:
-		case <-timeout:
-			t.Fatalf("%s has no leader", dep)
-		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/build"
-	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/enginetest"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
@@ -100,7 +100,7 @@ executors:
     consistency: leader
     workspace: %s
 `, res.Dir, t.TempDir()))
-	waitForLeader(t, eng, "greeter")
+	enginetest.WaitForLeader(t, eng, "greeter")
 	if _, resp := post(t, eng, "/remember", "ada"); resp.GetParameters() == nil {
 		t.Fatal("no results from /remember")
 	}
@@ -124,30 +124,5 @@ executors:
 			t.Fatalf("replicas did not converge: applied %v", applied)
 		}
 		time.Sleep(50 * time.Millisecond) // the stats poller has no change signal
-	}
-}
-
-// waitForLeader waits for the leader event of a stateful deployment.
-func waitForLeader(t *testing.T, eng *engine.Engine, dep string) {
-	t.Helper()
-	sub := eng.Bus().Subscribe(1024)
-	defer sub.Close()
-	leader := func() bool {
-		for _, d := range eng.Status().Deployments {
-			for _, r := range d.ReplicaStatus {
-				if d.Name == dep && r.Raft != nil && r.Raft.State == "Leader" && r.State == events.Ready {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	timeout := time.After(30 * time.Second)
-	for !leader() {
-		select {
-		case <-sub.C:
-		case <-timeout:
-			t.Fatalf("%s has no leader", dep)
-		}
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,28 +10,23 @@ import (
 
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/flow"
-	"github.com/jig-dev/jig/internal/yamlutil"
 )
 
-// runJig runs the command line in-process and returns its output and the
-// exit code main would return.
+// runJig runs the command line in-process, with an empty stdin (not a
+// terminal), and returns its output and the exit code main would return.
 func runJig(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	root := newRootCmd()
 	var out, errb bytes.Buffer
+	root.SetIn(strings.NewReader(""))
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	if err != nil {
 		errb.WriteString("error: " + err.Error() + "\n")
-		code = 1
-		var usage *usageError
-		if errors.Is(err, yamlutil.ErrBadInput) || errors.As(err, &usage) {
-			code = 2
-		}
 	}
-	return out.String(), errb.String(), code
+	return out.String(), errb.String(), exitCode(err)
 }
 
 const exportFixtures = "../../engine/export/testdata"

@@ -31,8 +31,17 @@ func run(args []string) int {
 		return 0
 	}
 	fmt.Fprintln(root.ErrOrStderr(), "error:", err)
+	return exitCode(err)
+}
+
+// exitCode is the exit code for a command's error: 2 for bad input
+// (configuration, flags), 1 for other failures, 0 for none.
+func exitCode(err error) int {
 	var usage *usageError
-	if errors.Is(err, yamlutil.ErrBadInput) || errors.As(err, &usage) {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, yamlutil.ErrBadInput) || errors.As(err, &usage):
 		return 2
 	}
 	return 1

@@ -1,36 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/jig-dev/jig/internal/yamlutil"
 )
 
-// runNew runs `jig new args...` in-process with stdin not a terminal, and
-// returns its output and exit code.
+// runNew runs `jig new args...` in-process with stdin not a terminal.
 func runNew(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	root := newRootCmd()
-	var out, errb bytes.Buffer
-	root.SetIn(strings.NewReader(""))
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetArgs(append([]string{"new"}, args...))
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		errb.WriteString("error: " + err.Error() + "\n")
-		code = 1
-		var usage *usageError
-		if errors.Is(err, yamlutil.ErrBadInput) || errors.As(err, &usage) {
-			code = 2
-		}
-	}
-	return out.String(), errb.String(), code
+	return runJig(t, append([]string{"new"}, args...)...)
 }
 
 func TestNewYes(t *testing.T) {

@@ -1,7 +1,5 @@
 package docarray
 
-import "github.com/jig-dev/jig/proto/docarraypb"
-
 // getKey reads key of d as a model value: a LegacyDocument field when the
 // key is one and the field is set, else the Extra value. It reports false
 // for a missing key (or an empty one, as docarray sends unset Optionals).
@@ -103,15 +101,7 @@ func (d *Document) setKey(key string, v any) error {
 		}
 		d.clearKey(key)
 	}
-	n, err := nodeFromValue(v, 0)
-	if err != nil {
-		return err
-	}
-	if d.Extra == nil {
-		d.Extra = map[string]*docarraypb.NodeProto{}
-	}
-	d.Extra[key] = n
-	return nil
+	return d.SetField(key, v)
 }
 
 // setLegacyValue stores v in the legacy field key if v has its shape.

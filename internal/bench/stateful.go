@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"path/filepath"
 	"time"
@@ -62,17 +61,6 @@ type bareMember struct {
 	down bool
 }
 
-type nopFSM struct{}
-
-func (nopFSM) Apply(*raft.Log) any                 { return nil }
-func (nopFSM) Snapshot() (raft.FSMSnapshot, error) { return nopSnapshot{}, nil }
-func (nopFSM) Restore(rc io.ReadCloser) error      { return rc.Close() }
-
-type nopSnapshot struct{}
-
-func (nopSnapshot) Persist(s raft.SnapshotSink) error { return s.Close() }
-func (nopSnapshot) Release()                          {}
-
 // startBare starts a 3-member bare cluster under dir with the engine's
 // default RAFT knobs (the stateful flow here sets none).
 func startBare(dir string) (c *bareCluster, err error) {
@@ -98,7 +86,7 @@ func startBare(dir string) (c *bareCluster, err error) {
 	for i, l := range lis {
 		cfg := c.cfg
 		cfg.ID, cfg.Dir, cfg.Listener, cfg.Peers = peers[i].ID, filepath.Join(dir, peers[i].ID), l, peers
-		b, err := consensus.NewBare(cfg, nopFSM{})
+		b, err := consensus.NewBare(cfg, consensus.NopFSM{})
 		if err != nil {
 			for _, l := range lis[i+1:] {
 				l.Close()
