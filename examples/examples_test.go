@@ -20,9 +20,6 @@ import (
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/internal/yamlutil"
-	"github.com/jig-dev/jig/proto/jinapb"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	_ "github.com/jig-dev/jig/executors/builtin"
 )
@@ -123,30 +120,7 @@ func start(t *testing.T, file string, adjust func(*flow.Flow)) *engine.Engine {
 // the documents and the executors' results.
 func post(t *testing.T, eng *engine.Engine, endpoint string, docs docarray.DocList, params map[string]any) (docarray.DocList, map[string]any) {
 	t.Helper()
-	req := &jinapb.DataRequestProto{Header: &jinapb.HeaderProto{RequestId: docarray.NewID(), ExecEndpoint: proto.String(endpoint)}}
-	if params != nil {
-		s, err := structpb.NewStruct(params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Parameters = s
-	}
-	if err := executors.SetRequestDocs(req, docs); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := eng.Route(ctx, req)
-	if err != nil {
-		t.Fatalf("%s: %v", endpoint, err)
-	}
-	if st := resp.GetHeader().GetStatus(); st.GetCode() != jinapb.StatusProto_SUCCESS {
-		t.Fatalf("%s: %s", endpoint, st.GetDescription())
-	}
-	out, err := executors.RequestDocs(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, out := enginetest.Route(t, eng, endpoint, docs, params)
 	results, _ := resp.GetParameters().AsMap()[executors.ResultsKey].(map[string]any)
 	return out, results
 }

@@ -11,11 +11,9 @@ import (
 	"github.com/jig-dev/jig/engine/build"
 	"github.com/jig-dev/jig/engine/enginetest"
 	"github.com/jig-dev/jig/engine/flow"
-	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"github.com/jig-dev/jig/scaffold"
-	"google.golang.org/protobuf/proto"
 )
 
 // startFlow runs a flow YAML with the engine, as `jig up` does, building Go
@@ -48,23 +46,7 @@ func post(t *testing.T, eng *engine.Engine, endpoint string, texts ...string) ([
 	for _, s := range texts {
 		docs = append(docs, &docarray.Document{ID: s, Text: s})
 	}
-	req := &jinapb.DataRequestProto{Header: &jinapb.HeaderProto{RequestId: docarray.NewID(), ExecEndpoint: proto.String(endpoint)}}
-	if err := executors.SetRequestDocs(req, docs); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := eng.Route(ctx, req)
-	if err != nil {
-		t.Fatalf("%s: %v", endpoint, err)
-	}
-	if st := resp.GetHeader().GetStatus(); st.GetCode() != jinapb.StatusProto_SUCCESS {
-		t.Fatalf("%s: %s", endpoint, st.GetDescription())
-	}
-	out, err := executors.RequestDocs(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, out := enginetest.Route(t, eng, endpoint, docs, nil)
 	return out.Texts(), resp
 }
 
