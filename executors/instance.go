@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 
@@ -238,43 +239,55 @@ func (in *Instance) Handles(endpoint string) bool {
 	return h != nil
 }
 
-// Endpoints describes the instance for endpoint discovery: its endpoints,
-// its write endpoints and, for typed handlers, schemas in Jina's shape:
-// {"/ep": {"input": {"name", "model"}, "output": {"name", "model"},
-// "is_generator", "is_singleton_doc", "parameters"}}.
+// Endpoints describes the instance for endpoint discovery as Jina's worker
+// does (endpoint_discovery in jina/serve/runtimes/worker/request_handling.py):
+// its endpoints, _jina_dry_run_ included, its write endpoints, and for
+// every endpoint a schema entry
+// {"input": {"name", "model"}, "output": {"name", "model"},
+// "parameters": {"name", "model"}, "is_generator", "is_singleton_doc"}.
+// Jina's gateway reads that entry for every endpoint it routes (a missing
+// one fails its start with KeyError), so untyped endpoints publish docarray's
+// LegacyDocument schema, as a Python executor without type hints does.
 func (in *Instance) Endpoints() *jinapb.EndpointsProto {
 	all, writes := in.routes.endpoints()
-	out := &jinapb.EndpointsProto{Endpoints: all, WriteEndpoints: writes}
-	schemas := map[string]any{}
-	for _, ep := range all {
-		h := in.routes.bindings[ep]
-		if h.Input == nil && h.Output == nil {
-			continue
-		}
-		// Jina's gateway reads these keys too; jig handlers take batches
-		// (never one document per request), stream nothing and have no
-		// parameters model.
-		entry := map[string]any{
-			"is_generator":     false,
-			"is_singleton_doc": false,
-			"parameters":       map[string]any{"name": nil, "model": nil},
-		}
-		if h.Input != nil {
-			entry["input"] = map[string]any{"name": h.Input.Name, "model": h.Input.Model}
-		}
-		if h.Output != nil {
-			entry["output"] = map[string]any{"name": h.Output.Name, "model": h.Output.Model}
-		}
-		schemas[ep] = entry
+	if !slices.Contains(all, DryRunEndpoint) {
+		all = append(all, DryRunEndpoint)
 	}
-	if len(schemas) > 0 {
-		if s, err := structpb.NewStruct(schemas); err == nil {
-			out.Schemas = s
-		} else {
-			in.logger.Warn("endpoint schemas cannot be published", "err", err)
-		}
+	out := &jinapb.EndpointsProto{Endpoints: all, WriteEndpoints: writes}
+	schemas := make(map[string]any, len(all))
+	for _, ep := range all {
+		schemas[ep] = endpointSchema(in.routes.bindings[ep])
+	}
+	if s, err := structpb.NewStruct(schemas); err == nil {
+		out.Schemas = s
+	} else {
+		in.logger.Warn("endpoint schemas cannot be published", "err", err)
 	}
 	return out
+}
+
+// endpointSchema is the discovery entry of one endpoint served by h (nil:
+// the dry-run endpoint). jig handlers take batches (never one document per
+// request: is_singleton_doc false), stream nothing and have no parameters
+// model (name and model null, as Jina writes for a handler without one).
+func endpointSchema(h *Handler) map[string]any {
+	side := func(s *Schema) map[string]any {
+		if s == nil {
+			return map[string]any{"name": docarray.LegacyName, "model": docarray.LegacySchema()}
+		}
+		return map[string]any{"name": s.Name, "model": s.Model}
+	}
+	var input, output *Schema
+	if h != nil {
+		input, output = h.Input, h.Output
+	}
+	return map[string]any{
+		"input":            side(input),
+		"output":           side(output),
+		"parameters":       map[string]any{"name": nil, "model": nil},
+		"is_generator":     false,
+		"is_singleton_doc": false,
+	}
 }
 
 // EndpointSchema returns the input and output schemas of the handler that

@@ -3,6 +3,7 @@ package executors_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -212,8 +213,24 @@ func TestTypedDiscoverySchemas(t *testing.T) {
 	if props["text"].(map[string]any)["description"] != "what to embed" || !slices.Equal(model["required"].([]any), []any{"text"}) {
 		t.Errorf("input model %v", model)
 	}
-	if _, ok := schemas["/inplace"]; ok {
-		t.Error("untyped endpoints publish no schema")
+	// Untyped endpoints and the dry-run endpoint publish docarray's
+	// LegacyDocument, as Jina's worker does: its gateway reads an entry
+	// for every endpoint.
+	for _, ep := range []string{"/inplace", executors.DryRunEndpoint} {
+		e, ok := schemas[ep].(map[string]any)
+		if !ok {
+			t.Errorf("no schema for %s: %v", ep, schemas)
+			continue
+		}
+		for _, side := range []string{"input", "output"} {
+			m, _ := e[side].(map[string]any)
+			if m["name"] != docarray.LegacyName || !reflect.DeepEqual(m["model"], docarray.LegacySchema()) {
+				t.Errorf("%s %s: %v", ep, side, m)
+			}
+		}
+	}
+	if !slices.Contains(eps.GetEndpoints(), executors.DryRunEndpoint) {
+		t.Errorf("endpoints lack %s: %v", executors.DryRunEndpoint, eps.GetEndpoints())
 	}
 	if !slices.Contains(eps.GetWriteEndpoints(), "/store") {
 		t.Errorf("typed write endpoint: %v", eps.GetWriteEndpoints())

@@ -1,6 +1,8 @@
 package docarray
 
 import (
+	_ "embed" // legacy_schema.json
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -16,27 +18,31 @@ const idDescription = "The document ID; generated when missing. Responses keep t
 // schemaGen builds the JSON Schema of one top-level typed document, with
 // the nested types it refers to under "definitions" (pydantic v1's layout,
 // which docarray and Jina publish and read back).
+//
+// The schema never refers to a type from inside that type's own definition,
+// directly or through others: Jina's gateway builds pydantic models from it
+// (_create_pydantic_model_from_schema in jina/serve/runtimes/helper.py),
+// which follows every $ref before caching the model, so a cycle recurses
+// until Python gives up and the gateway retries forever. A field that would
+// close a cycle is published as an untyped value instead ({} for a nested
+// doc, {"type": "array", "items": {}} for a doc list) — what docarray
+// itself publishes for LegacyDocument's chunks and matches.
 type schemaGen struct {
 	defs   map[string]any
 	names  map[*structCodec]string
 	taken  map[string]bool
-	topSC  *structCodec
-	topRef bool // the top type refers to itself (recursive)
+	active map[*structCodec]bool // types whose schema is being built
 }
 
 func newSchemaGen() *schemaGen {
-	return &schemaGen{defs: map[string]any{}, names: map[*structCodec]string{}, taken: map[string]bool{}}
+	return &schemaGen{defs: map[string]any{}, names: map[*structCodec]string{}, taken: map[string]bool{}, active: map[*structCodec]bool{}}
 }
 
 // top returns the schema of sc as a top-level model.
 func (g *schemaGen) top(sc *structCodec) map[string]any {
-	g.topSC = sc
 	name := g.unique(sc.name)
 	g.names[sc] = name
 	obj := g.object(sc, name)
-	if g.topRef {
-		g.defs[name] = cloneSchema(obj)
-	}
 	if len(g.defs) > 0 {
 		obj["definitions"] = g.defs
 	}
@@ -54,16 +60,16 @@ func (g *schemaGen) unique(name string) string {
 	return n
 }
 
-// ref returns a reference to sc, defining it on first use.
+// ref returns a reference to sc, defining it on first use, or an untyped
+// schema ({}) when sc is being defined: a reference there would be a cycle.
 func (g *schemaGen) ref(sc *structCodec) map[string]any {
-	if sc == g.topSC {
-		g.topRef = true
+	if g.active[sc] {
+		return map[string]any{}
 	}
 	name, ok := g.names[sc]
 	if !ok {
 		name = g.unique(sc.name)
 		g.names[sc] = name
-		g.defs[name] = map[string]any{} // placeholder while recursing
 		g.defs[name] = g.object(sc, name)
 	}
 	return map[string]any{"$ref": "#/definitions/" + name}
@@ -79,6 +85,8 @@ func (g *schemaGen) legacyRef() map[string]any {
 }
 
 func (g *schemaGen) object(sc *structCodec, name string) map[string]any {
+	g.active[sc] = true
+	defer delete(g.active, sc)
 	props := map[string]any{}
 	var required []any
 	if sc.idField == nil {
@@ -151,34 +159,28 @@ func scoreSchema() map[string]any {
 	}
 }
 
+// legacySchemaJSON is LegacyDocument.schema() as docarray 0.40.2 writes
+// it, captured by interop/fixtures/gen_docarray.py. Jina's gateway compares
+// a published input schema with this one for equality to pick the
+// LegacyDocument class, so it is published verbatim. Its chunks and matches
+// are untyped arrays ({"items": {}}), never a reference to itself.
+//
+//go:embed legacy_schema.json
+var legacySchemaJSON []byte
+
+var legacySchema = func() map[string]any {
+	var m map[string]any
+	if err := json.Unmarshal(legacySchemaJSON, &m); err != nil {
+		panic("docarray: embedded legacy_schema.json: " + err.Error())
+	}
+	return m
+}()
+
 // LegacySchema returns the JSON Schema of the untyped Document
-// (LegacyDocument). Its chunks and matches refer to
-// "#/definitions/LegacyDocument", i.e. to itself under that name.
+// (LegacyDocument), exactly as docarray publishes it; each call returns a
+// fresh copy the caller may change.
 func LegacySchema() map[string]any {
-	self := func() map[string]any {
-		return map[string]any{"type": "array", "items": map[string]any{"$ref": "#/definitions/" + LegacyName}}
-	}
-	prop := func(t string, s map[string]any) map[string]any {
-		s["title"] = t
-		return s
-	}
-	return map[string]any{
-		"title": LegacyName,
-		"type":  "object",
-		"properties": map[string]any{
-			"id":        prop("Id", map[string]any{"type": "string", "description": idDescription}),
-			"text":      prop("Text", map[string]any{"type": "string"}),
-			"blob":      prop("Blob", map[string]any{"type": "string", "format": "byte", "description": "binary content (base64 in JSON)"}),
-			"url":       prop("Url", map[string]any{"type": "string"}),
-			"tensor":    prop("Tensor", ndarraySchema("")),
-			"embedding": prop("Embedding", ndarraySchema("")),
-			"tags":      prop("Tags", map[string]any{"type": "object"}),
-			"chunks":    prop("Chunks", self()),
-			"matches":   prop("Matches", self()),
-			"scores":    prop("Scores", map[string]any{"type": "object", "additionalProperties": scoreSchema()}),
-		},
-		"additionalProperties": true,
-	}
+	return cloneSchema(legacySchema).(map[string]any)
 }
 
 // cloneSchema deep-copies a JSON value made of maps and lists.

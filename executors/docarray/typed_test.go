@@ -352,18 +352,100 @@ func TestTypedSchema(t *testing.T) {
 		t.Errorf("schema is not a valid protobuf Struct: %v", err)
 	}
 
-	// A recursive type refers to itself through definitions.
+	// A recursive type never refers to itself: Jina's gateway would
+	// follow the reference forever. The closing field is untyped.
 	rc, err := docarray.CodecOf[*node]()
 	if err != nil {
 		t.Fatal(err)
 	}
 	rs := rc.Schema()
-	if _, ok := rs["definitions"].(map[string]any)["node"]; !ok {
-		t.Errorf("recursive schema: %v", rs)
+	if cyc := refCycle(rs); cyc != "" {
+		t.Errorf("recursive schema refers to itself: %s in %v", cyc, rs)
+	}
+	if items := rs["properties"].(map[string]any)["chunks"].(map[string]any)["items"]; !reflect.DeepEqual(items, map[string]any{}) {
+		t.Errorf("self-referencing chunks: items = %v, want {} (untyped)", items)
 	}
 	if _, ok := rs["properties"].(map[string]any)["id"]; !ok {
 		t.Error("every typed document has an id")
 	}
+	// Mutual recursion (a → b → a) is cut too, wherever it is entered.
+	for _, c := range []func() (*docarray.Codec, error){docarray.CodecOf[mutualA], docarray.CodecOf[mutualB], docarray.CodecOf[holder]} {
+		mc, err := c()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cyc := refCycle(mc.Schema()); cyc != "" {
+			t.Errorf("%s: schema has a reference cycle %s: %v", mc.Name(), cyc, mc.Schema())
+		}
+	}
+	// The untyped document's schema is docarray's, with no reference at all.
+	if cyc := refCycle(docarray.LegacySchema()); cyc != "" {
+		t.Errorf("legacy schema has a cycle: %s", cyc)
+	}
+}
+
+type mutualA struct {
+	Name string    `doc:"text"`
+	B    *mutualB  `doc:"b"`
+	Bs   []mutualB `doc:"bs"`
+}
+
+type mutualB struct {
+	Name string    `doc:"text"`
+	A    *mutualA  `doc:"a"`
+	As   []mutualA `doc:"as"`
+}
+
+type holder struct {
+	A  mutualA `doc:"a"`
+	B  mutualB `doc:"b"`
+	Bs []node  `doc:"chunks"`
+	M  *holder `doc:"self"`
+}
+
+// refCycle follows every "$ref" of a schema through its definitions, as
+// Jina's _create_pydantic_model_from_schema does, and returns the first
+// cycle it finds ("" when there is none).
+func refCycle(schema map[string]any) string {
+	defs, _ := schema["definitions"].(map[string]any)
+	var refs func(v any, out *[]string)
+	refs = func(v any, out *[]string) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k == "definitions" {
+					continue
+				}
+				if k == "$ref" {
+					if s, ok := e.(string); ok {
+						*out = append(*out, strings.TrimPrefix(s, "#/definitions/"))
+					}
+					continue
+				}
+				refs(e, out)
+			}
+		case []any:
+			for _, e := range x {
+				refs(e, out)
+			}
+		}
+	}
+	var visit func(name string, v any, path []string) string
+	visit = func(name string, v any, path []string) string {
+		if slices.Contains(path, name) {
+			return strings.Join(append(path, name), " → ")
+		}
+		path = append(path, name)
+		var out []string
+		refs(v, &out)
+		for _, r := range out {
+			if c := visit(r, defs[r], path); c != "" {
+				return c
+			}
+		}
+		return ""
+	}
+	return visit("(top)", schema, nil)
 }
 
 func TestTypedRecursiveRoundTrip(t *testing.T) {

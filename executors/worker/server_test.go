@@ -183,7 +183,7 @@ func TestDiscoveryStatusHealthReflection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(eps.Endpoints, []string{"/block", "/default", "/fail", "/index"}) || !slices.Equal(eps.WriteEndpoints, []string{"/index"}) {
+	if !slices.Equal(eps.Endpoints, []string{"/block", "/default", "/fail", "/index", executors.DryRunEndpoint}) || !slices.Equal(eps.WriteEndpoints, []string{"/index"}) {
 		t.Fatalf("discovery: %v", eps)
 	}
 	info, err := jinapb.NewJinaInfoRPCClient(f.conn).XStatus(ctx, &emptypb.Empty{})
