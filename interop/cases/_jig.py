@@ -225,3 +225,192 @@ class Checks:
             print(f'FAIL {self.case}: no checks ran')
             sys.exit(1)
         sys.exit(1 if self.failed else 0)
+
+
+# --- Jina Client -> jig gateway (shared by client_grpc_* and client_http_*) ---
+
+QUICKSTART_FLOW = 'examples/quickstart/flow.yml'
+
+FAULT_FLOW = '''jtype: Flow
+executors:
+  - name: ext
+    external: true
+    host: 127.0.0.1
+    port: %d
+  - name: boom
+    uses: builtin:Fault
+    uses_with: {error_rate: 1.0, error_name: BoomError}
+'''
+
+
+def jina_client_quickstart_checks(protocol):
+    """Run the real Jina Client over `protocol` ('grpc' or 'http') against
+    `jig up examples/quickstart/flow.yml` and a flow whose executor always
+    fails; print one line per check and exit."""
+    import numpy as np
+    from docarray import BaseDoc, DocList
+    from docarray.documents import TextDoc
+    from docarray.documents.legacy import LegacyDocument
+    from docarray.typing import NdArray
+    from jina import Client
+
+    case = f'client_{protocol}'
+    c = Checks(case)
+
+    class TensorDoc(BaseDoc):
+        text: str = ''
+        t32: NdArray = None
+        t64: NdArray = None
+
+    with open(QUICKSTART_FLOW) as f:
+        flow = f.read()
+    procs = []
+    try:
+        proc, gp, hp = start_jig_flow(flow, name='quickstart')
+        procs.append(proc)
+        port = gp if protocol == 'grpc' else hp
+        client = Client(host=f'{protocol}://127.0.0.1:{port}')
+
+        c.check('is_flow_ready() is True', client.is_flow_ready() is True)
+        c.check('dry_run() is True', client.dry_run() is True)
+
+        def text_doc_list():
+            docs = client.post('/index', DocList[TextDoc]([TextDoc(text='Hello World. Second sentence.')]),
+                               return_type=DocList[TextDoc])
+            assert isinstance(docs, DocList) and len(docs) == 1, f'got {docs!r}'
+            assert docs[0].text == 'hello world. second sentence.', f'text {docs[0].text!r}'
+            assert docs[0].embedding is not None and len(docs[0].embedding) > 0, 'no embedding'
+            emb = np.asarray(docs[0].embedding)
+            assert emb.dtype.kind == 'f', f'embedding dtype {emb.dtype}'
+        c.run('post DocList[TextDoc] to /index: normalised, embedded', text_doc_list)
+
+        def legacy():
+            docs = client.post('/search', DocList[LegacyDocument]([LegacyDocument(text='hello world', tags={'k': 'v', 'n': {'x': 1}})]),
+                               return_type=DocList[LegacyDocument], parameters={'limit': 3})
+            assert len(docs) == 1, f'{len(docs)} docs'
+            d = docs[0]
+            assert d.tags.get('k') == 'v' and d.tags.get('n') == {'x': 1}, f'tags {d.tags}'
+            assert d.matches is not None and len(d.matches) > 0, 'no matches'
+            assert d.matches[0].text, f'match {d.matches[0]}'
+        c.run('post DocList[LegacyDocument] to /search: tags kept, matches found', legacy)
+
+        def tensors():
+            t32 = np.array([[0.0, 1.0, 2.0], [0.5, -1.25, 3.0]], dtype=np.float32)
+            t64 = np.array([0.1, 2.0, -3.000000001], dtype=np.float64)
+            docs = client.post('/index', DocList[TensorDoc]([TensorDoc(id='tensor-doc', text='T', t32=t32, t64=t64)]),
+                               return_type=DocList[TensorDoc])
+            assert len(docs) == 1, f'{len(docs)} docs'
+            d = docs[0]
+            a32, a64 = np.asarray(d.t32), np.asarray(d.t64)
+            assert a32.dtype.kind == 'f' and a64.dtype.kind == 'f', f'dtypes {a32.dtype} {a64.dtype} (floats came back as ints)'
+            assert a32.shape == (2, 3) and np.array_equal(a32.astype(np.float32), t32), f't32 {a32}'
+            assert a64.shape == (3,) and np.array_equal(a64, t64), f't64 {a64!r}'
+        c.run('custom BaseDoc with float32/float64 tensors round-trips (floats stay floats)', tensors)
+
+        def parameters():
+            got = []
+            params = {'plain': 1, 'index__limit': 2, 'other__k': 3, 'index': {'nested': True}}
+            client.post('/count', DocList[TextDoc]([]), parameters=params, return_responses=False,
+                        on_done=lambda r: got.append(r))
+            assert len(got) == 1, f'{len(got)} responses'
+            p = dict(got[0].parameters)
+            res = p.pop('__results__', None)
+            want = {'plain': 1.0, 'index__limit': 2.0, 'other__k': 3.0, 'index': {'nested': True}}
+            assert p == want, f'parameters came back as {p}, want the client\'s {want}'
+            # /count goes to one of index's two shards (polling ANY); the
+            # entry is named after the shard's worker, as in Jina.
+            counts = [v.get('count', 0) for k, v in (res or {}).items() if k.split('/')[0] == 'index']
+            assert counts and counts[0] >= 1, f'__results__ {res}'
+        c.run('parameters (plain, NAME__key, {NAME: {...}}) come back as sent; on_done called; __results__ holds index count', parameters)
+
+        def return_responses():
+            resps = client.post('/index', DocList[TextDoc]([TextDoc(text=f'r{i}') for i in range(4)]),
+                                request_size=2, return_responses=True)
+            assert len(resps) == 2, f'{len(resps)} responses'
+            n = sum(len(r.docs) for r in resps)
+            assert n == 4, f'{n} docs'
+            assert all(r.header.status.code == 0 for r in resps), 'a response is not SUCCESS'
+        c.run('return_responses=True gives one response per request (request_size=2)', return_responses)
+
+        def streaming():
+            docs = DocList[TextDoc]([TextDoc(id=f's{i:04d}', text=f'Doc number {i}') for i in range(1000)])
+            out = client.post('/index', docs, request_size=100, return_type=DocList[TextDoc])
+            assert len(out) == 1000, f'{len(out)} docs back'
+            assert sorted(d.id for d in out) == sorted(d.id for d in docs), 'ids differ'
+            assert all(d.text == f'doc number {int(d.id[1:])}' for d in out), 'texts differ'
+        c.run('request_size=100 streams 1,000 docs, all come back processed', streaming)
+
+        kill_process_tree(procs.pop())
+
+        worker, wport = start_jig_executor('builtin:Echo')
+        procs.append(worker)
+        proc, gp, hp = start_jig_flow(FAULT_FLOW % wport, name='fault')
+        procs.append(proc)
+        port = gp if protocol == 'grpc' else hp
+        client = Client(host=f'{protocol}://127.0.0.1:{port}')
+        c.check('is_flow_ready() is True (fault flow)', client.is_flow_ready() is True)
+
+        if protocol == 'grpc':
+            def on_error():
+                errs, dones = [], []
+                client.post('/x', DocList[TextDoc]([TextDoc(text='x')]), on_error=errs.append, on_done=dones.append)
+                assert len(errs) == 1 and not dones, f'on_error {len(errs)} on_done {len(dones)}'
+                st = errs[0].header.status
+                assert st.code == 1, f'status {st}'
+                assert st.exception.name == 'BoomError' and st.exception.executor == 'boom', f'exception {st.exception}'
+            c.run('a failing executor calls on_error (not on_done) with name and executor', on_error)
+
+            def raises():
+                from jina.excepts import BadServer
+                try:
+                    client.post('/x', DocList[TextDoc]([TextDoc(text='x')]))
+                except BadServer as e:
+                    assert 'BoomError' in str(e), f'{e}'
+                    return
+                raise AssertionError('no exception raised')
+            c.run('without on_error a failing executor raises BadServer naming the exception', raises)
+        else:
+            # Over HTTP, Jina's own gateway answers a failed request with
+            # 499 {"detail": "<repr>"}; its client raises ValueError and
+            # does not call on_error/on_done. jig answers 500 with "detail"
+            # and its full header: the client behaves the same.
+            def on_error_http():
+                errs, dones = [], []
+                try:
+                    client.post('/x', DocList[TextDoc]([TextDoc(text='x')]), on_error=errs.append, on_done=dones.append)
+                except ValueError as e:
+                    body = e.args[0]
+                    assert isinstance(body, dict) and 'BoomError' in body.get('detail', ''), f'{body!r}'
+                    ex = body['header']['status']['exception']
+                    assert ex['name'] == 'BoomError' and ex['executor'] == 'boom', f'exception {ex}'
+                    assert not dones, 'on_done called for a failed request'
+                    return
+                raise AssertionError(f'no ValueError (on_error {len(errs)}, on_done {len(dones)})')
+            c.run('a failing executor raises ValueError with detail, name and executor (as behind Jina\'s HTTP gateway)', on_error_http)
+
+            def raises_http():
+                try:
+                    client.post('/x', DocList[TextDoc]([TextDoc(text='x')]))
+                except ValueError as e:
+                    assert 'BoomError' in str(e), f'{e}'
+                    return
+                raise AssertionError('no exception raised')
+            c.run('without on_error a failing executor raises ValueError naming the exception', raises_http)
+
+        # Unhealthy: the external worker goes away; the gateway notices
+        # (health checks) and dry_run says so.
+        kill_process_tree(worker)
+        deadline = time.monotonic() + 30
+        ready = True
+        while ready and time.monotonic() < deadline:
+            ready = client.is_flow_ready()
+            if ready:
+                time.sleep(0.5)
+        c.check('is_flow_ready() is False once an executor is down', ready is False)
+        c.check('dry_run() is False once an executor is down', client.dry_run() is False)
+    except Exception as e:
+        c.fail('setup', f'{type(e).__name__}: {e}\n{traceback.format_exc(limit=5)}')
+    finally:
+        for p in procs:
+            kill_process_tree(p)
+    c.exit()
