@@ -274,6 +274,21 @@ def jina_client_quickstart_checks(protocol):
         c.check('is_flow_ready() is True', client.is_flow_ready() is True)
         c.check('dry_run() is True', client.dry_run() is True)
 
+        if protocol == 'http':
+            import json as _json
+
+            def raw_probes():
+                with urllib.request.urlopen(f'http://127.0.0.1:{hp}/dry_run', timeout=10) as r:
+                    body = _json.loads(r.read())
+                # Jina's gateway: StatusMessage().to_dict() of a SUCCESS status.
+                assert r.status == 200 and body == {'code': 0, 'description': '', 'exception': None}, f'/dry_run {r.status} {body}'
+                with urllib.request.urlopen(f'http://127.0.0.1:{hp}/status', timeout=10) as r:
+                    body = _json.loads(r.read())
+                # Jina's gateway: {'jina': {str: str}, 'envs': {str: str}} (JinaInfoModel).
+                assert r.status == 200 and set(body) == {'jina', 'envs'}, f'/status keys {list(body)}'
+                assert all(isinstance(v, str) for v in body['jina'].values()) and all(isinstance(v, str) for v in body['envs'].values()), f'/status {body}'
+            c.run('GET /dry_run and /status answer in the shape of Jina\'s gateway', raw_probes)
+
         def text_doc_list():
             docs = client.post('/index', DocList[TextDoc]([TextDoc(text='Hello World. Second sentence.')]),
                                return_type=DocList[TextDoc])
