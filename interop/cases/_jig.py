@@ -322,6 +322,13 @@ def jina_client_quickstart_checks(protocol):
             assert a64.shape == (3,) and np.array_equal(a64, t64), f't64 {a64!r}'
         c.run('custom BaseDoc with float32/float64 tensors round-trips (floats stay floats)', tensors)
 
+        def legacy_tensor():
+            docs = client.post('/index', DocList[LegacyDocument]([LegacyDocument(id='whole', tensor=np.array([0.0, 1.0, 2.0], dtype=np.float32))]),
+                               return_type=DocList[LegacyDocument])
+            t = np.asarray(docs[0].tensor)
+            assert t.dtype.kind == 'f' and np.array_equal(t, [0.0, 1.0, 2.0]), f'tensor {t!r} (dtype {t.dtype})'
+        c.run('LegacyDocument float32 tensor [0.0, 1.0, 2.0] comes back as floats, not int64', legacy_tensor)
+
         def parameters():
             got = []
             params = {'plain': 1, 'index__limit': 2, 'other__k': 3, 'index': {'nested': True}}
