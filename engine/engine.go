@@ -21,7 +21,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,13 +32,11 @@ import (
 	"github.com/jig-dev/jig/engine/gateway"
 	"github.com/jig-dev/jig/engine/metrics"
 	"github.com/jig-dev/jig/engine/router"
-	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/worker"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Options configure an engine.
@@ -448,78 +445,17 @@ func (e *Engine) Ready() error {
 }
 
 // Endpoints implements gateway.Backend: the union of the deployments'
-// endpoints. An endpoint's schemas describe the flow, not one executor:
-// its input is the input of the first deployment (in flow order) that
-// handles it, its output the output of the last one; an untyped executor
-// there means legacy documents (no schema).
+// endpoints, each endpoint's schema entry passed through whole
+// (gateway.MergeEndpoints): input from the first deployment (in flow
+// order) that handles it, the rest from the last one.
 func (e *Engine) Endpoints() *jinapb.EndpointsProto {
-	all, writes := map[string]bool{}, map[string]bool{}
 	var discovered []*jinapb.EndpointsProto
 	for _, d := range e.sortedDeps() {
-		eps := d.discovered()
-		if eps == nil {
-			continue
-		}
-		discovered = append(discovered, eps)
-		for _, ep := range eps.GetEndpoints() {
-			all[ep] = true
-		}
-		for _, ep := range eps.GetWriteEndpoints() {
-			writes[ep] = true
+		if eps := d.discovered(); eps != nil {
+			discovered = append(discovered, eps)
 		}
 	}
-	schemas := map[string]*structpb.Value{}
-	for ep := range all {
-		var in, out *structpb.Value
-		first := true
-		for _, eps := range discovered {
-			key, ok := handler(eps, ep)
-			if !ok {
-				continue
-			}
-			s := eps.GetSchemas().GetFields()[key].GetStructValue().GetFields()
-			if first {
-				in, first = s["input"], false
-			}
-			out = s["output"]
-		}
-		if in != nil || out != nil {
-			entry := &structpb.Struct{Fields: map[string]*structpb.Value{}}
-			if in != nil {
-				entry.Fields["input"] = in
-			}
-			if out != nil {
-				entry.Fields["output"] = out
-			}
-			schemas[ep] = structpb.NewStructValue(entry)
-		}
-	}
-	res := &jinapb.EndpointsProto{Endpoints: sortedSet(all), WriteEndpoints: sortedSet(writes)}
-	if len(schemas) > 0 {
-		res.Schemas = &structpb.Struct{Fields: schemas}
-	}
-	return res
-}
-
-// handler reports whether a deployment with these endpoints handles ep,
-// and under which endpoint (ep itself, or the default endpoint).
-func handler(eps *jinapb.EndpointsProto, ep string) (string, bool) {
-	if slices.Contains(eps.GetEndpoints(), ep) {
-		return ep, true
-	}
-	if slices.Contains(eps.GetEndpoints(), executors.DefaultEndpoint) {
-		return executors.DefaultEndpoint, true
-	}
-	return "", false
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return gateway.MergeEndpoints(discovered)
 }
 
 // Info implements gateway.Backend.

@@ -331,16 +331,19 @@ func TestScopedParameters(t *testing.T) {
 		"__results__": map[string]any{"x": map[string]any{}},
 	}
 	got := respDocs(t, inst.Process(context.Background(), request("/params", params, "a")))[0].Tags
-	want := map[string]any{"shared": "all", "k": "mine", "nested": true, "greet": map[string]any{"nested": true}}
+	// The worker only merges parameters[name] (Jina's _parse_params);
+	// NAME__key keys are the gateway's to resolve (engine/router).
+	want := map[string]any{"shared": "all", "greet__k": "mine", "other__k": "theirs", "nested": true, "greet": map[string]any{"nested": true}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("scoped params = %v, want %v", got, want)
 	}
 }
 
 func TestScopeRules(t *testing.T) {
-	p := executors.Scope(map[string]any{"a__b__c": 1, "__x__": 2, "b__c": 3, "plain": 4}, "a__b")
-	if p["c"] != 1 || p["__x__"] != 2 || p["plain"] != 4 || len(p) != 3 {
-		t.Fatalf("Scope = %v", p)
+	p := executors.Scope(map[string]any{"a__b__c": 1, "__x__": 2, "plain": 4, "ex": map[string]any{"plain": 5}, "meta": map[string]any{"m": 6}, "__results__": 7}, "ex", "meta")
+	want := executors.Params{"a__b__c": 1, "__x__": 2, "plain": 5, "m": 6, "ex": map[string]any{"plain": 5}, "meta": map[string]any{"m": 6}}
+	if fmt.Sprint(p) != fmt.Sprint(want) {
+		t.Fatalf("Scope = %v, want %v", p, want)
 	}
 }
 

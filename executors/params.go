@@ -3,7 +3,6 @@ package executors
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
 // ResultsKey is the parameter under which executors' results travel back:
@@ -70,62 +69,33 @@ func (p Params) Decode(v any) error {
 	return nil
 }
 
-// Scope returns the parameters as executor `name` sees them (Jina's rules):
+// Scope returns the parameters as executor `name` sees them, by the rule of
+// Jina's worker (_parse_params in jina/serve/runtimes/worker/
+// request_handling.py): parameters[name], when a non-empty dict, is merged
+// into the top level; every other key is passed as it came, parameters[name]
+// included. __results__ is not shown to handlers.
 //
-//   - parameters[name], when a dict, is merged into the top level;
-//   - "name__key" becomes "key" for this executor;
-//   - "other__key" keys addressed to other executors are dropped;
-//   - __results__ is not shown to handlers.
+// "NAME__key" keys are not resolved here: like Jina, the gateway resolves
+// them per deployment before sending (engine/router.SpecificParams), so an
+// executor sees the same parameters behind jig's gateway and behind
+// Jina's, and a jig worker behind Jina's gateway gets them resolved by it.
 //
 // aliases are further names the executor answers to (e.g. metas.name).
 // The input map is not modified.
 func Scope(params map[string]any, name string, aliases ...string) Params {
-	names := append([]string{name}, aliases...)
-	isMine := func(n string) bool {
-		for _, m := range names {
-			if m != "" && m == n {
-				return true
-			}
-		}
-		return false
-	}
 	out := make(Params, len(params))
-	specific := map[string]any{}
 	for k, v := range params {
 		if k == ResultsKey {
 			continue
 		}
-		if exec, key, ok := splitSpecific(k); ok {
-			if isMine(exec) {
-				specific[key] = v
-			}
-			continue
-		}
 		out[k] = v
 	}
-	for _, n := range names {
+	for _, n := range append([]string{name}, aliases...) {
 		if sub, ok := params[n].(map[string]any); ok && n != "" {
 			for k, v := range sub {
 				out[k] = v
 			}
 		}
 	}
-	for k, v := range specific {
-		out[k] = v
-	}
 	return out
-}
-
-// splitSpecific splits "exec__key" into ("exec", "key"). Keys that start or
-// end with "__" (like "__results__") are not executor-specific. The executor
-// part may itself contain "__": the last separator splits.
-func splitSpecific(k string) (exec, key string, ok bool) {
-	if strings.HasPrefix(k, "__") || strings.HasSuffix(k, "__") {
-		return "", "", false
-	}
-	i := strings.LastIndex(k, "__")
-	if i <= 0 {
-		return "", "", false
-	}
-	return k[:i], k[i+2:], true
 }

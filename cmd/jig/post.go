@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -206,6 +207,7 @@ func runPost(cmd *cobra.Command, addr string, f *postFlags) error {
 		opts = append(opts, client.OnError(func(_ *client.Response, err error) {
 			prog.clear()
 			fmt.Fprintln(errOut, "error:", err)
+			printStack(errOut, err)
 		}))
 	}
 	if params != nil {
@@ -228,7 +230,24 @@ func runPost(cmd *cobra.Command, addr string, f *postFlags) error {
 	case writeErr != nil:
 		return fmt.Errorf("write output: %w", writeErr)
 	}
+	printStack(errOut, err)
 	return err
+}
+
+// printStack writes the stack an executor reported with its error (a Go
+// or Python traceback), indented, so that `jig post` shows where it
+// failed; the error line itself is printed by the caller.
+func printStack(w io.Writer, err error) {
+	var ee *client.ExecutorError
+	if !errors.As(err, &ee) || ee.Status.Exception == nil || len(ee.Status.Exception.Stacks) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "executor stack:")
+	for _, frame := range ee.Status.Exception.Stacks {
+		for _, line := range strings.Split(strings.TrimRight(frame, "\n"), "\n") {
+			fmt.Fprintln(w, "  "+line)
+		}
+	}
 }
 
 // postInput returns the documents of --text, --data or --n (nil: none).

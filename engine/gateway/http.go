@@ -28,16 +28,38 @@ import (
 //	POST /{endpoint}   {"data": [docs], "parameters": {...}, "header": {"targetExecutor": "...", "requestId": "..."}}
 //	POST /post         {"execEndpoint": "/x", "data": [...], "parameters": {...}, "targetExecutor": "..."}
 //	GET  /status       {"jina": {...}, "envs": {...}}
-//	GET  /dry_run      200 {"code": "SUCCESS"} | 503 {"code": "ERROR", "description": "..."}
+//	GET  /dry_run      200 {"code": 0, "description": "", "exception": null}
+//	                   503 {"code": 1, "description": "...", "exception": {"name", "args", "stacks", "executor"}}
 //	GET  /endpoints    {"endpoints": [...], "writeEndpoints": [...], "schemas": {...}}
 //	GET  /docs         the OpenAPI 3 document (also /openapi.json)
 //	GET  /metrics      Prometheus metrics
+//
+// Request bodies are also accepted exactly as Jina 3's Python Client sends
+// them (jina/clients/base/helper.py: Request.to_dict() with proto field
+// names, plus the endpoint and target copied to the top level):
+//
+//	{"header": {"request_id", "exec_endpoint", "target_executor", "timeout"},
+//	 "parameters": {...}, "data": [docs], "exec_endpoint": "/x", "target_executor": "..."}
+//
+// Every key may be spelled camelCase or snake_case; any other key is
+// refused (400), so a typo does not silently drop a field. On POST
+// /{endpoint} the path names the endpoint, as in Jina's gateway.
+//
+// /dry_run answers with StatusProto as a dict with integer codes, as Jina's
+// gateway does (Client.is_flow_ready() compares code with 0). Jina answers
+// an unhealthy flow with 200 and code 1; jig answers 503 with the same body
+// so that plain HTTP probes see it too (the Jina client returns False
+// either way).
 //
 // A request's answer is {"header": {"requestId", "execEndpoint",
 // "targetExecutor", "status": {"code", "description", "exception": {"name",
 // "args", "stacks", "executor"}}}, "parameters": {...}, "routes":
 // [{"executor", "startTime", "endTime", "status"}], "data": [docs]} with 200,
-// or 500 when an executor failed. Delivery failures answer 503
+// or 500 when an executor failed; Jina's Client parses it (json_format
+// reads camelCase names and enum names). A failed request's body also
+// carries "detail": the status description, the key Jina's gateway answers
+// with (499 {"detail": "ValueError('boom')"}), so code catching the Jina
+// client's ValueError finds it. Delivery failures answer 503
 // (UNAVAILABLE) or 504 (DEADLINE_EXCEEDED) with {"error": {"code",
 // "message"}}; bad JSON 400 (INVALID_ARGUMENT); a body over the size limit
 // 413 (RESOURCE_EXHAUSTED); a missing token 401 (UNAUTHENTICATED).
@@ -118,11 +140,13 @@ func (h *httpGateway) status(w http.ResponseWriter, r *http.Request) {
 
 func (h *httpGateway) dryRun(w http.ResponseWriter, r *http.Request) {
 	if err := h.b.Ready(); err != nil {
-		b, _ := json.Marshal(map[string]string{"code": "ERROR", "description": err.Error()})
+		body := map[string]any{"code": int(jinapb.StatusProto_ERROR), "description": err.Error(), "exception": map[string]any{
+			"name": "FlowNotReady", "args": []string{err.Error()}, "stacks": []string{}, "executor": "gateway"}}
+		b, _ := json.Marshal(body)
 		writeJSON(w, http.StatusServiceUnavailable, b)
 		return
 	}
-	writeJSON(w, http.StatusOK, []byte(`{"code":"SUCCESS"}`))
+	writeJSON(w, http.StatusOK, []byte(`{"code":0,"description":"","exception":null}`))
 }
 
 func (h *httpGateway) endpoints(w http.ResponseWriter, r *http.Request) {
@@ -134,19 +158,45 @@ func (h *httpGateway) endpoints(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, b)
 }
 
+// requestHeader is the "header" of a request body, in both spellings.
+type requestHeader struct {
+	TargetExecutor      string  `json:"targetExecutor"`
+	TargetExecutorSnake string  `json:"target_executor"`
+	RequestID           string  `json:"requestId"`
+	RequestIDSnake      string  `json:"request_id"`
+	ExecEndpoint        string  `json:"execEndpoint"`
+	ExecEndpointSnake   string  `json:"exec_endpoint"`
+	Timeout             *uint32 `json:"timeout"`
+	// Status may come back from a client that resends a response; it is
+	// ignored, as Jina's gateway does.
+	Status json.RawMessage `json:"status"`
+}
+
 // requestBody is the body of POST /{endpoint} and POST /post.
 type requestBody struct {
 	Data       json.RawMessage `json:"data"`
 	Parameters json.RawMessage `json:"parameters"`
-	Header     *struct {
-		TargetExecutor string `json:"targetExecutor"`
-		RequestID      string `json:"requestId"`
-		ExecEndpoint   string `json:"execEndpoint"`
-	} `json:"header"`
-	// /post form.
-	ExecEndpoint   string `json:"execEndpoint"`
-	TargetExecutor string `json:"targetExecutor"`
-	RequestID      string `json:"requestId"`
+	Header     *requestHeader  `json:"header"`
+	// Routes may be present in Jina's Request.to_dict(); the gateway
+	// starts its own.
+	Routes json.RawMessage `json:"routes"`
+	// /post form (Jina's client sends these on every endpoint).
+	ExecEndpoint        string `json:"execEndpoint"`
+	ExecEndpointSnake   string `json:"exec_endpoint"`
+	TargetExecutor      string `json:"targetExecutor"`
+	TargetExecutorSnake string `json:"target_executor"`
+	RequestID           string `json:"requestId"`
+	RequestIDSnake      string `json:"request_id"`
+}
+
+// first returns the first non-empty string.
+func first(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (h *httpGateway) endpoint(w http.ResponseWriter, r *http.Request) {
@@ -179,10 +229,21 @@ func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint st
 		return
 	}
 	code = http.StatusOK
-	if resp.GetHeader().GetStatus().GetCode() == jinapb.StatusProto_ERROR {
+	if st := resp.GetHeader().GetStatus(); st.GetCode() == jinapb.StatusProto_ERROR {
 		code = http.StatusInternalServerError
+		body = withDetail(body, st.GetDescription())
 	}
 	writeJSON(w, code, body)
+}
+
+// withDetail adds "detail" (Jina's gateway's error key) to a JSON object.
+func withDetail(body []byte, detail string) []byte {
+	d, _ := json.Marshal(detail)
+	out := make([]byte, 0, len(body)+len(d)+12)
+	out = append(out, `{"detail":`...)
+	out = append(out, d...)
+	out = append(out, ',')
+	return append(out, body[1:]...) // body is a JSON object: "{..."
 }
 
 // httpCode maps gRPC codes to HTTP statuses, as Jina's gateway does.
@@ -226,19 +287,18 @@ func (h *httpGateway) parse(w http.ResponseWriter, r *http.Request, endpoint str
 			return nil, http.StatusBadRequest, errors.New("invalid request body: trailing data after the JSON object")
 		}
 	}
-	hdr := &jinapb.HeaderProto{RequestId: rb.RequestID}
-	target := rb.TargetExecutor
-	if rb.Header != nil {
-		if rb.Header.RequestID != "" {
-			hdr.RequestId = rb.Header.RequestID
-		}
-		if rb.Header.TargetExecutor != "" {
-			target = rb.Header.TargetExecutor
-		}
-		if postForm && rb.Header.ExecEndpoint != "" && rb.ExecEndpoint == "" {
-			rb.ExecEndpoint = rb.Header.ExecEndpoint
+	hdr := &jinapb.HeaderProto{RequestId: first(rb.RequestID, rb.RequestIDSnake)}
+	target := first(rb.TargetExecutor, rb.TargetExecutorSnake)
+	execEndpoint := first(rb.ExecEndpoint, rb.ExecEndpointSnake)
+	if h := rb.Header; h != nil {
+		hdr.RequestId = first(h.RequestID, h.RequestIDSnake, hdr.RequestId)
+		target = first(h.TargetExecutor, h.TargetExecutorSnake, target)
+		execEndpoint = first(execEndpoint, h.ExecEndpoint, h.ExecEndpointSnake)
+		if h.Timeout != nil && *h.Timeout > 0 {
+			hdr.Timeout = proto.Uint32(*h.Timeout)
 		}
 	}
+	rb.ExecEndpoint = execEndpoint
 	if postForm {
 		endpoint = rb.ExecEndpoint
 		if endpoint == "" {
@@ -257,8 +317,16 @@ func (h *httpGateway) parse(w http.ResponseWriter, r *http.Request, endpoint str
 	}
 	req := &jinapb.DataRequestProto{Header: hdr}
 	docs := docarray.DocList{}
-	if len(rb.Data) > 0 && string(bytes.TrimSpace(rb.Data)) != "null" {
-		if err := json.Unmarshal(rb.Data, &docs); err != nil {
+	if data := bytes.TrimSpace(rb.Data); len(data) > 0 && string(data) != "null" {
+		if data[0] == '{' {
+			// One document instead of a list, as Jina's gateway accepts
+			// (Union[List[Doc], Doc]).
+			var d docarray.Document
+			if err := json.Unmarshal(data, &d); err != nil {
+				return nil, http.StatusBadRequest, fmt.Errorf(`"data": %v`, err)
+			}
+			docs = docarray.DocList{&d}
+		} else if err := json.Unmarshal(data, &docs); err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf(`"data": %v`, err)
 		}
 	}

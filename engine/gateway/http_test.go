@@ -252,7 +252,6 @@ func TestHTTPBadRequests(t *testing.T) {
 		{`{"execEndpoint": ["x"]}`, []string{"execEndpoint"}},
 		{`{"data": 5}`, []string{`"data"`}},
 		{`{"data": [5]}`, []string{`"data"`}},
-		{`{"data": {"text": "x"}}`, []string{`"data"`}},
 		{`{"data": [{"embedding": "not numbers"}]}`, []string{`"data"`, "embedding"}},
 		{`{"parameters": [1, 2]}`, []string{`"parameters" must be a JSON object`}},
 		{`{"parameters": "x"}`, []string{`"parameters" must be a JSON object`}},
@@ -334,15 +333,19 @@ func TestHTTPStatusDryRunEndpoints(t *testing.T) {
 		t.Fatalf("/status: %d %s", res.code, res.raw)
 	}
 
+	// Jina's gateway answers StatusMessage().to_dict(): integer code,
+	// description and exception always present; is_flow_ready() compares
+	// code with 0.
 	res = do(t, h, "GET", "/dry_run", "")
-	if res.code != 200 || res.body["code"] != "SUCCESS" {
+	if res.code != 200 || strings.TrimSpace(res.raw) != `{"code":0,"description":"","exception":null}` {
 		t.Fatalf("/dry_run ready: %d %s", res.code, res.raw)
 	}
 	b.mu.Lock()
 	b.ready = fmt.Errorf("deployment enc has no ready replica")
 	b.mu.Unlock()
 	res = do(t, h, "GET", "/dry_run", "")
-	if res.code != 503 || res.body["code"] != "ERROR" || res.body["description"] != "deployment enc has no ready replica" {
+	if res.code != 503 || res.body["code"] != float64(1) || res.body["description"] != "deployment enc has no ready replica" ||
+		get(res.body, "exception", "name") != "FlowNotReady" || get(res.body, "exception", "args", 0) != "deployment enc has no ready replica" {
 		t.Fatalf("/dry_run not ready: %d %s", res.code, res.raw)
 	}
 
@@ -477,5 +480,101 @@ func TestHTTPOverRealServer(t *testing.T) {
 		if err != nil || resp.StatusCode != 200 || get(body, "data", 0, "text") != fmt.Sprintf("%d>enc", i) {
 			t.Fatalf("%d: %v %v", resp.StatusCode, err, body)
 		}
+	}
+}
+
+// jinaClientBody is what Jina 3.20.2's HTTP client posts (captured from
+// HTTPClientlet.send_message: Request.to_dict() with proto field names,
+// exec_endpoint and target_executor copied to the top level, docs as
+// docarray's orjson), here for a DocList[TextDoc] and a custom BaseDoc.
+const jinaClientBody = `{"header":{"request_id":"3c113fe1fabf4cc29d34f33a335d439b","exec_endpoint":"/foo","target_executor":"ex","timeout":5000},` +
+	`"parameters":{"a":1.0,"ex__b":2.0},` +
+	`"data":[{"id":"6840818a89b5425f6a2f0df2af197178","text":"a","url":null,"embedding":null,"bytes_":null},` +
+	`{"id":"935b89ba687d71c064965f80677868cc","t32":[0.0,1.5],"t64":[[1.0,2.0]]}],` +
+	`"exec_endpoint":"/foo","target_executor":"ex"}`
+
+func TestHTTPAcceptsJinaClientBody(t *testing.T) {
+	b := newBackend()
+	h := NewHTTP(b, HTTPOptions{})
+	for _, path := range []string{"/foo", "/post"} {
+		res := do(t, h, "POST", path, jinaClientBody)
+		if res.code != 200 {
+			t.Fatalf("%s: %d %s", path, res.code, res.raw)
+		}
+		req := b.last(t)
+		hdr := req.GetHeader()
+		if hdr.GetRequestId() != "3c113fe1fabf4cc29d34f33a335d439b" || hdr.GetExecEndpoint() != "/foo" || hdr.GetTargetExecutor() != "ex" || hdr.GetTimeout() != 5000 {
+			t.Fatalf("%s: header %v", path, hdr)
+		}
+		if p := req.GetParameters().AsMap(); p["a"] != 1.0 || p["ex__b"] != 2.0 {
+			t.Fatalf("%s: parameters %v", path, p)
+		}
+		docs := reqDocs(t, req)
+		if len(docs) != 2 || docs[0].ID != "6840818a89b5425f6a2f0df2af197178" || docs[0].Text != "a" || docs[1].ID != "935b89ba687d71c064965f80677868cc" {
+			t.Fatalf("%s: docs %+v", path, docs)
+		}
+		// The answer is what the Jina client parses: the request id back,
+		// floats still floats.
+		if get(res.body, "header", "requestId") != "3c113fe1fabf4cc29d34f33a335d439b" {
+			t.Fatalf("%s: header %s", path, res.raw)
+		}
+		if !strings.Contains(res.raw, `"t32":[0.0,1.5]`) || !strings.Contains(res.raw, `"t64":[[1.0,2.0]]`) {
+			t.Fatalf("%s: float lists lost their float-ness: %s", path, res.raw)
+		}
+	}
+	// On POST /{endpoint} the path names the endpoint, as in Jina's
+	// gateway, whatever the body's exec_endpoint says.
+	if res := do(t, h, "POST", "/bar", jinaClientBody); res.code != 200 || b.last(t).GetHeader().GetExecEndpoint() != "/bar" {
+		t.Fatalf("path endpoint: %d %v", res.code, b.last(t).GetHeader())
+	}
+	// Unknown keys are still refused, in either spelling family.
+	for _, body := range []string{`{"header": {"request_idd": "x"}}`, `{"exec_endpointt": "/x"}`, `{"dta": []}`} {
+		if res := do(t, h, "POST", "/foo", body); res.code != 400 || !strings.Contains(res.raw, "unknown field") {
+			t.Fatalf("%s: %d %s", body, res.code, res.raw)
+		}
+	}
+}
+
+// TestHTTPSingleDocumentData: Jina's gateway takes "data" as one document
+// too (Union[List[Doc], Doc]).
+func TestHTTPSingleDocumentData(t *testing.T) {
+	b := newBackend()
+	h := NewHTTP(b, HTTPOptions{})
+	res := do(t, h, "POST", "/foo", `{"data": {"id": "one", "text": "x"}}`)
+	if res.code != 200 {
+		t.Fatalf("%d %s", res.code, res.raw)
+	}
+	if docs := reqDocs(t, b.last(t)); len(docs) != 1 || docs[0].ID != "one" {
+		t.Fatalf("docs %+v", docs)
+	}
+}
+
+// TestHTTPFloatTensorsStayFloats: a float32 tensor of whole numbers is
+// written [0.0,1.0,2.0], not [0,1,2] (numpy would read int64).
+func TestHTTPFloatTensorsStayFloats(t *testing.T) {
+	b := newBackend()
+	h := NewHTTP(b, HTTPOptions{})
+	res := do(t, h, "POST", "/foo", `{"data": [{"id": "t", "tensor": [0.0, 1.0, 2.0], "embedding": {"dtype": "<f8", "shape": [2], "data": [3.0, -4.0]}}]}`)
+	if res.code != 200 {
+		t.Fatalf("%d %s", res.code, res.raw)
+	}
+	if !strings.Contains(res.raw, `"tensor":[0.0,1.0,2.0]`) || !strings.Contains(res.raw, `"data":[3.0,-4.0]`) {
+		t.Fatalf("floats lost: %s", res.raw)
+	}
+}
+
+// TestHTTPErrorCarriesDetail: a failed request's body has Jina's "detail"
+// key (the description) next to jig's header.
+func TestHTTPErrorCarriesDetail(t *testing.T) {
+	b := newBackend()
+	b.setRoute(failRoute)
+	h := NewHTTP(b, HTTPOptions{})
+	res := do(t, h, "POST", "/search", `{"data": [{"text": "x"}]}`)
+	if res.code != http.StatusInternalServerError {
+		t.Fatalf("%d %s", res.code, res.raw)
+	}
+	desc, _ := get(res.body, "header", "status", "description").(string)
+	if desc == "" || res.body["detail"] != desc || get(res.body, "header", "status", "exception", "name") != "ValueError" {
+		t.Fatalf("body %s", res.raw)
 	}
 }

@@ -183,6 +183,15 @@ func (w *walk) node(ctx context.Context, name string, in *jinapb.DataRequestProt
 			return nil, status.Errorf(codes.Internal, "encode documents for %s: %v", name, err)
 		}
 	}
+	// Each deployment gets the client's parameters resolved for it (Jina's
+	// gateway does this, not the worker): results of earlier executors
+	// are not sent, they are collected here.
+	if sent := SpecificParams(w.params, name); sent != req.GetParameters() {
+		if req == in {
+			req = shallow(in)
+		}
+		req.Parameters = sent
+	}
 	start := time.Now()
 	resp, err := d.Send(ctx, req)
 	if err != nil {
@@ -194,22 +203,47 @@ func (w *walk) node(ctx context.Context, name string, in *jinapb.DataRequestProt
 	}
 	out := shallow(resp)
 	out.Routes = append(append(make([]*jinapb.RouteProto, 0, len(in.Routes)+1), in.Routes...), route)
-	out.Parameters = w.nextParams(resp.GetParameters())
+	out.Parameters = w.nextParams(overlayResults(resultsOf(in.GetParameters()), resultsOf(resp.GetParameters())))
 	return out, nil
 }
 
-// nextParams gives the next deployment the client's parameters again (an
-// executor cannot change what others see) plus every result so far.
-func (w *walk) nextParams(got *structpb.Struct) *structpb.Struct {
-	res, ok := got.GetFields()[executors.ResultsKey]
-	if !ok {
+// resultsOf returns parameters[__results__] as a struct (nil when absent).
+func resultsOf(p *structpb.Struct) *structpb.Struct {
+	return p.GetFields()[executors.ResultsKey].GetStructValue()
+}
+
+// overlayResults returns the results in a overlaid with those in b (an
+// executor's own entry replaces an earlier one of the same name).
+func overlayResults(a, b *structpb.Struct) *structpb.Struct {
+	if len(b.GetFields()) == 0 {
+		return a
+	}
+	if len(a.GetFields()) == 0 {
+		return b
+	}
+	out := &structpb.Struct{Fields: make(map[string]*structpb.Value, len(a.Fields)+len(b.Fields))}
+	for k, v := range a.Fields {
+		out.Fields[k] = v
+	}
+	for k, v := range b.Fields {
+		out.Fields[k] = v
+	}
+	return out
+}
+
+// nextParams is what travels on to the next deployment and, at the end,
+// back to the client: the client's parameters unchanged (an executor
+// cannot change what others see) plus every result so far, as Jina's
+// gateway answers (request_input_parameters + __results__).
+func (w *walk) nextParams(res *structpb.Struct) *structpb.Struct {
+	if len(res.GetFields()) == 0 {
 		return w.params
 	}
 	out := &structpb.Struct{Fields: make(map[string]*structpb.Value, len(w.params.GetFields())+1)}
 	for k, v := range w.params.GetFields() {
 		out.Fields[k] = v
 	}
-	out.Fields[executors.ResultsKey] = res
+	out.Fields[executors.ResultsKey] = structpb.NewStructValue(res)
 	return out
 }
 
@@ -288,7 +322,7 @@ func (w *walk) dag(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.D
 					return
 				}
 				in = merged
-				in.Parameters = w.nextParams(merged.Parameters)
+				in.Parameters = w.nextParams(resultsOf(merged.Parameters))
 			}
 			res.resp, res.err = w.node(ctx, name, in)
 			if !awaited[name] && (res.err != nil || failed(res.resp)) {

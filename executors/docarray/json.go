@@ -318,9 +318,9 @@ func (a *NdArray) elementString(i, size int) string {
 	b := a.Data[i*size:]
 	switch a.Dtype {
 	case "<f4":
-		return strconv.FormatFloat(float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), 'g', -1, 32)
+		return floatString(float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), 32)
 	case "<f8":
-		return strconv.FormatFloat(math.Float64frombits(binary.LittleEndian.Uint64(b)), 'g', -1, 64)
+		return floatString(math.Float64frombits(binary.LittleEndian.Uint64(b)), 64)
 	case "|i1":
 		return strconv.FormatInt(int64(int8(b[0])), 10)
 	case "<i2":
@@ -339,6 +339,17 @@ func (a *NdArray) elementString(i, size int) string {
 		return strconv.FormatUint(binary.LittleEndian.Uint64(b), 10)
 	}
 	return "null"
+}
+
+// floatString formats a float element so that it reads back as a float:
+// integral values get a ".0" ("0.0", not "0"), else Python's json and
+// numpy read a float tensor of whole numbers as int64.
+func floatString(f float64, bits int) string {
+	s := strconv.FormatFloat(f, 'g', -1, bits)
+	if !strings.ContainsAny(s, ".eIN") { // not "1e+30", "NaN", "+Inf"
+		s += ".0"
+	}
+	return s
 }
 
 // putElement parses s as an element of dtype into dst.

@@ -92,6 +92,7 @@ func TestJSONRoundTrip(t *testing.T) {
 // TestJSONArrayForms pins which JSON form each array takes: float32 arrays
 // are the nested lists Jina's HTTP clients send, other numeric dtypes the
 // "data" object, and what JSON cannot spell the base64 "buffer" object.
+// Float elements keep a ".0" when whole, so Python reads floats, not ints.
 func TestJSONArrayForms(t *testing.T) {
 	negZero := math.Copysign(0, -1)
 	for _, tc := range []struct {
@@ -99,20 +100,20 @@ func TestJSONArrayForms(t *testing.T) {
 		a    *NdArray
 		want string
 	}{
-		{"f4 matrix", NewFloat32([]float32{1, 2.5, -3, 0.1}, 2, 2), `[[1,2.5],[-3,0.1]]`},
-		{"f4 one element", NewFloat32([]float32{7}), `[7]`},
-		{"f4 true scalar", &NdArray{Dtype: "<f4", Shape: []int{}, Data: NewFloat32([]float32{7}).Data}, `{"dtype":"<f4","shape":[],"data":[7]}`},
+		{"f4 matrix", NewFloat32([]float32{1, 2.5, -3, 0.1}, 2, 2), `[[1.0,2.5],[-3.0,0.1]]`},
+		{"f4 one element", NewFloat32([]float32{7}), `[7.0]`},
+		{"f4 true scalar", &NdArray{Dtype: "<f4", Shape: []int{}, Data: NewFloat32([]float32{7}).Data}, `{"dtype":"<f4","shape":[],"data":[7.0]}`},
 		{"f4 empty", NewFloat32(nil, 0, 3), `{"dtype":"<f4","shape":[0,3],"data":[]}`},
 		{"f4 NaN", NewFloat32([]float32{float32(math.NaN())}), `{"dtype":"<f4","shape":[1],"buffer":"AADAfw=="}`},
 		{"f8", NewFloat64([]float64{0.1, 1e300}), `{"dtype":"<f8","shape":[2],"data":[0.1,1e+300]}`},
-		{"f8 -0", NewFloat64([]float64{negZero}), `{"dtype":"<f8","shape":[1],"data":[-0]}`},
+		{"f8 -0", NewFloat64([]float64{negZero}), `{"dtype":"<f8","shape":[1],"data":[-0.0]}`},
 		{"f8 Inf", NewFloat64([]float64{math.Inf(1)}), `{"dtype":"<f8","shape":[1],"buffer":"AAAAAAAA8H8="}`},
 		{"i8", NewInt64([]int64{math.MinInt64, 1}), `{"dtype":"<i8","shape":[2],"data":[-9223372036854775808,1]}`},
 		{"u8 max", &NdArray{Dtype: "<u8", Shape: []int{1}, Data: []byte{255, 255, 255, 255, 255, 255, 255, 255}}, `{"dtype":"<u8","shape":[1],"data":[18446744073709551615]}`},
 		{"f2", &NdArray{Dtype: "<f2", Shape: []int{1}, Data: []byte{0, 0x3c}}, `{"dtype":"<f2","shape":[1],"buffer":"ADw="}`},
 		{"b1", &NdArray{Dtype: "|b1", Shape: []int{2}, Data: []byte{0, 1}}, `{"dtype":"|b1","shape":[2],"buffer":"AAE="}`},
 		{"c8", &NdArray{Dtype: "<c8", Shape: []int{1}, Data: make([]byte, 8)}, `{"dtype":"<c8","shape":[1],"buffer":"AAAAAAAAAAA="}`},
-		{"params", &NdArray{Dtype: "<f4", Shape: []int{1}, Data: make([]byte, 4), Params: map[string]any{"scale": 2.0}}, `{"dtype":"<f4","shape":[1],"data":[0],"params":{"scale":2.0}}`},
+		{"params", &NdArray{Dtype: "<f4", Shape: []int{1}, Data: make([]byte, 4), Params: map[string]any{"scale": 2.0}}, `{"dtype":"<f4","shape":[1],"data":[0.0],"params":{"scale":2.0}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := &Document{ID: "x", Embedding: tc.a}
