@@ -498,7 +498,7 @@ func (e *Engine) Endpoints() *jinapb.EndpointsProto {
 	if len(schemas) > 0 {
 		res.Schemas = &structpb.Struct{Fields: schemas}
 	}
-	return res
+	return e.withGenerators(res) // streamdoc.go
 }
 
 // handler reports whether a deployment with these endpoints handles ep,

@@ -248,15 +248,15 @@ func (in *Instance) Endpoints() *jinapb.EndpointsProto {
 	schemas := map[string]any{}
 	for _, ep := range all {
 		h := in.routes.bindings[ep]
-		if h.Input == nil && h.Output == nil {
+		if h.Input == nil && h.Output == nil && !h.IsGenerator() {
 			continue
 		}
 		// Jina's gateway reads these keys too; jig handlers take batches
 		// (never one document per request), stream nothing and have no
 		// parameters model.
 		entry := map[string]any{
-			"is_generator":     false,
-			"is_singleton_doc": false,
+			"is_generator":     h.IsGenerator(),
+			"is_singleton_doc": h.IsGenerator(), // Jina: a generator takes one document
 			"parameters":       map[string]any{"name": nil, "model": nil},
 		}
 		if h.Input != nil {
