@@ -455,7 +455,7 @@ func (e *Engine) Endpoints() *jinapb.EndpointsProto {
 			discovered = append(discovered, eps)
 		}
 	}
-	return gateway.MergeEndpoints(discovered)
+	return e.withGenerators(gateway.MergeEndpoints(discovered)) // streamdoc.go
 }
 
 // Info implements gateway.Backend.

@@ -268,7 +268,7 @@ func (in *Instance) Endpoints() *jinapb.EndpointsProto {
 
 // endpointSchema is the discovery entry of one endpoint served by h (nil:
 // the dry-run endpoint). jig handlers take batches (never one document per
-// request: is_singleton_doc false), stream nothing and have no parameters
+// request: is_singleton_doc false) unless they are generators, and have no parameters
 // model (name and model null, as Jina writes for a handler without one).
 func endpointSchema(h *Handler) map[string]any {
 	side := func(s *Schema) map[string]any {
@@ -278,15 +278,16 @@ func endpointSchema(h *Handler) map[string]any {
 		return map[string]any{"name": s.Name, "model": s.Model}
 	}
 	var input, output *Schema
+	generator := false
 	if h != nil {
-		input, output = h.Input, h.Output
+		input, output, generator = h.Input, h.Output, h.IsGenerator()
 	}
 	return map[string]any{
 		"input":            side(input),
 		"output":           side(output),
 		"parameters":       map[string]any{"name": nil, "model": nil},
-		"is_generator":     false,
-		"is_singleton_doc": false,
+		"is_generator":     generator,
+		"is_singleton_doc": generator, // Jina: a generator takes one document
 	}
 }
 

@@ -53,7 +53,10 @@ type Handler struct {
 	Batching *BatchConfig
 
 	call func(ctx context.Context, c *Call) error
-	err  error // a registration error, reported when the executor loads
+	// stream is set for generator handlers (see Generator): one document
+	// in, documents yielded one by one.
+	stream GenFunc
+	err    error // a registration error, reported when the executor loads
 }
 
 // Schema is a named JSON Schema of a document type.

@@ -71,7 +71,7 @@ func endpointList(eps *client.Endpoints) []request.Endpoint {
 	}
 	var out []request.Endpoint
 	for _, name := range eps.Endpoints {
-		ep := request.Endpoint{Name: name, Write: writes[name]}
+		ep := request.Endpoint{Name: name, Write: writes[name], Generator: eps.IsGenerator(name)}
 		if s, ok := eps.Schemas[name].(map[string]any); ok {
 			ep.Fields = schemaFields(s)
 		}

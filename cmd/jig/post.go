@@ -45,6 +45,7 @@ type postFlags struct {
 	token           string
 	tlsCA           string
 	tlsInsecure     bool
+	stream          bool // poststream.go
 }
 
 func newPostCmd() *cobra.Command {
@@ -69,11 +70,12 @@ Results come in arrival order unless --ordered. Executors' results
 (parameters["__results__"], e.g. a /count) are printed on stderr as
 "results: {<executor>: {...}}". The first failing request
 stops the run (exit code 1) with the executor's error, unless
---continue-on-error. On a terminal, a progress line is shown on stderr.`,
+--continue-on-error. On a terminal, a progress line is shown on stderr.` + streamHelp,
 		Example: `  jig post grpc://localhost:12345 --on /index --text hello --text world
   jig post http://localhost:8080 --on /search --data queries.jsonl --parameters '{"limit": 5}'
   jig post localhost:12345 --on /index --n 100000 --request-size 500 > out.jsonl
-  cat docs.jsonl | jig post grpc://localhost:12345 --on /index --data - --retries 3`,
+  cat docs.jsonl | jig post grpc://localhost:12345 --on /index --data - --retries 3
+  jig post localhost:12345 --on /generate --stream --text 'tell me a story'`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPost(cmd, args[0], &f)
@@ -95,6 +97,7 @@ stops the run (exit code 1) with the executor's error, unless
 	fl.StringVar(&f.token, "token", os.Getenv("JIG_TOKEN"), "bearer token for the gateway (default $JIG_TOKEN)")
 	fl.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of a CA to trust for grpcs:// and https://")
 	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "accept any server certificate (testing only)")
+	fl.BoolVar(&f.stream, "stream", false, "stream_doc: send each document to a generator endpoint and print what it yields as it arrives")
 	return cmd
 }
 
@@ -158,6 +161,13 @@ func runPost(cmd *cobra.Command, addr string, f *postFlags) error {
 	fail := func(err error) {
 		inputErr = err
 		cancel()
+	}
+	if f.stream {
+		err := runPostStream(ctx, cmd, c, f, params, postInput(ctx, cmd, f, fail))
+		if inputErr != nil {
+			return inputErr
+		}
+		return err
 	}
 	var sent atomic.Int64
 	docs := countDocs(postInput(ctx, cmd, f, fail), &sent)

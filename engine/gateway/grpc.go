@@ -91,6 +91,7 @@ func NewGRPC(b Backend, opts GRPCOptions) *GRPC {
 	jinapb.RegisterJinaGatewayDryRunRPCServer(g.server, svc)
 	jinapb.RegisterJinaInfoRPCServer(g.server, svc)
 	jinapb.RegisterJinaDiscoverEndpointsRPCServer(g.server, svc)
+	registerStreamDoc(g) // stream_doc, for generator endpoints (streamdoc.go)
 	healthpb.RegisterHealthServer(g.server, g.health)
 	reflection.Register(g.server)
 	g.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)

@@ -98,6 +98,7 @@ func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
 	}
 	mux.HandleFunc("POST /post", h.post)
 	mux.HandleFunc("POST /{endpoint...}", h.endpoint)
+	mux.HandleFunc("GET /{endpoint...}", h.streamDoc) // generator endpoints, server-sent events (streamdoc.go)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no route %s %s: send documents with POST /<endpoint>; see GET /docs", r.Method, r.URL.Path))
 	})

@@ -9,6 +9,7 @@
 //	Sleep           waits a configurable latency (load and timeout tests)
 //	Fault           fails or panics at configurable rates (chaos tests)
 //	SimpleIndexer   stateful in-memory cosine kNN index with snapshots
+//	TokenStreamer   a generator: streams each text token by token (stream_doc)
 //
 // Each executor's options are struct fields filled from `with:` /
 // uses_with by their yaml tag; the factory registered for it sets the

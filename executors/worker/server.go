@@ -125,6 +125,7 @@ func NewServer(opts Options) (*Server, error) {
 	jinapb.RegisterJinaDiscoverEndpointsRPCServer(s.grpc, svc)
 	jinapb.RegisterJinaInfoRPCServer(s.grpc, svc)
 	jinapb.RegisterJinaRPCServer(s.grpc, svc)
+	registerStreamDoc(s) // stream_doc, for generator endpoints (streamdoc.go)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	if opts.Register != nil {

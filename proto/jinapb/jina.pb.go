@@ -467,6 +467,139 @@ func (x *DataRequestProto) GetData() *DataRequestProto_DataContentProto {
 	return nil
 }
 
+// SingleDocumentRequestProto carries one document to a generator endpoint
+// (jina.JinaSingleDocumentRequestRPC/stream_doc), and each document the
+// endpoint yields back.
+type SingleDocumentRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Header        *HeaderProto           `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	Parameters    *structpb.Struct       `protobuf:"bytes,2,opt,name=parameters,proto3" json:"parameters,omitempty"`
+	Routes        []*RouteProto          `protobuf:"bytes,3,rep,name=routes,proto3" json:"routes,omitempty"`
+	Document      *docarraypb.DocProto   `protobuf:"bytes,4,opt,name=document,proto3" json:"document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SingleDocumentRequestProto) Reset() {
+	*x = SingleDocumentRequestProto{}
+	mi := &file_jina_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SingleDocumentRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SingleDocumentRequestProto) ProtoMessage() {}
+
+func (x *SingleDocumentRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_jina_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SingleDocumentRequestProto.ProtoReflect.Descriptor instead.
+func (*SingleDocumentRequestProto) Descriptor() ([]byte, []int) {
+	return file_jina_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SingleDocumentRequestProto) GetHeader() *HeaderProto {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *SingleDocumentRequestProto) GetParameters() *structpb.Struct {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+func (x *SingleDocumentRequestProto) GetRoutes() []*RouteProto {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *SingleDocumentRequestProto) GetDocument() *docarraypb.DocProto {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+// DataRequestProtoWoData is a DataRequestProto without its documents (Jina
+// sends it ahead of the documents in some paths; kept for wire parity).
+type DataRequestProtoWoData struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Header        *HeaderProto           `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	Parameters    *structpb.Struct       `protobuf:"bytes,2,opt,name=parameters,proto3" json:"parameters,omitempty"`
+	Routes        []*RouteProto          `protobuf:"bytes,3,rep,name=routes,proto3" json:"routes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataRequestProtoWoData) Reset() {
+	*x = DataRequestProtoWoData{}
+	mi := &file_jina_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataRequestProtoWoData) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataRequestProtoWoData) ProtoMessage() {}
+
+func (x *DataRequestProtoWoData) ProtoReflect() protoreflect.Message {
+	mi := &file_jina_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataRequestProtoWoData.ProtoReflect.Descriptor instead.
+func (*DataRequestProtoWoData) Descriptor() ([]byte, []int) {
+	return file_jina_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DataRequestProtoWoData) GetHeader() *HeaderProto {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *DataRequestProtoWoData) GetParameters() *structpb.Struct {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+func (x *DataRequestProtoWoData) GetRoutes() []*RouteProto {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
 // DataRequestListProto is several requests processed together.
 type DataRequestListProto struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -477,7 +610,7 @@ type DataRequestListProto struct {
 
 func (x *DataRequestListProto) Reset() {
 	*x = DataRequestListProto{}
-	mi := &file_jina_proto_msgTypes[6]
+	mi := &file_jina_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +622,7 @@ func (x *DataRequestListProto) String() string {
 func (*DataRequestListProto) ProtoMessage() {}
 
 func (x *DataRequestListProto) ProtoReflect() protoreflect.Message {
-	mi := &file_jina_proto_msgTypes[6]
+	mi := &file_jina_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +635,7 @@ func (x *DataRequestListProto) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataRequestListProto.ProtoReflect.Descriptor instead.
 func (*DataRequestListProto) Descriptor() ([]byte, []int) {
-	return file_jina_proto_rawDescGZIP(), []int{6}
+	return file_jina_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DataRequestListProto) GetRequests() []*DataRequestProto {
@@ -525,7 +658,7 @@ type StatusProto_ExceptionProto struct {
 
 func (x *StatusProto_ExceptionProto) Reset() {
 	*x = StatusProto_ExceptionProto{}
-	mi := &file_jina_proto_msgTypes[9]
+	mi := &file_jina_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +670,7 @@ func (x *StatusProto_ExceptionProto) String() string {
 func (*StatusProto_ExceptionProto) ProtoMessage() {}
 
 func (x *StatusProto_ExceptionProto) ProtoReflect() protoreflect.Message {
-	mi := &file_jina_proto_msgTypes[9]
+	mi := &file_jina_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +728,7 @@ type DataRequestProto_DataContentProto struct {
 
 func (x *DataRequestProto_DataContentProto) Reset() {
 	*x = DataRequestProto_DataContentProto{}
-	mi := &file_jina_proto_msgTypes[10]
+	mi := &file_jina_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +740,7 @@ func (x *DataRequestProto_DataContentProto) String() string {
 func (*DataRequestProto_DataContentProto) ProtoMessage() {}
 
 func (x *DataRequestProto_DataContentProto) ProtoReflect() protoreflect.Message {
-	mi := &file_jina_proto_msgTypes[10]
+	mi := &file_jina_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,13 +858,29 @@ const file_jina_proto_rawDesc = "" +
 	"\x04docs\x18\x01 \x01(\v2\x16.docarray.DocListProtoH\x00R\x04docs\x12\x1f\n" +
 	"\n" +
 	"docs_bytes\x18\x02 \x01(\fH\x00R\tdocsBytesB\v\n" +
-	"\tdocuments\"J\n" +
+	"\tdocuments\"\xda\x01\n" +
+	"\x1aSingleDocumentRequestProto\x12)\n" +
+	"\x06header\x18\x01 \x01(\v2\x11.jina.HeaderProtoR\x06header\x127\n" +
+	"\n" +
+	"parameters\x18\x02 \x01(\v2\x17.google.protobuf.StructR\n" +
+	"parameters\x12(\n" +
+	"\x06routes\x18\x03 \x03(\v2\x10.jina.RouteProtoR\x06routes\x12.\n" +
+	"\bdocument\x18\x04 \x01(\v2\x12.docarray.DocProtoR\bdocument\"\xa6\x01\n" +
+	"\x16DataRequestProtoWoData\x12)\n" +
+	"\x06header\x18\x01 \x01(\v2\x11.jina.HeaderProtoR\x06header\x127\n" +
+	"\n" +
+	"parameters\x18\x02 \x01(\v2\x17.google.protobuf.StructR\n" +
+	"parameters\x12(\n" +
+	"\x06routes\x18\x03 \x03(\v2\x10.jina.RouteProtoR\x06routes\"J\n" +
 	"\x14DataRequestListProto\x122\n" +
 	"\brequests\x18\x01 \x03(\v2\x16.jina.DataRequestProtoR\brequests2Z\n" +
 	"\x12JinaDataRequestRPC\x12D\n" +
 	"\fprocess_data\x12\x1a.jina.DataRequestListProto\x1a\x16.jina.DataRequestProto\"\x002c\n" +
 	"\x18JinaSingleDataRequestRPC\x12G\n" +
-	"\x13process_single_data\x12\x16.jina.DataRequestProto\x1a\x16.jina.DataRequestProto\"\x002G\n" +
+	"\x13process_single_data\x12\x16.jina.DataRequestProto\x1a\x16.jina.DataRequestProto\"\x002t\n" +
+	"\x1cJinaSingleDocumentRequestRPC\x12T\n" +
+	"\n" +
+	"stream_doc\x12 .jina.SingleDocumentRequestProto\x1a .jina.SingleDocumentRequestProto\"\x000\x012G\n" +
 	"\aJinaRPC\x12<\n" +
 	"\x04Call\x12\x16.jina.DataRequestProto\x1a\x16.jina.DataRequestProto\"\x00(\x010\x012`\n" +
 	"\x18JinaDiscoverEndpointsRPC\x12D\n" +
@@ -754,58 +903,70 @@ func file_jina_proto_rawDescGZIP() []byte {
 }
 
 var file_jina_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_jina_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_jina_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_jina_proto_goTypes = []any{
-	(StatusProto_StatusCode)(0),        // 0: jina.StatusProto.StatusCode
-	(*RouteProto)(nil),                 // 1: jina.RouteProto
-	(*JinaInfoProto)(nil),              // 2: jina.JinaInfoProto
-	(*HeaderProto)(nil),                // 3: jina.HeaderProto
-	(*EndpointsProto)(nil),             // 4: jina.EndpointsProto
-	(*StatusProto)(nil),                // 5: jina.StatusProto
-	(*DataRequestProto)(nil),           // 6: jina.DataRequestProto
-	(*DataRequestListProto)(nil),       // 7: jina.DataRequestListProto
-	nil,                                // 8: jina.JinaInfoProto.JinaEntry
-	nil,                                // 9: jina.JinaInfoProto.EnvsEntry
-	(*StatusProto_ExceptionProto)(nil), // 10: jina.StatusProto.ExceptionProto
-	(*DataRequestProto_DataContentProto)(nil), // 11: jina.DataRequestProto.DataContentProto
-	(*timestamppb.Timestamp)(nil),             // 12: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),                   // 13: google.protobuf.Struct
-	(*docarraypb.DocListProto)(nil),           // 14: docarray.DocListProto
-	(*emptypb.Empty)(nil),                     // 15: google.protobuf.Empty
+	(StatusProto_StatusCode)(0),               // 0: jina.StatusProto.StatusCode
+	(*RouteProto)(nil),                        // 1: jina.RouteProto
+	(*JinaInfoProto)(nil),                     // 2: jina.JinaInfoProto
+	(*HeaderProto)(nil),                       // 3: jina.HeaderProto
+	(*EndpointsProto)(nil),                    // 4: jina.EndpointsProto
+	(*StatusProto)(nil),                       // 5: jina.StatusProto
+	(*DataRequestProto)(nil),                  // 6: jina.DataRequestProto
+	(*SingleDocumentRequestProto)(nil),        // 7: jina.SingleDocumentRequestProto
+	(*DataRequestProtoWoData)(nil),            // 8: jina.DataRequestProtoWoData
+	(*DataRequestListProto)(nil),              // 9: jina.DataRequestListProto
+	nil,                                       // 10: jina.JinaInfoProto.JinaEntry
+	nil,                                       // 11: jina.JinaInfoProto.EnvsEntry
+	(*StatusProto_ExceptionProto)(nil),        // 12: jina.StatusProto.ExceptionProto
+	(*DataRequestProto_DataContentProto)(nil), // 13: jina.DataRequestProto.DataContentProto
+	(*timestamppb.Timestamp)(nil),             // 14: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),                   // 15: google.protobuf.Struct
+	(*docarraypb.DocProto)(nil),               // 16: docarray.DocProto
+	(*docarraypb.DocListProto)(nil),           // 17: docarray.DocListProto
+	(*emptypb.Empty)(nil),                     // 18: google.protobuf.Empty
 }
 var file_jina_proto_depIdxs = []int32{
-	12, // 0: jina.RouteProto.start_time:type_name -> google.protobuf.Timestamp
-	12, // 1: jina.RouteProto.end_time:type_name -> google.protobuf.Timestamp
+	14, // 0: jina.RouteProto.start_time:type_name -> google.protobuf.Timestamp
+	14, // 1: jina.RouteProto.end_time:type_name -> google.protobuf.Timestamp
 	5,  // 2: jina.RouteProto.status:type_name -> jina.StatusProto
-	8,  // 3: jina.JinaInfoProto.jina:type_name -> jina.JinaInfoProto.JinaEntry
-	9,  // 4: jina.JinaInfoProto.envs:type_name -> jina.JinaInfoProto.EnvsEntry
+	10, // 3: jina.JinaInfoProto.jina:type_name -> jina.JinaInfoProto.JinaEntry
+	11, // 4: jina.JinaInfoProto.envs:type_name -> jina.JinaInfoProto.EnvsEntry
 	5,  // 5: jina.HeaderProto.status:type_name -> jina.StatusProto
-	13, // 6: jina.EndpointsProto.schemas:type_name -> google.protobuf.Struct
+	15, // 6: jina.EndpointsProto.schemas:type_name -> google.protobuf.Struct
 	0,  // 7: jina.StatusProto.code:type_name -> jina.StatusProto.StatusCode
-	10, // 8: jina.StatusProto.exception:type_name -> jina.StatusProto.ExceptionProto
+	12, // 8: jina.StatusProto.exception:type_name -> jina.StatusProto.ExceptionProto
 	3,  // 9: jina.DataRequestProto.header:type_name -> jina.HeaderProto
-	13, // 10: jina.DataRequestProto.parameters:type_name -> google.protobuf.Struct
+	15, // 10: jina.DataRequestProto.parameters:type_name -> google.protobuf.Struct
 	1,  // 11: jina.DataRequestProto.routes:type_name -> jina.RouteProto
-	11, // 12: jina.DataRequestProto.data:type_name -> jina.DataRequestProto.DataContentProto
-	6,  // 13: jina.DataRequestListProto.requests:type_name -> jina.DataRequestProto
-	14, // 14: jina.DataRequestProto.DataContentProto.docs:type_name -> docarray.DocListProto
-	7,  // 15: jina.JinaDataRequestRPC.process_data:input_type -> jina.DataRequestListProto
-	6,  // 16: jina.JinaSingleDataRequestRPC.process_single_data:input_type -> jina.DataRequestProto
-	6,  // 17: jina.JinaRPC.Call:input_type -> jina.DataRequestProto
-	15, // 18: jina.JinaDiscoverEndpointsRPC.endpoint_discovery:input_type -> google.protobuf.Empty
-	15, // 19: jina.JinaGatewayDryRunRPC.dry_run:input_type -> google.protobuf.Empty
-	15, // 20: jina.JinaInfoRPC._status:input_type -> google.protobuf.Empty
-	6,  // 21: jina.JinaDataRequestRPC.process_data:output_type -> jina.DataRequestProto
-	6,  // 22: jina.JinaSingleDataRequestRPC.process_single_data:output_type -> jina.DataRequestProto
-	6,  // 23: jina.JinaRPC.Call:output_type -> jina.DataRequestProto
-	4,  // 24: jina.JinaDiscoverEndpointsRPC.endpoint_discovery:output_type -> jina.EndpointsProto
-	5,  // 25: jina.JinaGatewayDryRunRPC.dry_run:output_type -> jina.StatusProto
-	2,  // 26: jina.JinaInfoRPC._status:output_type -> jina.JinaInfoProto
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	13, // 12: jina.DataRequestProto.data:type_name -> jina.DataRequestProto.DataContentProto
+	3,  // 13: jina.SingleDocumentRequestProto.header:type_name -> jina.HeaderProto
+	15, // 14: jina.SingleDocumentRequestProto.parameters:type_name -> google.protobuf.Struct
+	1,  // 15: jina.SingleDocumentRequestProto.routes:type_name -> jina.RouteProto
+	16, // 16: jina.SingleDocumentRequestProto.document:type_name -> docarray.DocProto
+	3,  // 17: jina.DataRequestProtoWoData.header:type_name -> jina.HeaderProto
+	15, // 18: jina.DataRequestProtoWoData.parameters:type_name -> google.protobuf.Struct
+	1,  // 19: jina.DataRequestProtoWoData.routes:type_name -> jina.RouteProto
+	6,  // 20: jina.DataRequestListProto.requests:type_name -> jina.DataRequestProto
+	17, // 21: jina.DataRequestProto.DataContentProto.docs:type_name -> docarray.DocListProto
+	9,  // 22: jina.JinaDataRequestRPC.process_data:input_type -> jina.DataRequestListProto
+	6,  // 23: jina.JinaSingleDataRequestRPC.process_single_data:input_type -> jina.DataRequestProto
+	7,  // 24: jina.JinaSingleDocumentRequestRPC.stream_doc:input_type -> jina.SingleDocumentRequestProto
+	6,  // 25: jina.JinaRPC.Call:input_type -> jina.DataRequestProto
+	18, // 26: jina.JinaDiscoverEndpointsRPC.endpoint_discovery:input_type -> google.protobuf.Empty
+	18, // 27: jina.JinaGatewayDryRunRPC.dry_run:input_type -> google.protobuf.Empty
+	18, // 28: jina.JinaInfoRPC._status:input_type -> google.protobuf.Empty
+	6,  // 29: jina.JinaDataRequestRPC.process_data:output_type -> jina.DataRequestProto
+	6,  // 30: jina.JinaSingleDataRequestRPC.process_single_data:output_type -> jina.DataRequestProto
+	7,  // 31: jina.JinaSingleDocumentRequestRPC.stream_doc:output_type -> jina.SingleDocumentRequestProto
+	6,  // 32: jina.JinaRPC.Call:output_type -> jina.DataRequestProto
+	4,  // 33: jina.JinaDiscoverEndpointsRPC.endpoint_discovery:output_type -> jina.EndpointsProto
+	5,  // 34: jina.JinaGatewayDryRunRPC.dry_run:output_type -> jina.StatusProto
+	2,  // 35: jina.JinaInfoRPC._status:output_type -> jina.JinaInfoProto
+	29, // [29:36] is the sub-list for method output_type
+	22, // [22:29] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_jina_proto_init() }
@@ -814,7 +975,7 @@ func file_jina_proto_init() {
 		return
 	}
 	file_jina_proto_msgTypes[2].OneofWrappers = []any{}
-	file_jina_proto_msgTypes[10].OneofWrappers = []any{
+	file_jina_proto_msgTypes[12].OneofWrappers = []any{
 		(*DataRequestProto_DataContentProto_Docs)(nil),
 		(*DataRequestProto_DataContentProto_DocsBytes)(nil),
 	}
@@ -824,9 +985,9 @@ func file_jina_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jina_proto_rawDesc), len(file_jina_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
-			NumServices:   6,
+			NumServices:   7,
 		},
 		GoTypes:           file_jina_proto_goTypes,
 		DependencyIndexes: file_jina_proto_depIdxs,

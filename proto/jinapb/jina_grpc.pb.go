@@ -237,6 +237,118 @@ var JinaSingleDataRequestRPC_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	JinaSingleDocumentRequestRPC_StreamDoc_FullMethodName = "/jina.JinaSingleDocumentRequestRPC/stream_doc"
+)
+
+// JinaSingleDocumentRequestRPCClient is the client API for JinaSingleDocumentRequestRPC service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// JinaSingleDocumentRequestRPC streams the documents a generator endpoint
+// yields for one input document (workers and gateways).
+type JinaSingleDocumentRequestRPCClient interface {
+	StreamDoc(ctx context.Context, in *SingleDocumentRequestProto, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SingleDocumentRequestProto], error)
+}
+
+type jinaSingleDocumentRequestRPCClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewJinaSingleDocumentRequestRPCClient(cc grpc.ClientConnInterface) JinaSingleDocumentRequestRPCClient {
+	return &jinaSingleDocumentRequestRPCClient{cc}
+}
+
+func (c *jinaSingleDocumentRequestRPCClient) StreamDoc(ctx context.Context, in *SingleDocumentRequestProto, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SingleDocumentRequestProto], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &JinaSingleDocumentRequestRPC_ServiceDesc.Streams[0], JinaSingleDocumentRequestRPC_StreamDoc_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SingleDocumentRequestProto, SingleDocumentRequestProto]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type JinaSingleDocumentRequestRPC_StreamDocClient = grpc.ServerStreamingClient[SingleDocumentRequestProto]
+
+// JinaSingleDocumentRequestRPCServer is the server API for JinaSingleDocumentRequestRPC service.
+// All implementations must embed UnimplementedJinaSingleDocumentRequestRPCServer
+// for forward compatibility.
+//
+// JinaSingleDocumentRequestRPC streams the documents a generator endpoint
+// yields for one input document (workers and gateways).
+type JinaSingleDocumentRequestRPCServer interface {
+	StreamDoc(*SingleDocumentRequestProto, grpc.ServerStreamingServer[SingleDocumentRequestProto]) error
+	mustEmbedUnimplementedJinaSingleDocumentRequestRPCServer()
+}
+
+// UnimplementedJinaSingleDocumentRequestRPCServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedJinaSingleDocumentRequestRPCServer struct{}
+
+func (UnimplementedJinaSingleDocumentRequestRPCServer) StreamDoc(*SingleDocumentRequestProto, grpc.ServerStreamingServer[SingleDocumentRequestProto]) error {
+	return status.Error(codes.Unimplemented, "method StreamDoc not implemented")
+}
+func (UnimplementedJinaSingleDocumentRequestRPCServer) mustEmbedUnimplementedJinaSingleDocumentRequestRPCServer() {
+}
+func (UnimplementedJinaSingleDocumentRequestRPCServer) testEmbeddedByValue() {}
+
+// UnsafeJinaSingleDocumentRequestRPCServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to JinaSingleDocumentRequestRPCServer will
+// result in compilation errors.
+type UnsafeJinaSingleDocumentRequestRPCServer interface {
+	mustEmbedUnimplementedJinaSingleDocumentRequestRPCServer()
+}
+
+func RegisterJinaSingleDocumentRequestRPCServer(s grpc.ServiceRegistrar, srv JinaSingleDocumentRequestRPCServer) {
+	// If the following call panics, it indicates UnimplementedJinaSingleDocumentRequestRPCServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&JinaSingleDocumentRequestRPC_ServiceDesc, srv)
+}
+
+func _JinaSingleDocumentRequestRPC_StreamDoc_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(SingleDocumentRequestProto)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(JinaSingleDocumentRequestRPCServer).StreamDoc(m, &grpc.GenericServerStream[SingleDocumentRequestProto, SingleDocumentRequestProto]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type JinaSingleDocumentRequestRPC_StreamDocServer = grpc.ServerStreamingServer[SingleDocumentRequestProto]
+
+// JinaSingleDocumentRequestRPC_ServiceDesc is the grpc.ServiceDesc for JinaSingleDocumentRequestRPC service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var JinaSingleDocumentRequestRPC_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "jina.JinaSingleDocumentRequestRPC",
+	HandlerType: (*JinaSingleDocumentRequestRPCServer)(nil),
+	Methods:     []grpc.MethodDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "stream_doc",
+			Handler:       _JinaSingleDocumentRequestRPC_StreamDoc_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "jina.proto",
+}
+
+const (
 	JinaRPC_Call_FullMethodName = "/jina.JinaRPC/Call"
 )
 

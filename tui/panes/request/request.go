@@ -103,6 +103,8 @@ type Model struct {
 	nextID  int
 
 	copyText string // the copy modal's content; "" when closed
+
+	streamStart time.Time // when the current stream started (stream.go)
 }
 
 // Result is one sent request and its outcome (a history entry).
@@ -340,6 +342,8 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 		m.autoEndpoint()
 	case responseMsg:
 		return m.received(msg.res)
+	case streamMsg:
+		return m.streamed(msg) // generator endpoints (stream.go)
 	case copyMsg:
 		if msg.err != nil {
 			return common.Toast("copy: "+msg.err.Error(), true)
@@ -688,6 +692,9 @@ func (m *Model) sendDraft() tea.Cmd {
 // send starts sending d as a command; documents from a file are read in
 // the command, off the UI goroutine.
 func (m *Model) send(d Draft) tea.Cmd {
+	if cmd := m.maybeStream(d); cmd != nil { // generator endpoints (stream.go)
+		return cmd
+	}
 	if m.sending {
 		m.cancel()
 	}

@@ -28,6 +28,9 @@ type Endpoint struct {
 	// Fields are the top-level fields of the input document schema (nil
 	// for legacy documents).
 	Fields []Field
+	// Generator is true for endpoints that stream documents one by one
+	// (discovery's is_generator); see StreamSender.
+	Generator bool
 }
 
 // Field is one field of an input schema (see FieldsOf).
