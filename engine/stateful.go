@@ -474,14 +474,20 @@ func (d *deployment) scaleStateful(ctx context.Context, cfg *flow.Deployment) er
 				if err != nil {
 					return err
 				}
+				// The new replica reports ready only once caught up, which
+				// needs the leader to know it: add it as a voter as soon as
+				// its RAFT transport listens, while Start waits.
 				fresh := d.newStatefulRunner(s, r, true)
-				if err := fresh.Start(ctx); err != nil {
+				started := make(chan error, 1)
+				go func() { started <- fresh.Start(ctx) }()
+				if err := d.addVoterWhenListening(ctx, leader, p, started); err != nil {
+					fresh.Stop(context.Background())
+					<-started
+					return fmt.Errorf("add %s as a RAFT voter: %w", d.cfg.ReplicaName(s, r), err)
+				}
+				if err := <-started; err != nil {
 					fresh.Stop(context.Background())
 					return err
-				}
-				if err := leader.AddVoter(ctx, p); err != nil {
-					fresh.Stop(context.Background())
-					return fmt.Errorf("add %s as a RAFT voter: %w", d.cfg.ReplicaName(s, r), err)
 				}
 				d.mu.Lock()
 				d.shards[s] = append(d.shards[s], fresh)
@@ -513,4 +519,31 @@ func (d *deployment) scaleStateful(ctx context.Context, cfg *flow.Deployment) er
 	d.syncPools()
 	d.updateState()
 	return nil
+}
+
+// addVoterWhenListening waits until p's RAFT transport accepts connections
+// (the replica is starting; started reports if it fails first), then asks
+// the leader to add it as a voter. Without the wait the leader's first
+// attempts fail and raft backs off replication to the new member.
+func (d *deployment) addVoterWhenListening(ctx context.Context, leader *consensus.AdminClient, p consensus.Peer, started chan error) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := net.DialTimeout("tcp", p.RaftAddr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return leader.AddVoter(ctx, p)
+		}
+		select {
+		case err := <-started:
+			started <- err // for the caller
+			if err == nil {
+				return leader.AddVoter(ctx, p)
+			}
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 }
