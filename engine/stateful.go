@@ -98,13 +98,10 @@ func (d *deployment) newPeer(s, r int) (consensus.Peer, error) {
 }
 
 // raftDir is where replica r of shard s keeps its RAFT log and snapshots:
-// <workspace>/<deployment>/raft/<shard>/<replica>.
+// <workspace>/<deployment>/raft/<shard>/<replica>, the workspace being the
+// flow's StateDir unless the deployment sets one.
 func (d *deployment) raftDir(s, r int) string {
-	base := d.cfg.Workspace
-	if base == "" {
-		base = filepath.Join(executors.DefaultWorkspaceBase(), d.e.flow.Name)
-	}
-	return filepath.Join(base, d.cfg.Name, "raft", strconv.Itoa(s), strconv.Itoa(r))
+	return filepath.Join(d.workspace(), d.cfg.Name, "raft", strconv.Itoa(s), strconv.Itoa(r))
 }
 
 // raftConfig is the consensus configuration of a deployment's replicas.
