@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,5 +74,30 @@ func TestStatefulStateInFlowStateDir(t *testing.T) {
 	}
 	if !said {
 		t.Error("the engine did not say where the flow's state lives")
+	}
+}
+
+// A stateful deployment restarted from its persisted state gets the
+// addresses it had, so the RAFT configuration in its log stays right.
+func TestStatefulAddressesSurviveRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("RAFT cluster")
+	}
+	yml := "jtype: Flow\nexecutors:\n  - {name: index, uses: builtin:SimpleIndexer, replicas: 3, stateful: true, workspace: " + t.TempDir() + "}\n"
+	addrs := func() []string {
+		eng := startFlow(t, yml)
+		defer eng.Stop(context.Background())
+		var out []string
+		for _, r := range eng.Status().Deployments[0].ReplicaStatus {
+			if r.Raft == nil {
+				t.Fatalf("replica %s has no RAFT status", r.Name)
+			}
+			out = append(out, r.Address+" "+r.Raft.RaftAddress)
+		}
+		return out
+	}
+	first, second := addrs(), addrs()
+	if len(first) != 3 || fmt.Sprint(first) != fmt.Sprint(second) {
+		t.Errorf("addresses changed across a restart: %v, then %v", first, second)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -75,10 +76,18 @@ func (d *deployment) planRaft() error {
 	return nil
 }
 
-// newPeer picks the addresses of replica r of shard s.
+// newPeer picks the addresses of replica r of shard s: the flow's port and
+// peer_ports when set, else the ports the replica had last time (kept in
+// its RAFT folder, see portsFile) while they are free, else new ones. With
+// the same addresses, the RAFT configuration a restarted replica reads
+// from its log is right, and the cluster elects at once.
 func (d *deployment) newPeer(s, r int) (consensus.Peer, error) {
 	cfg := d.cfg
+	last := d.lastPorts(s, r)
 	wport := d.portFor(s, r)
+	if wport == 0 && last.Worker > 0 && portFree(last.Worker) {
+		wport = last.Worker
+	}
 	if wport == 0 {
 		var err error
 		if wport, err = freePort(); err != nil {
@@ -88,13 +97,56 @@ func (d *deployment) newPeer(s, r int) (consensus.Peer, error) {
 	rport := 0
 	if s < len(cfg.PeerPorts) && r < len(cfg.PeerPorts[s]) {
 		rport = cfg.PeerPorts[s][r]
+	} else if last.Raft > 0 && last.Raft != wport && portFree(last.Raft) {
+		rport = last.Raft
 	} else {
 		var err error
 		if rport, err = freePort(); err != nil {
 			return consensus.Peer{}, fmt.Errorf("deployment %s: %w", cfg.Name, err)
 		}
 	}
+	d.savePorts(s, r, replicaPorts{Raft: rport, Worker: wport})
 	return consensus.Peer{ID: strconv.Itoa(r), RaftAddr: "127.0.0.1:" + strconv.Itoa(rport), WorkerAddr: "127.0.0.1:" + strconv.Itoa(wport)}, nil
+}
+
+// replicaPorts are a stateful replica's ports, kept with its RAFT state.
+type replicaPorts struct {
+	Raft   int `json:"raft"`
+	Worker int `json:"worker"`
+}
+
+// portsFile is where replica r of shard s keeps its ports: beside its RAFT
+// folder, so wiping or moving the folder aside keeps them.
+func (d *deployment) portsFile(s, r int) string {
+	return d.raftDir(s, r) + ".ports.json"
+}
+
+func (d *deployment) lastPorts(s, r int) replicaPorts {
+	var p replicaPorts
+	if b, err := os.ReadFile(d.portsFile(s, r)); err == nil {
+		_ = json.Unmarshal(b, &p) // unreadable: pick new ports
+	}
+	return p
+}
+
+func (d *deployment) savePorts(s, r int, p replicaPorts) {
+	f := d.portsFile(s, r)
+	b, _ := json.Marshal(p)
+	// Best effort: without the file the next start picks new ports, which
+	// works (members are dialled by ID), only a little slower.
+	if os.MkdirAll(filepath.Dir(f), 0o700) == nil {
+		_ = os.WriteFile(f, b, 0o600)
+	}
+}
+
+// portFree reports whether a loopback port can be bound now.
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 // raftDir is where replica r of shard s keeps its RAFT log and snapshots:
