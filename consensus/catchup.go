@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -124,8 +125,11 @@ func (n *Node) waitApplied(ctx context.Context, target uint64) error {
 			return ctx.Err()
 		}
 	}
+	// An entry at or below the snapshot raft restored (at start, or
+	// installed by the leader) reached the executor through Restore, not
+	// Apply: seen never gets there, and nothing is missing.
 	last := n.lastFSMEntry(target)
-	for n.fsm.seen.Load() < last {
+	for n.fsm.seen.Load() < last && last > n.lastSnapshotIndex() {
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
@@ -133,6 +137,13 @@ func (n *Node) waitApplied(ctx context.Context, target uint64) error {
 		}
 	}
 	return nil
+}
+
+// lastSnapshotIndex is the index of the latest snapshot raft took,
+// restored or installed (0 if none).
+func (n *Node) lastSnapshotIndex() uint64 {
+	idx, _ := strconv.ParseUint(n.raft.Stats()["last_snapshot_index"], 10, 64)
+	return idx
 }
 
 // lastFSMEntry returns the index of the last entry at or before target that

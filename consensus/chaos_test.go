@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -61,6 +62,47 @@ type procReplica struct {
 	dir  string
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
+
+	mu     sync.Mutex
+	stderr []string // the last stderrLines lines
+	seen   map[string]bool
+}
+
+const stderrLines = 40
+
+// noteStderr keeps a line of the member's stderr.
+func (r *procReplica) noteStderr(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stderr = append(r.stderr, line)
+	if len(r.stderr) > stderrLines {
+		r.stderr = r.stderr[len(r.stderr)-stderrLines:]
+	}
+	for k := range r.seen {
+		if !r.seen[k] && strings.Contains(line, k) {
+			r.seen[k] = true
+		}
+	}
+}
+
+// watch starts looking for a substring in the member's stderr; saw says
+// whether a line since then had it.
+func (r *procReplica) watch(sub string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen[sub] = false
+}
+
+func (r *procReplica) saw(sub string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[sub]
+}
+
+func (r *procReplica) stderrTail() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.stderr, "\n")
 }
 
 // procCluster is a RAFT cluster of child processes on loopback.
@@ -72,11 +114,23 @@ type procCluster struct {
 
 	mu    sync.Mutex
 	procs map[string]*procReplica
+
+	// exeArgs select the executor and read consistency of every member
+	// (default: the KV test executor, leader reads).
+	exeArgs []string
 }
+
+var kvArgs = []string{"--uses", "ConsensusTestKV", "--name", "kv", "--read-consistency", "leader"}
 
 func newProcCluster(t *testing.T, n int) *procCluster {
 	t.Helper()
-	c := &procCluster{t: t, base: t.TempDir(), conns: map[string]*grpc.ClientConn{}, procs: map[string]*procReplica{}}
+	return newProcClusterOf(t, n, kvArgs)
+}
+
+// newProcClusterOf starts n members serving the executor exeArgs name.
+func newProcClusterOf(t *testing.T, n int, exeArgs []string) *procCluster {
+	t.Helper()
+	c := &procCluster{t: t, base: t.TempDir(), conns: map[string]*grpc.ClientConn{}, procs: map[string]*procReplica{}, exeArgs: exeArgs}
 	for i := range n {
 		p := consensus.Peer{ID: strconv.Itoa(i),
 			RaftAddr:   "127.0.0.1:" + strconv.Itoa(freeLoopbackPort(t)),
@@ -124,11 +178,11 @@ func (c *procCluster) start(id string) {
 	peers, _ := json.Marshal(c.peers)
 	dir := filepath.Join(c.base, "raft", id)
 	_, port, _ := net.SplitHostPort(p.WorkerAddr)
-	cmd := exec.Command(os.Args[0],
-		"--uses", "ConsensusTestKV", "--name", "kv", "--host", "127.0.0.1", "--port", port,
+	args := append([]string{"--host", "127.0.0.1", "--port", port,
 		"--replicas", strconv.Itoa(len(c.peers)), "--replica-id", id,
 		"--raft-id", id, "--raft-dir", dir, "--raft-addr", p.RaftAddr, "--raft-peers", string(peers),
-		"--read-consistency", "leader", "--log-format", "json", "--grace-period", "1s")
+		"--log-format", "json", "--grace-period", "1s"}, c.exeArgs...)
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), chaosWorkerEnv+"=1")
 	// Own process group, so SIGSTOP/SIGKILL reach only the child; the
 	// kernel kills it if the test binary dies.
@@ -138,24 +192,43 @@ func (c *procCluster) start(id string) {
 		t.Error(err)
 		return
 	}
-	var stderr io.Writer = io.Discard
-	if os.Getenv("JIG_TEST_RAFT_LOG") != "" {
-		stderr = os.Stderr
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Error(err)
+		return
 	}
-	cmd.Stderr = stderr
+	var echo io.Writer = io.Discard
+	if os.Getenv("JIG_TEST_RAFT_LOG") != "" {
+		echo = os.Stderr
+	}
 	if err := cmd.Start(); err != nil {
 		t.Errorf("start member %s: %v", id, err)
 		return
 	}
-	r := &procReplica{id: id, dir: dir, cmd: cmd, done: make(chan struct{})}
+	r := &procReplica{id: id, dir: dir, cmd: cmd, done: make(chan struct{}), seen: map[string]bool{}}
 	ready := make(chan worker.Ready, 1)
+	var pipes sync.WaitGroup
+	pipes.Add(2)
 	go func() {
+		defer pipes.Done()
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			r.noteStderr(sc.Text())
+			fmt.Fprintln(echo, id+": "+sc.Text())
+		}
+	}()
+	go func() {
+		defer pipes.Done()
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if rd, ok := worker.ParseReady(sc.Text()); ok {
 				ready <- rd
 			}
 		}
+	}()
+	go func() {
+		pipes.Wait() // os/exec: Wait after the pipe readers
 		cmd.Wait()
 		close(r.done)
 	}()
@@ -168,7 +241,7 @@ func (c *procCluster) start(id string) {
 			t.Errorf("member %s serves %s, want %s", id, rd.Address, p.WorkerAddr)
 		}
 	case <-r.done:
-		t.Errorf("member %s exited before serving: %v", id, cmd.ProcessState)
+		t.Errorf("member %s exited before serving: %v; stderr:\n%s", id, cmd.ProcessState, r.stderrTail())
 	case <-time.After(30 * time.Second):
 		t.Errorf("member %s not ready within 30s", id)
 	}
@@ -198,6 +271,26 @@ func (c *procCluster) kill(id string) {
 	}
 	syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
 	<-r.done
+	c.mu.Lock()
+	delete(c.procs, id)
+	c.mu.Unlock()
+}
+
+// stop ends member id gracefully (SIGTERM, as a clean stop of the flow),
+// with SIGKILL after 10s.
+func (c *procCluster) stop(id string) {
+	r := c.proc(id)
+	if r == nil {
+		return
+	}
+	syscall.Kill(-r.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		c.t.Errorf("member %s did not stop within 10s of SIGTERM", id)
+		syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+		<-r.done
+	}
 	c.mu.Lock()
 	delete(c.procs, id)
 	c.mu.Unlock()
@@ -289,6 +382,19 @@ func TestChaosRaftLinearizable(t *testing.T) {
 			w.waitAcked(t, 10)
 			c.signal(old, syscall.SIGCONT)
 			w.waitAcked(t, 30)
+		}},
+		{"the crash history of issue 17 three times", func(t *testing.T, c *procCluster, w *workload) {
+			// Pause the leader 6s, resume it (it clears its log suffix),
+			// kill -9 it, start it, restart the whole cluster cleanly.
+			for range 3 {
+				old, _ := pauseLeader(t, c, 6*time.Second)
+				c.kill(old)
+				c.start(old)
+				w.waitAcked(t, 10)
+				c.restartAll()
+				c.leader()
+				w.waitAcked(t, 20)
+			}
 		}},
 		{"restart the whole cluster", func(t *testing.T, c *procCluster, w *workload) {
 			for _, p := range c.peers {

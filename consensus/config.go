@@ -77,6 +77,7 @@ const (
 	DefaultTransportMaxPool   = 3
 	DefaultSnapshotRetain     = 3
 	DefaultWALSegmentSize     = 64 << 20
+	DefaultRepairWait         = 20 * time.Second
 )
 
 // Config configures a Node. ID, Dir, Peers (or Join) and Instance are
@@ -120,6 +121,19 @@ type Config struct {
 	// Forwarder sends writes and leader reads to the leader's worker. Nil
 	// uses a GRPCForwarder that the node closes on Shutdown.
 	Forwarder Forwarder
+	// NoRepair turns self-repair off. By default a node whose RAFT log
+	// under Dir cannot be read asks the other Peers (through their
+	// workers) for a leader; when one answers within RepairWait, the
+	// damaged folder is renamed to Dir.damaged-<time> (kept, never
+	// deleted) and the node rejoins empty, restored by the leader with a
+	// snapshot and the log. Without a leader NewNode fails with a
+	// *StoreError naming the folder and the repair. With NoRepair it
+	// fails at once.
+	NoRepair bool
+	// RepairWait bounds how long a damaged node waits for another member
+	// to report itself leader before giving up. Default 20s: in a full
+	// restart the others are starting at the same time.
+	RepairWait time.Duration
 
 	// HeartbeatTimeout is how long a follower goes without contact from
 	// the leader before it starts an election. The leader heartbeats every
@@ -234,6 +248,7 @@ func (c *Config) setDefaults() {
 	setDur(&c.LeaderWaitTimeout, DefaultLeaderWaitTimeout)
 	setDur(&c.CatchUpTimeout, DefaultCatchUpTimeout)
 	setDur(&c.TransportTimeout, DefaultTransportTimeout)
+	setDur(&c.RepairWait, DefaultRepairWait)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = DefaultSnapshotThreshold
 	}

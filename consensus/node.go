@@ -76,7 +76,7 @@ type Node struct {
 // executor, and bootstraps the cluster with cfg.Peers if this node has no
 // persisted state (and cfg.Join is not set). It returns once the node runs;
 // a leader is elected in the background (see Leader, Subscribe).
-func NewNode(cfg Config) (n *Node, err error) {
+func NewNode(cfg Config) (_ *Node, err error) {
 	cfg.setDefaults()
 	if err := cfg.validate(); err != nil {
 		if cfg.Listener != nil {
@@ -89,7 +89,9 @@ func NewNode(cfg Config) (n *Node, err error) {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	logger = logger.With("raft_id", cfg.ID)
-	n = &Node{
+	// Not the named result: the cleanups below need n after a failed
+	// return has set the result to nil.
+	n := &Node{
 		cfg:      cfg,
 		id:       cfg.ID,
 		logger:   logger,
@@ -168,8 +170,13 @@ func NewNode(cfg Config) (n *Node, err error) {
 	// Stores.
 	logs, stable, snaps := cfg.LogStore, cfg.StableStore, cfg.SnapshotStore
 	if logs == nil || stable == nil {
-		if n.wal, n.walMeta, err = openWAL(&cfg, logger); err != nil {
+		var repaired bool
+		if n.wal, n.walMeta, repaired, err = n.openCheckedWAL(); err != nil {
 			return nil, err
+		}
+		if repaired {
+			// Rebuilt empty: the leader adds what it has, never bootstrap.
+			cfg.Join, n.cfg.Join = true, true
 		}
 		cleanup = append(cleanup, func() { n.wal.Close(); n.walMeta.Close() })
 		if logs == nil {
@@ -181,6 +188,12 @@ func NewNode(cfg Config) (n *Node, err error) {
 	}
 	if snaps == nil {
 		if snaps, err = openSnapshots(&cfg, logger); err != nil {
+			return nil, err
+		}
+	}
+	if n.wal == nil {
+		// A caller's store: checked, not repaired.
+		if err := checkLog(cfg.Dir, logs); err != nil {
 			return nil, err
 		}
 	}
@@ -202,9 +215,8 @@ func NewNode(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("raft: read state: %w", err)
 	}
-	n.raft, err = raft.NewRaft(rc, n.fsm, logs, stable, snaps, trans)
-	if err != nil {
-		return nil, fmt.Errorf("raft: start: %w", err)
+	if n.raft, err = newRaft(rc, n.fsm, logs, stable, snaps, trans, cfg.Dir); err != nil {
+		return nil, err
 	}
 	cleanup = append(cleanup, func() { n.raft.Shutdown().Error() })
 
@@ -254,6 +266,20 @@ func NewNode(cfg Config) (n *Node, err error) {
 		close(n.caughtUp) // a new cluster: nothing to catch up with
 	}
 	return n, nil
+}
+
+// newRaft is raft.NewRaft that reports a panic (a store that failed in a
+// way checkLog did not catch) as a *StoreError instead of crashing.
+func newRaft(rc *raft.Config, fsm raft.FSM, logs raft.LogStore, stable raft.StableStore, snaps raft.SnapshotStore, trans raft.Transport, dir string) (r *raft.Raft, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, &StoreError{Dir: dir, Reason: fmt.Errorf("raft: start: panic: %v", p)}
+		}
+	}()
+	if r, err = raft.NewRaft(rc, fsm, logs, stable, snaps, trans); err != nil {
+		return nil, fmt.Errorf("raft: start: %w", err)
+	}
+	return r, nil
 }
 
 func sanitize(s string) string {

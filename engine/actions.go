@@ -98,7 +98,7 @@ func (e *Engine) UpdateUsesWith(ctx context.Context, name, usesWithYAML string) 
 	if cfg.InProcess() {
 		// Validate before touching replicas: build a throwaway instance.
 		spec := executors.Spec{Config: cfg.Config, UsesWith: cfg.UsesWith, UsesMetas: cfg.UsesMetas, UsesRequests: cfg.UsesRequests,
-			Runtime: executors.RuntimeArgs{Name: cfg.Name, Replicas: cfg.Replicas, Shards: cfg.Shards, Workspace: cfg.Workspace}}
+			Runtime: executors.RuntimeArgs{Name: cfg.Name, Replicas: cfg.Replicas, Shards: cfg.Shards, Workspace: d.workspace()}}
 		inst, err := executors.New(ctx, spec)
 		if err != nil {
 			return err

@@ -239,7 +239,7 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 		Executor: executors.Spec{
 			Config: cfg.Config, UsesWith: cfg.UsesWith, UsesMetas: cfg.UsesMetas,
 			UsesRequests: cfg.UsesRequests, UsesRequestsAt: cfg.UsesRequestsAt, UsesDynamicBatching: cfg.UsesDynamicBatching,
-			Runtime: executors.RuntimeArgs{Name: cfg.Name, Replicas: cfg.Replicas, Shards: cfg.Shards, ShardID: shard, ReplicaID: rep, Workspace: cfg.Workspace},
+			Runtime: executors.RuntimeArgs{Name: cfg.Name, Replicas: cfg.Replicas, Shards: cfg.Shards, ShardID: shard, ReplicaID: rep, Workspace: d.workspace()},
 			Logger:  slog.New(events.NewLogHandler(d.e.bus, source, d.e.opts.LogLevel)),
 		},
 		Port: port, MaxMessageSize: maxMsg, Attach: attach,
@@ -257,8 +257,8 @@ func (d *deployment) workerArgs(shard, rep int) []string {
 		"--shard-id", strconv.Itoa(shard), "--replica-id", strconv.Itoa(rep),
 		"--log-level", strings.ToLower(d.e.opts.LogLevel.Level().String()),
 	}
-	if cfg.Workspace != "" {
-		args = append(args, "--workspace", cfg.Workspace)
+	if ws := d.workspace(); ws != "" {
+		args = append(args, "--workspace", ws)
 	}
 	for flag, o := range map[string]*executors.Override{"--uses-with": cfg.UsesWith, "--uses-metas": cfg.UsesMetas} {
 		if o != nil && o.Node != nil {

@@ -64,13 +64,15 @@ type Options struct {
 
 // Engine is a running flow.
 type Engine struct {
-	opts    Options
-	bus     *events.Bus
-	logger  *slog.Logger
-	prom    *metrics.Prom
-	gwStats *metrics.Recorder
-	builder *build.Builder
-	started time.Time
+	opts Options
+	// stateDir is StateDir(flow), the default workspace, fixed at Start.
+	stateDir string
+	bus      *events.Bus
+	logger   *slog.Logger
+	prom     *metrics.Prom
+	gwStats  *metrics.Recorder
+	builder  *build.Builder
+	started  time.Time
 
 	mu          sync.RWMutex // guards flow, deps
 	reconcileMu sync.Mutex   // one flow change at a time
@@ -121,6 +123,8 @@ func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
 	}
 	e.logger = slog.New(teeHandler{events.NewLogHandler(e.bus, "engine", opts.LogLevel), opts.Logger})
 	e.watchCtx, e.watchCancel = context.WithCancel(context.Background())
+	e.stateDir = StateDir(f)
+	e.logState(f)
 
 	if err := e.startDeployments(ctx, f.Deployments); err != nil {
 		e.stopDeployments(context.Background(), e.sortedDeps())

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -75,10 +76,18 @@ func (d *deployment) planRaft() error {
 	return nil
 }
 
-// newPeer picks the addresses of replica r of shard s.
+// newPeer picks the addresses of replica r of shard s: the flow's port and
+// peer_ports when set, else the ports the replica had last time (kept in
+// its RAFT folder, see portsFile) while they are free, else new ones. With
+// the same addresses, the RAFT configuration a restarted replica reads
+// from its log is right, and the cluster elects at once.
 func (d *deployment) newPeer(s, r int) (consensus.Peer, error) {
 	cfg := d.cfg
+	last := d.lastPorts(s, r)
 	wport := d.portFor(s, r)
+	if wport == 0 && last.Worker > 0 && portFree(last.Worker) {
+		wport = last.Worker
+	}
 	if wport == 0 {
 		var err error
 		if wport, err = freePort(); err != nil {
@@ -88,23 +97,63 @@ func (d *deployment) newPeer(s, r int) (consensus.Peer, error) {
 	rport := 0
 	if s < len(cfg.PeerPorts) && r < len(cfg.PeerPorts[s]) {
 		rport = cfg.PeerPorts[s][r]
+	} else if last.Raft > 0 && last.Raft != wport && portFree(last.Raft) {
+		rport = last.Raft
 	} else {
 		var err error
 		if rport, err = freePort(); err != nil {
 			return consensus.Peer{}, fmt.Errorf("deployment %s: %w", cfg.Name, err)
 		}
 	}
+	d.savePorts(s, r, replicaPorts{Raft: rport, Worker: wport})
 	return consensus.Peer{ID: strconv.Itoa(r), RaftAddr: "127.0.0.1:" + strconv.Itoa(rport), WorkerAddr: "127.0.0.1:" + strconv.Itoa(wport)}, nil
 }
 
-// raftDir is where replica r of shard s keeps its RAFT log and snapshots:
-// <workspace>/<deployment>/raft/<shard>/<replica>.
-func (d *deployment) raftDir(s, r int) string {
-	base := d.cfg.Workspace
-	if base == "" {
-		base = filepath.Join(executors.DefaultWorkspaceBase(), d.e.flow.Name)
+// replicaPorts are a stateful replica's ports, kept with its RAFT state.
+type replicaPorts struct {
+	Raft   int `json:"raft"`
+	Worker int `json:"worker"`
+}
+
+// portsFile is where replica r of shard s keeps its ports: beside its RAFT
+// folder, so wiping or moving the folder aside keeps them.
+func (d *deployment) portsFile(s, r int) string {
+	return d.raftDir(s, r) + ".ports.json"
+}
+
+func (d *deployment) lastPorts(s, r int) replicaPorts {
+	var p replicaPorts
+	if b, err := os.ReadFile(d.portsFile(s, r)); err == nil {
+		_ = json.Unmarshal(b, &p) // unreadable: pick new ports
 	}
-	return filepath.Join(base, d.cfg.Name, "raft", strconv.Itoa(s), strconv.Itoa(r))
+	return p
+}
+
+func (d *deployment) savePorts(s, r int, p replicaPorts) {
+	f := d.portsFile(s, r)
+	b, _ := json.Marshal(p)
+	// Best effort: without the file the next start picks new ports, which
+	// works (members are dialled by ID), only a little slower.
+	if os.MkdirAll(filepath.Dir(f), 0o700) == nil {
+		_ = os.WriteFile(f, b, 0o600)
+	}
+}
+
+// portFree reports whether a loopback port can be bound now.
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// raftDir is where replica r of shard s keeps its RAFT log and snapshots:
+// <workspace>/<deployment>/raft/<shard>/<replica>, the workspace being the
+// flow's StateDir unless the deployment sets one.
+func (d *deployment) raftDir(s, r int) string {
+	return filepath.Join(d.workspace(), d.cfg.Name, "raft", strconv.Itoa(s), strconv.Itoa(r))
 }
 
 // raftConfig is the consensus configuration of a deployment's replicas.
@@ -474,14 +523,20 @@ func (d *deployment) scaleStateful(ctx context.Context, cfg *flow.Deployment) er
 				if err != nil {
 					return err
 				}
+				// The new replica reports ready only once caught up, which
+				// needs the leader to know it: add it as a voter as soon as
+				// its RAFT transport listens, while Start waits.
 				fresh := d.newStatefulRunner(s, r, true)
-				if err := fresh.Start(ctx); err != nil {
+				started := make(chan error, 1)
+				go func() { started <- fresh.Start(ctx) }()
+				if err := d.addVoterWhenListening(ctx, leader, p, started); err != nil {
+					fresh.Stop(context.Background())
+					<-started
+					return fmt.Errorf("add %s as a RAFT voter: %w", d.cfg.ReplicaName(s, r), err)
+				}
+				if err := <-started; err != nil {
 					fresh.Stop(context.Background())
 					return err
-				}
-				if err := leader.AddVoter(ctx, p); err != nil {
-					fresh.Stop(context.Background())
-					return fmt.Errorf("add %s as a RAFT voter: %w", d.cfg.ReplicaName(s, r), err)
 				}
 				d.mu.Lock()
 				d.shards[s] = append(d.shards[s], fresh)
@@ -513,4 +568,31 @@ func (d *deployment) scaleStateful(ctx context.Context, cfg *flow.Deployment) er
 	d.syncPools()
 	d.updateState()
 	return nil
+}
+
+// addVoterWhenListening waits until p's RAFT transport accepts connections
+// (the replica is starting; started reports if it fails first), then asks
+// the leader to add it as a voter. Without the wait the leader's first
+// attempts fail and raft backs off replication to the new member.
+func (d *deployment) addVoterWhenListening(ctx context.Context, leader *consensus.AdminClient, p consensus.Peer, started chan error) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := net.DialTimeout("tcp", p.RaftAddr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return leader.AddVoter(ctx, p)
+		}
+		select {
+		case err := <-started:
+			started <- err // for the caller
+			if err == nil {
+				return leader.AddVoter(ctx, p)
+			}
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 }

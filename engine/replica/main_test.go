@@ -33,6 +33,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "{not json either")
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Warn("helper warning", "k", 1, "who", "helper", slog.Group("g", "x", "y"))
 		os.Exit(worker.MainArgs(os.Args[1:], os.Stdout, os.Stderr))
+	case "panic":
+		// A real runtime panic at start (exit status 2, like a bad input).
+		fmt.Fprintln(os.Stderr, "starting")
+		var m map[string]int
+		m["x"] = 1 //nolint:staticcheck // the crash under test
+	case "badconfig":
+		// The real worker given a config file it rejects.
+		os.Exit(worker.MainArgs(append(os.Args[1:], "--uses", os.Getenv("JIG_REPLICA_TEST_CONFIG")), os.Stdout, os.Stderr))
 	case "exit":
 		fmt.Fprintln(os.Stderr, "error: cannot start")
 		os.Exit(3)

@@ -111,10 +111,11 @@ func (r *ProcessRunner) spawn(ctx context.Context) error {
 	}
 	exited := make(chan struct{})
 	readyc := make(chan string, 1)
+	tail := &stderrTail{}
 	var pipes sync.WaitGroup
 	pipes.Add(2)
 	go func() { defer pipes.Done(); r.readStdout(stdout, readyc) }()
-	go func() { defer pipes.Done(); r.readStderr(stderr) }()
+	go func() { defer pipes.Done(); r.readStderr(stderr, tail) }()
 	var waitErr error
 	go func() {
 		pipes.Wait() // Wait must follow the pipe readers (os/exec's rule)
@@ -130,7 +131,9 @@ func (r *ProcessRunner) spawn(ctx context.Context) error {
 	select {
 	case addr = <-readyc:
 	case <-exited:
-		return fmt.Errorf("%s: exited before serving: %v", r, waitErr)
+		var ee *exec.ExitError
+		errors.As(waitErr, &ee)
+		return newExitError(r.String(), "exited before serving", ee, waitErr, tail)
 	case <-ctx.Done():
 		r.terminate(0)
 		return fmt.Errorf("%s: not ready: %w", r, ctx.Err())
@@ -159,7 +162,7 @@ func (r *ProcessRunner) spawn(ctx context.Context) error {
 	r.update(func(i *Info) { i.Address = addr })
 	r.set(events.Ready, "")
 	r.wg.Add(1)
-	go r.monitor(cmd, exited)
+	go r.monitor(cmd, exited, tail)
 	return nil
 }
 
@@ -173,7 +176,7 @@ func splitPort(addr string) (string, int, error) {
 }
 
 // monitor waits for the child to exit and restarts it unless stopping.
-func (r *ProcessRunner) monitor(cmd *exec.Cmd, exited chan struct{}) {
+func (r *ProcessRunner) monitor(cmd *exec.Cmd, exited chan struct{}, tail *stderrTail) {
 	defer r.wg.Done()
 	<-exited
 	r.mu.Lock()
@@ -183,6 +186,9 @@ func (r *ProcessRunner) monitor(cmd *exec.Cmd, exited chan struct{}) {
 		return
 	}
 	reason := "exited: " + cmd.ProcessState.String()
+	if why, _ := tail.reason(); why != "" {
+		reason += ": " + why
+	}
 	if killed {
 		reason = "killed"
 	}
@@ -225,11 +231,12 @@ func (r *ProcessRunner) readStdout(rd io.Reader, readyc chan<- string) {
 	}
 }
 
-func (r *ProcessRunner) readStderr(rd io.Reader) {
+func (r *ProcessRunner) readStderr(rd io.Reader, tail *stderrTail) {
 	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		tail.add(line)
 		if lvl, msg, attrs, ok := parseSlogJSON(line); ok {
 			r.emit(lvl, msg, attrs)
 			continue

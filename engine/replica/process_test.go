@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/yamlutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -381,4 +383,42 @@ func procState(pid int) byte {
 		return 0
 	}
 	return b[i+2]
+}
+
+// A child that panics before serving: the error (and the Failed event)
+// carries the panic, and it is not bad input although Go exits 2.
+func TestProcessPanicReasonInError(t *testing.T) {
+	st, out := &states{}, &logs{}
+	r := NewProcess(helperSpec(t, "panic", st, out))
+	defer r.Stop(context.Background())
+	err := r.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "exit status 2") || !strings.Contains(err.Error(), "panic: assignment to entry in nil map") {
+		t.Fatalf("the error hides the panic: %v", err)
+	}
+	if errors.Is(err, yamlutil.ErrBadInput) {
+		t.Errorf("a panic counts as bad input: %v", err)
+	}
+	if r.Info().LastError != err.Error() {
+		t.Errorf("the Failed event's reason %q is not the error", r.Info().LastError)
+	}
+}
+
+// The real worker rejecting its config: the error names the file, line
+// and field, and is bad input (so `jig up` exits 2).
+func TestProcessBadConfigIsBadInput(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yml")
+	if err := os.WriteFile(cfg, []byte("jtype: ReplicaEcho\nwith:\n  nosuch: 1\nbogus: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spec := helperSpec(t, "badconfig", &states{}, &logs{})
+	spec.Env = append(spec.Env, "JIG_REPLICA_TEST_CONFIG="+cfg)
+	r := NewProcess(spec)
+	defer r.Stop(context.Background())
+	err := r.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), cfg+":4") || !strings.Contains(err.Error(), "bogus") {
+		t.Fatalf("the error does not name file:line:field: %v", err)
+	}
+	if !errors.Is(err, yamlutil.ErrBadInput) {
+		t.Errorf("a config error is not bad input: %v", err)
+	}
 }

@@ -179,6 +179,7 @@ func scenarios() []scenario {
 		replicasScenario(),
 		shardsScenario(),
 		statefulScenario(),
+		restartScenario(),
 		flowScenario(),
 		largeScenario(),
 	}
