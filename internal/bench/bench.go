@@ -180,6 +180,7 @@ func scenarios() []scenario {
 		shardsScenario(),
 		statefulScenario(),
 		flowScenario(),
+		userExecScenario(),
 		largeScenario(),
 	}
 }
