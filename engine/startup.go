@@ -89,7 +89,7 @@ func (e *Engine) buildSource(ctx context.Context, src string, group []*deploymen
 		names[i] = d.cfg.Name
 	}
 	who := strings.Join(names, ",")
-	logger := e.logger.With("source", src, "deployments", who)
+	logger := e.logger.With("folder", src, "deployments", who)
 	// The go command may not run at all (cached binary); progress starts
 	// when it does.
 	var (
