@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestMain lets tests run this test binary as the jig command (for
+// commands that replace their process, like `jig executor` on a folder).
+func TestMain(m *testing.M) {
+	if os.Getenv("JIG_TEST_AS_JIG") == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// jigProcess starts this test binary as `jig args...`.
+func jigProcess(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "JIG_TEST_AS_JIG=1"), env...)
+	return cmd
+}
+
+// `jig executor --uses FOLDER` builds a Go executor and serves it with
+// the same flags; a second start of the unchanged folder reuses the
+// cached binary.
+func TestExecutorServesAFolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an executor")
+	}
+	folder, _ := filepath.Abs("../../engine/testdata/upper")
+	// A fresh binary cache; Go's own build cache stays warm (it would
+	// move with XDG_CACHE_HOME).
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"XDG_CACHE_HOME=" + t.TempDir(), "GOCACHE=" + strings.TrimSpace(string(gocache))}
+	for i, want := range []string{"building executor", "up to date"} {
+		cmd := jigProcess(t, env, "executor", "--uses", folder, "--port", "0", "--name", "shared-upper")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("start %d: no ready line: %v\n%s", i+1, err, stderr.String())
+		}
+		var ready struct {
+			Jig     string `json:"jig"`
+			Address string `json:"address"`
+		}
+		if err := json.Unmarshal([]byte(line), &ready); err != nil || ready.Jig != "ready" || !strings.HasPrefix(ready.Address, "127.0.0.1:") {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("start %d: ready line %q: %v", i+1, line, err)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("start %d: exit: %v\n%s", i+1, err, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), want) {
+			t.Fatalf("start %d: stderr does not say %q:\n%s", i+1, want, stderr.String())
+		}
+	}
+}
+
+// A folder executor's bad configuration is bad input (exit 2) before
+// anything is built.
+func TestExecutorFolderBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "config.yml"), []byte("with: {a: 1}\n"), 0o644)
+	code := run([]string{"executor", "--uses", dir})
+	if code != 2 {
+		t.Fatalf("exit code %d, want 2", code)
+	}
+}
