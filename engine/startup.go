@@ -135,10 +135,16 @@ func (e *Engine) buildSource(ctx context.Context, src string, group []*deploymen
 		var be *build.Error
 		if errors.As(err, &be) {
 			ev.Output = be.Output
+			err1 := be.Err
+			if err1 == nil {
+				err1 = err
+			}
+			// The compiler's output travels with the event (one copy).
+			logger.Error("build failed", "err", err1)
 		} else {
 			ev.Output = err.Error()
+			logger.Error("build failed", "err", err)
 		}
-		logger.Error("build failed", "output", strings.TrimSpace(ev.Output))
 	} else {
 		logger.Info("built executor", "took", res.Duration.Round(time.Millisecond).String())
 	}

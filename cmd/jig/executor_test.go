@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,5 +89,40 @@ func TestExecutorFolderBadConfig(t *testing.T) {
 	code := run([]string{"executor", "--uses", dir})
 	if code != 2 {
 		t.Fatalf("exit code %d, want 2", code)
+	}
+}
+
+// `jig up --headless` prints the start-up as it happens: here a build
+// that fails, whose progress and compiler output are printed although
+// the flow never becomes ready.
+func TestUpHeadlessPrintsStartup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "broken")
+	os.MkdirAll(exe, 0o755)
+	os.WriteFile(filepath.Join(exe, "go.mod"), []byte("module broken\n"), 0o644)
+	os.WriteFile(filepath.Join(exe, "main.go"), []byte("package main\n\nfunc main() {\n\tx :=\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(exe, "config.yml"), []byte("jtype: Broken\n"), 0o644)
+	flowFile := filepath.Join(dir, "flow.yml")
+	os.WriteFile(flowFile, []byte("executors:\n  - {name: a, uses: ./broken}\n  - {name: b, uses: ./broken}\n"), 0o644)
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := jigProcess(t, []string{"XDG_CACHE_HOME=" + t.TempDir(), "GOCACHE=" + strings.TrimSpace(string(gocache))}, "up", flowFile, "--headless", "--port", "0")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v\n%s", err, out)
+	}
+	text := string(out)
+	t.Logf("jig up:\n%s", text)
+	if n := strings.Count(text, "building executor"); n != 1 {
+		t.Fatalf("%d 'building executor' lines for one folder used twice, want 1:\n%s", n, text)
+	}
+	if !strings.Contains(text, "deployments=a,b") || !strings.Contains(text, "main.go:5") {
+		t.Fatalf("the build and the compiler output are not printed:\n%s", text)
 	}
 }
