@@ -251,6 +251,11 @@ func (b *Builder) release() { <-b.sem }
 // it builds again, so a binary is never stored under a key whose
 // sources it was not built from.
 func (b *Builder) compile(ctx context.Context, f *flight, abs, dir, key string) (Result, error) {
+	if out := b.binaryPath(abs, key); b.hit(out) {
+		// A flight for key ended between the caller's look-up and join.
+		b.remember(out)
+		return Result{Binary: out, Cached: true, Key: key}, nil
+	}
 	if err := b.acquire(ctx); err != nil {
 		return Result{}, err
 	}
