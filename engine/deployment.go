@@ -77,12 +77,16 @@ func (d *deployment) logger() *slog.Logger {
 	return d.e.logger.With("deployment", d.cfg.Name)
 }
 
-// start builds the executor if needed and starts every replica, waiting
-// at most the flow's timeout_ready for them. The build is not part of
-// that: a first build with a cold Go cache can take minutes.
+// start builds the executor if needed (unless startAll already did) and
+// starts every replica concurrently, waiting at most the flow's
+// timeout_ready for them. The build is not part of that: a first build
+// with a cold Go cache can take minutes.
 func (d *deployment) start(ctx context.Context) error {
 	d.publishState(events.Starting, "")
-	if d.cfg.Source != "" {
+	d.mu.Lock()
+	needBuild := d.cfg.Source != "" && !d.cfg.External && d.binary == ""
+	d.mu.Unlock()
+	if needBuild {
 		res, err := d.build(ctx, nil)
 		if err != nil {
 			d.publishState(events.Failed, err.Error())
@@ -92,6 +96,7 @@ func (d *deployment) start(ctx context.Context) error {
 		d.binary = res.Binary
 		d.mu.Unlock()
 	}
+	began := time.Now()
 	if to := d.e.flow.Gateway.TimeoutReady; to > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, to)
@@ -145,6 +150,7 @@ func (d *deployment) start(ctx context.Context) error {
 	d.started = true
 	d.mu.Unlock()
 	d.updateState()
+	d.logger().Info("deployment ready", "replicas", d.cfg.Replicas*d.cfg.Shards, "took", time.Since(began).Round(time.Millisecond).String())
 	if d.raft != nil {
 		pctx, cancel := context.WithCancel(context.Background())
 		d.pollCancel, d.pollDone = cancel, make(chan struct{})
@@ -156,26 +162,10 @@ func (d *deployment) start(ctx context.Context) error {
 	return nil
 }
 
-// build compiles the deployment's source, reporting it as an event.
+// build gets the deployment's binary (cached or freshly built),
+// reporting a build as an event.
 func (d *deployment) build(ctx context.Context, trigger []string) (build.Result, error) {
-	d.e.bus.Publish(events.Update{Time: time.Now(), Kind: events.Build, Deployment: d.cfg.Name, Trigger: trigger, Outcome: events.Started})
-	res, err := d.e.builder.Build(ctx, d.cfg.Source)
-	ev := events.Update{Time: time.Now(), Kind: events.Build, Deployment: d.cfg.Name, Trigger: trigger, Duration: res.Duration, Outcome: events.Succeeded}
-	if err != nil {
-		ev.Outcome = events.Failure
-		var be *build.Error
-		if errors.As(err, &be) {
-			ev.Output = be.Output
-		} else {
-			ev.Output = err.Error()
-		}
-		d.logger().Error("build failed", "source", d.cfg.Source, "output", strings.TrimSpace(ev.Output))
-	} else {
-		d.logger().Info("built executor", "source", d.cfg.Source, "took", res.Duration.Round(time.Millisecond).String())
-	}
-	d.e.bus.Publish(ev)
-	d.e.prom.Reloads.WithLabelValues(d.cfg.Name, string(events.Build), string(ev.Outcome)).Inc()
-	return res, err
+	return d.e.buildSource(ctx, d.cfg.Source, []*deployment{d}, trigger)
 }
 
 // portFor is the fixed worker port of a replica, or 0 to pick one.

@@ -52,8 +52,14 @@ type Options struct {
 	// (default 5000).
 	History int
 	// Builder compiles executors from source (default: a Builder with the
-	// default cache).
+	// default cache). One Builder shared by engines in a process builds
+	// each folder once for all of them.
 	Builder *build.Builder
+	// Bus, when set, is the event bus the engine publishes to, so a caller
+	// that subscribed before Start sees the start-up (builds, replicas
+	// coming up) as it happens. The engine closes it when it stops or
+	// fails to start. Default: a new bus keeping History events.
+	Bus *events.Bus
 	// JigBinary is the program started for child-process replicas of
 	// built-in executors (default: this executable). Only used when a
 	// built-in executor must run out of process.
@@ -61,6 +67,11 @@ type Options struct {
 	// StopTimeout bounds Stop's draining (default 10s).
 	StopTimeout time.Duration
 }
+
+// sharedBuilder builds for every engine of the process that brings no
+// Builder of its own, so a folder is built once however many engines or
+// deployments use it.
+var sharedBuilder = &build.Builder{}
 
 // Engine is a running flow.
 type Engine struct {
@@ -111,13 +122,17 @@ func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
 		opts.StopTimeout = 10 * time.Second
 	}
 	if opts.Builder == nil {
-		opts.Builder = &build.Builder{}
+		opts.Builder = sharedBuilder
 	}
 	if opts.JigBinary == "" {
 		opts.JigBinary, _ = os.Executable()
 	}
+	bus := opts.Bus
+	if bus == nil {
+		bus = events.NewBus(opts.History)
+	}
 	e := &Engine{
-		opts: opts, bus: events.NewBus(opts.History), prom: metrics.NewProm(),
+		opts: opts, bus: bus, prom: metrics.NewProm(),
 		gwStats: metrics.NewRecorder(), builder: opts.Builder, flow: f,
 		deps: map[string]*deployment{}, done: make(chan struct{}), started: time.Now(),
 	}
@@ -180,10 +195,8 @@ func (t teeHandler) WithGroup(n string) slog.Handler {
 	return out
 }
 
-// startDeployments starts the given deployments in parallel.
+// startDeployments starts the given deployments (see startAll).
 func (e *Engine) startDeployments(ctx context.Context, ds []*flow.Deployment) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(ds))
 	created := make([]*deployment, len(ds))
 	for i, fd := range ds {
 		d := e.newDeployment(fd)
@@ -191,14 +204,8 @@ func (e *Engine) startDeployments(ctx context.Context, ds []*flow.Deployment) er
 		e.mu.Lock()
 		e.deps[fd.Name] = d
 		e.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = d.start(ctx)
-		}()
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(e.startAll(ctx, created)...)
 }
 
 // sortedDeps returns the deployments in flow order.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jig-dev/jig/engine/events"
@@ -128,30 +127,19 @@ func (e *Engine) reconcile(ctx context.Context, nf *flow.Flow) error {
 
 	// Start what is new first; on failure nothing else has changed yet.
 	fresh := make(map[string]*deployment)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
+	var starting []*deployment
 	for _, nd := range append(append([]*flow.Deployment(nil), added...), replaced...) {
 		d := e.newDeployment(nd)
 		fresh[nd.Name] = d
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := d.start(ctx); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
+		starting = append(starting, d)
 	}
-	wg.Wait()
-	if len(errs) > 0 {
+	if err := errors.Join(e.startAll(ctx, starting)...); err != nil {
 		var ds []*deployment
 		for _, d := range fresh {
 			ds = append(ds, d)
 		}
 		e.stopDeployments(context.Background(), ds)
-		return errors.Join(errs...)
+		return err
 	}
 	for _, nd := range rolled {
 		d, err := e.deployment(nd.Name)

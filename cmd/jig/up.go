@@ -148,22 +148,24 @@ func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
 	}
 	ctx := cmd.Context()
 	errOut := cmd.ErrOrStderr()
-	eng, err := engine.Start(ctx, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level})
-	if err != nil {
-		return err
-	}
-	sub := eng.Bus().Subscribe(4096)
+	// Subscribed before Start, so the start-up (builds and their
+	// progress, replicas coming up) prints as it happens.
+	bus := events.NewBus(5000)
+	sub := bus.Subscribe(4096)
 	printed := make(chan struct{})
 	go func() {
 		defer close(printed)
 		color := isTerminal(errOut)
-		for _, e := range eng.Bus().Recent() {
-			printEvent(errOut, e, color)
-		}
 		for e := range sub.C {
 			printEvent(errOut, e, color)
 		}
 	}()
+	eng, err := engine.Start(ctx, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level, Bus: bus})
+	if err != nil {
+		bus.Close() // the engine closed it already; the printer ends
+		<-printed
+		return err
+	}
 	printBanner(cmd.OutOrStdout(), eng)
 	<-ctx.Done()
 	fmt.Fprintln(errOut, "stopping (SIGINT again to force)...")
@@ -237,6 +239,9 @@ func printEvent(w io.Writer, e events.Event, color bool) {
 		}
 		fmt.Fprintf(w, "%s %-5s %-18s %s\n", ts, lvl, ev.Source, ev.String())
 	case events.Update:
+		if ev.Kind == events.Build && ev.Outcome != events.Failure {
+			return // the engine logs builds (what, for which deployments, how long)
+		}
 		line := fmt.Sprintf("%s %-5s %-18s %s %s", ts, "EVENT", ev.Deployment, ev.Kind, ev.Outcome)
 		if len(ev.Trigger) > 0 {
 			line += fmt.Sprintf(" trigger=%v", ev.Trigger)

@@ -1,12 +1,18 @@
-// Package build compiles executors written in Go (a main package beside
-// config.yml) with `go build`, into a per-folder cache, so the engine can
-// run them as child processes. Go's own build cache makes rebuilds of
-// unchanged sources fast.
+// Package build turns executors written in Go (a main package beside
+// config.yml) into binaries the engine runs as child processes.
+//
+// A Builder is shared by everything that builds in one process (the
+// engine's start, reload and reconcile): concurrent requests for the same
+// folder join one `go build`, distinct folders build in parallel up to
+// the number of cores, and binaries are kept in a cache keyed by
+// everything that determines them (see Key), so an unchanged executor
+// starts from its cached binary without running the go command at all.
 package build
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +20,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -37,23 +46,55 @@ func (e *Error) Unwrap() error { return e.Err }
 // Result is a successful build.
 type Result struct {
 	// Binary is the path of the executable.
-	Binary   string
+	Binary string
+	// Duration is how long the caller waited: the go command's run, or
+	// for a cache hit the time to compute the key.
 	Duration time.Duration
+	// Cached is true when the binary came from the cache: the go command
+	// did not run.
+	Cached bool
+	// Key is the cache key of the binary (hex).
+	Key string
 }
 
-// Builder builds executors into CacheDir, one folder per source folder.
-// Builds of one source folder are serialised.
+// Builder builds executors into CacheDir, one folder of binaries per
+// source folder. Its zero value is ready to use; it must not be copied.
 type Builder struct {
 	// CacheDir holds the binaries ($XDG_CACHE_HOME/jig/build by default).
 	CacheDir string
 	// GoBin is the go command (default "go" on PATH).
 	GoBin string
-	// Env is added to the build's environment.
+	// Env is added to the build's environment (and to the key, where it
+	// matters: GO*, CGO_*, CC, ...).
 	Env []string
+	// Jobs bounds how many go commands run at once (default: the number
+	// of cores).
+	Jobs int
+	// Keep is how many binaries of one source folder stay in the cache
+	// besides those this Builder handed out (default 3).
+	Keep int
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-	seq   int
+	// runGo runs the go command; tests replace it to count calls.
+	runGo func(ctx context.Context, dir string, args, env []string) ([]byte, error)
+
+	mu      sync.Mutex
+	flights map[string]*flight
+	sem     chan struct{}
+	// handed are the last two binaries this Builder returned per cache
+	// folder: the one running and the one a rolling reload replaces.
+	// Pruning spares them.
+	handed map[string][]string
+}
+
+// flight is one build that callers of the same key share.
+type flight struct {
+	done    chan struct{}
+	res     Result
+	err     error
+	waiters int
+	cancel  context.CancelFunc
+	// compiling is closed when the go command is about to run.
+	compiling chan struct{}
 }
 
 // DefaultCacheDir is where binaries go when CacheDir is empty.
@@ -61,81 +102,318 @@ func DefaultCacheDir() string {
 	return filepath.Join(executors.DefaultWorkspaceBase(), "build")
 }
 
-func (b *Builder) lock(dir string) *sync.Mutex {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.locks == nil {
-		b.locks = map[string]*sync.Mutex{}
+func (b *Builder) cacheDir() string {
+	if b.CacheDir != "" {
+		return b.CacheDir
 	}
-	l, ok := b.locks[dir]
-	if !ok {
-		l = &sync.Mutex{}
-		b.locks[dir] = l
-	}
-	return l
+	return DefaultCacheDir()
 }
 
-// Build compiles the main package in dir. Each build writes a new binary
-// (older ones are removed, except the previous one, which may still be
-// running during a rolling reload).
+func (b *Builder) goBin() string {
+	if b.GoBin != "" {
+		return b.GoBin
+	}
+	return "go"
+}
+
+// buildArgs are the go command's arguments before "-o OUT .". They are
+// part of the key.
+var buildArgs = []string{"build"}
+
+// Build returns a binary of the main package in dir: the cached one when
+// nothing that determines it changed, else a fresh `go build`.
 func (b *Builder) Build(ctx context.Context, dir string) (Result, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
+	return b.BuildNotify(ctx, dir, nil)
+}
+
+// BuildNotify is Build, calling onCompile (if not nil) once the go command
+// is about to run — not for a cache hit — so callers can show progress.
+// A caller that joins a build already running is notified too.
+func (b *Builder) BuildNotify(ctx context.Context, dir string, onCompile func()) (Result, error) {
+	start := time.Now()
+	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	l := b.lock(abs)
-	l.Lock()
-	defer l.Unlock()
-	cache := b.CacheDir
-	if cache == "" {
-		cache = DefaultCacheDir()
-	}
-	sum := sha256.Sum256([]byte(abs))
-	outDir := filepath.Join(cache, filepath.Base(abs)+"-"+hex.EncodeToString(sum[:6]))
-	if err := os.MkdirAll(outDir, 0o700); err != nil {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
 		return Result{}, fmt.Errorf("build %s: %w", dir, err)
 	}
-	b.mu.Lock()
-	b.seq++
-	seq := b.seq
-	b.mu.Unlock()
-	out := filepath.Join(outDir, fmt.Sprintf("executor-%d-%d", time.Now().UnixNano(), seq))
-	gobin := b.GoBin
-	if gobin == "" {
-		gobin = "go"
+	key, err := b.Key(abs)
+	if err != nil {
+		return Result{}, &Error{Dir: dir, Err: err}
 	}
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out, ".")
-	cmd.Dir = abs
-	cmd.Env = append(os.Environ(), b.Env...)
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Run(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			err = fmt.Errorf("the go command is needed to build executors from source: %w", err)
-		}
-		return Result{}, &Error{Dir: dir, Output: output.String(), Err: err}
+	out := b.binaryPath(abs, key)
+	if b.hit(out) {
+		b.remember(out)
+		return Result{Binary: out, Duration: time.Since(start), Cached: true, Key: key}, nil
 	}
-	prune(outDir, out)
-	return Result{Binary: out, Duration: time.Since(start)}, nil
+	f := b.join(abs, dir, key)
+	notified := make(chan struct{})
+	if onCompile != nil {
+		go func() {
+			defer close(notified)
+			select {
+			case <-f.compiling:
+				onCompile()
+			case <-f.done:
+				select {
+				case <-f.compiling:
+					onCompile() // it ran, however briefly
+				default:
+				}
+			case <-ctx.Done():
+			}
+		}()
+	} else {
+		close(notified)
+	}
+	select {
+	case <-f.done:
+		// onCompile never runs after Build returned.
+		<-notified
+	case <-ctx.Done():
+		b.leave(f, key)
+		<-notified
+		return Result{}, ctx.Err()
+	}
+	res := f.res
+	res.Duration = time.Since(start)
+	return res, f.err
 }
 
-// prune removes old binaries of a folder, keeping keep and the newest
-// other one.
-func prune(dir, keep string) {
-	entries, err := os.ReadDir(dir)
+// join returns the flight building key, starting it if needed.
+func (b *Builder) join(abs, dir, key string) *flight {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.flights == nil {
+		b.flights = map[string]*flight{}
+	}
+	if f, ok := b.flights[key]; ok {
+		f.waiters++
+		return f
+	}
+	// The build belongs to all its callers: it stops only when the last
+	// one gives up.
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &flight{done: make(chan struct{}), compiling: make(chan struct{}), waiters: 1, cancel: cancel}
+	b.flights[key] = f
+	go func() {
+		defer cancel()
+		f.res, f.err = b.compile(ctx, f, abs, dir, key)
+		b.mu.Lock()
+		if b.flights[key] == f {
+			delete(b.flights, key)
+		}
+		b.mu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+// leave drops one caller of f; the last one cancels the build, and later
+// callers of key start a new one rather than join a cancelled one.
+func (b *Builder) leave(f *flight, key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f.waiters--
+	if f.waiters == 0 {
+		f.cancel()
+		if b.flights[key] == f {
+			delete(b.flights, key)
+		}
+	}
+}
+
+// acquire takes one of the Jobs slots.
+func (b *Builder) acquire(ctx context.Context) error {
+	b.mu.Lock()
+	if b.sem == nil {
+		n := b.Jobs
+		if n <= 0 {
+			n = runtime.NumCPU()
+		}
+		b.sem = make(chan struct{}, n)
+	}
+	sem := b.sem
+	b.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *Builder) release() { <-b.sem }
+
+// compile runs the go command for key and stores the binary in the
+// cache. If the sources change while it runs (the key differs after),
+// it builds again, so a binary is never stored under a key whose
+// sources it was not built from.
+func (b *Builder) compile(ctx context.Context, f *flight, abs, dir, key string) (Result, error) {
+	if out := b.binaryPath(abs, key); b.hit(out) {
+		// A flight for key ended between the caller's look-up and join.
+		b.remember(out)
+		return Result{Binary: out, Cached: true, Key: key}, nil
+	}
+	if err := b.acquire(ctx); err != nil {
+		return Result{}, err
+	}
+	defer b.release()
+	folder := b.folderDir(abs)
+	if err := os.MkdirAll(folder, 0o700); err != nil {
+		return Result{}, fmt.Errorf("build %s: %w", dir, err)
+	}
+	start := time.Now()
+	close(f.compiling)
+	for attempt := 0; ; attempt++ {
+		tmp := filepath.Join(folder, ".tmp-"+randomHex(8))
+		output, err := b.run(ctx, abs, append(append([]string(nil), buildArgs...), "-o", tmp, "."))
+		if err != nil {
+			os.Remove(tmp)
+			if errors.Is(err, exec.ErrNotFound) {
+				err = fmt.Errorf("the go command is needed to build executors from source: %w", err)
+			}
+			return Result{}, &Error{Dir: dir, Output: string(output), Err: err}
+		}
+		after, kerr := b.Key(abs)
+		if kerr != nil {
+			os.Remove(tmp)
+			return Result{}, &Error{Dir: dir, Err: kerr}
+		}
+		if after != key && attempt < 2 {
+			// Edited during the build: what tmp holds is unknown.
+			os.Remove(tmp)
+			key = after
+			continue
+		}
+		// After repeated edits, keep the last binary under the key of
+		// the sources seen once it was built: an edit in between makes
+		// the next start build again.
+		out := b.binaryPath(abs, after)
+		if err := os.Chmod(tmp, 0o700); err != nil {
+			os.Remove(tmp)
+			return Result{}, fmt.Errorf("build %s: %w", dir, err)
+		}
+		// rename is atomic: another jig building the same key at the
+		// same time replaces it with an equivalent binary, and readers
+		// only ever see a complete file.
+		if err := os.Rename(tmp, out); err != nil {
+			os.Remove(tmp)
+			return Result{}, fmt.Errorf("build %s: %w", dir, err)
+		}
+		b.remember(out)
+		b.prune(folder)
+		return Result{Binary: out, Duration: time.Since(start), Key: after}, nil
+	}
+}
+
+func (b *Builder) run(ctx context.Context, dir string, args []string) ([]byte, error) {
+	env := append(os.Environ(), b.Env...)
+	if b.runGo != nil {
+		return b.runGo(ctx, dir, args, env)
+	}
+	cmd := exec.CommandContext(ctx, b.goBin(), args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	err := cmd.Run()
+	return output.Bytes(), err
+}
+
+// folderDir is the cache folder of one source folder.
+func (b *Builder) folderDir(abs string) string {
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(b.cacheDir(), filepath.Base(abs)+"-"+hex.EncodeToString(sum[:6]))
+}
+
+func (b *Builder) binaryPath(abs, key string) string {
+	return filepath.Join(b.folderDir(abs), "executor-"+key[:32])
+}
+
+// hit reports whether out is a usable cached binary: a regular,
+// executable file nobody else can write. A hit is touched, so pruning
+// keeps what is used.
+func (b *Builder) hit(out string) bool {
+	st, err := os.Lstat(out)
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o100 == 0 || st.Mode().Perm()&0o022 != 0 {
+		return false
+	}
+	now := time.Now()
+	os.Chtimes(out, now, now)
+	return true
+}
+
+func (b *Builder) remember(out string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.handed == nil {
+		b.handed = map[string][]string{}
+	}
+	folder := filepath.Dir(out)
+	last := b.handed[folder]
+	if len(last) > 0 && last[len(last)-1] == out {
+		return
+	}
+	last = append(last, out)
+	if len(last) > 2 {
+		last = last[len(last)-2:]
+	}
+	b.handed[folder] = last
+}
+
+// prune removes the least recently used binaries of a source folder
+// beyond Keep, except the last two this Builder handed out (they may be
+// running, and a replica restart needs its binary), and temporary files
+// of builds that died.
+func (b *Builder) prune(folder string) {
+	entries, err := os.ReadDir(folder)
 	if err != nil {
 		return
 	}
-	var others []string
+	keep := b.Keep
+	if keep <= 0 {
+		keep = 3
+	}
+	type bin struct {
+		path string
+		mod  time.Time
+	}
+	var bins []bin
 	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		if p != keep && strings.HasPrefix(e.Name(), "executor-") {
-			others = append(others, p)
+		p := filepath.Join(folder, e.Name())
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(e.Name(), ".tmp-"):
+			if time.Since(info.ModTime()) > time.Hour {
+				os.Remove(p)
+			}
+		case strings.HasPrefix(e.Name(), "executor-"):
+			bins = append(bins, bin{p, info.ModTime()})
 		}
 	}
-	// Names sort by creation time (nanosecond prefix).
-	for i := 0; i < len(others)-1; i++ {
-		os.Remove(others[i])
+	sort.Slice(bins, func(i, j int) bool { return bins[i].mod.After(bins[j].mod) })
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	kept := 0
+	for _, x := range bins {
+		if slices.Contains(b.handed[folder], x.path) {
+			continue
+		}
+		if kept < keep {
+			kept++
+			continue
+		}
+		os.Remove(x.path)
 	}
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	rand.Read(buf)
+	return hex.EncodeToString(buf)
 }

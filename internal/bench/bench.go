@@ -181,6 +181,7 @@ func scenarios() []scenario {
 		statefulScenario(),
 		restartScenario(),
 		flowScenario(),
+		userExecScenario(),
 		largeScenario(),
 	}
 }

@@ -256,7 +256,7 @@ func TestCasesAreUniqueAndCoverTheIssue(t *testing.T) {
 	for _, want := range []string{
 		"unary/1doc/c1", "unary/1doc/c8", "unary/1doc/c64", "unary/100docs/c1", "unary/100docs/c8", "unary/100docs/c64",
 		"stream/100docs", "replicas/sleep", "replicas/serial", "shards/all3",
-		"stateful/writes", "stateful/failover", "stateful/restart", "stateful/scale", "flow/start", "flow/stop", "large/1MiB", "large/8MiB",
+		"stateful/writes", "stateful/failover", "stateful/restart", "stateful/scale", "flow/start", "flow/stop", "userexec/unchanged", "userexec/touched", "large/1MiB", "large/8MiB",
 	} {
 		if !seen[want] {
 			t.Errorf("no case %s", want)
