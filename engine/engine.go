@@ -39,6 +39,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -468,27 +469,35 @@ func (e *Engine) Endpoints() *jinapb.EndpointsProto {
 			writes[ep] = true
 		}
 	}
+	// Each endpoint's entry is passed through whole (Jina's gateway reads
+	// input, output, parameters, is_generator and is_singleton_doc of every
+	// endpoint): the first deployment that handles it gives the entry, the
+	// last one its output, as documents flow through the chain.
 	schemas := map[string]*structpb.Value{}
 	for ep := range all {
-		var in, out *structpb.Value
-		first := true
+		var entry *structpb.Struct
+		var out *structpb.Value
 		for _, eps := range discovered {
 			key, ok := handler(eps, ep)
 			if !ok {
 				continue
 			}
-			s := eps.GetSchemas().GetFields()[key].GetStructValue().GetFields()
-			if first {
-				in, first = s["input"], false
+			s := eps.GetSchemas().GetFields()[key].GetStructValue()
+			if s == nil {
+				continue
 			}
-			out = s["output"]
+			if entry == nil {
+				entry = proto.Clone(s).(*structpb.Struct)
+			}
+			if o := s.GetFields()["output"]; o != nil {
+				out = o
+			}
 		}
-		if in != nil || out != nil {
-			entry := &structpb.Struct{Fields: map[string]*structpb.Value{}}
-			if in != nil {
-				entry.Fields["input"] = in
-			}
+		if entry != nil {
 			if out != nil {
+				if entry.Fields == nil {
+					entry.Fields = map[string]*structpb.Value{}
+				}
 				entry.Fields["output"] = out
 			}
 			schemas[ep] = structpb.NewStructValue(entry)

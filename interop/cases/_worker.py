@@ -20,6 +20,26 @@ import traceback
 HOST = '127.0.0.1'
 
 
+def _terminate(signum, frame):
+    # SIGTERM (the runner's per-case timeout) unwinds like Ctrl-C, so every
+    # `finally` and context manager stops what it started.
+    raise KeyboardInterrupt(f'signal {signum}')
+
+
+signal.signal(signal.SIGTERM, _terminate)
+
+
+def _die_with_parent():
+    # Runs in the child between fork and exec: Linux sends SIGTERM to the
+    # child when this process dies, even by SIGKILL, so no worker outlives
+    # its case.
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort off Linux
+        pass
+
+
 def free_port():
     """A port nobody listens on right now (bound on 127.0.0.1, then released)."""
     with socket.socket() as s:
@@ -68,12 +88,13 @@ class JigProcess:
     """A jig child process that prints a JSON ready line on stdout
     ({"jig":"ready","address":...}); stopped with SIGTERM, then SIGKILL."""
 
-    def __init__(self, args, ready_timeout=60.0, name='jig', binary=None):
+    def __init__(self, args, ready_timeout=60.0, name='jig', binary=None, ready_text=None):
         self.name = name
+        self.ready_text = ready_text
         self.args = [binary or jig_bin()] + list(args)
         self.proc = subprocess.Popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
         self.ready = self._wait_ready(ready_timeout)
 
@@ -90,6 +111,8 @@ class JigProcess:
             buf += chunk
             while b'\n' in buf:
                 line, buf = buf.split(b'\n', 1)
+                if self.ready_text and self.ready_text.encode() in line:
+                    return {'line': line.decode(errors='replace')}
                 try:
                     msg = json.loads(line)
                 except ValueError:
@@ -120,6 +143,12 @@ class JigProcess:
         for f in (self.proc.stdout, self.proc.stderr):
             with contextlib.suppress(Exception):
                 f.close()
+
+
+def jig_up(flow_yml, grpc_port):
+    """`jig up FLOW --headless --port P`; ready when it says so on stdout."""
+    return JigProcess(['up', flow_yml, '--headless', '--port', str(grpc_port), '--log-level', 'warn'],
+                      name=f'jig up {flow_yml}', ready_text='ready to serve')
 
 
 def build_example(folder):
@@ -172,24 +201,35 @@ def run_parts(parts, run_one, timeout=240):
         return
     passed = failed = 0
     for name in parts:
+        child = subprocess.Popen([sys.executable, sys.argv[0], name], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, preexec_fn=_die_with_parent)
+        rc = None
         try:
-            out = subprocess.run([sys.executable, sys.argv[0], name], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, timeout=timeout, text=True).stdout
-            rc = None
-        except subprocess.TimeoutExpired as e:
-            out = (e.stdout or b'').decode(errors='replace') if isinstance(e.stdout, bytes) else (e.stdout or '')
+            out, _ = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.terminate()
+            try:
+                out, _ = child.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                out, _ = child.communicate()
             rc = 'timeout'
+        except BaseException:
+            child.terminate()
+            child.wait(30)
+            raise
         lines = out.splitlines()
         oks = [l for l in lines if l.startswith('ok   ')]
+        notes = [l for l in lines if l.startswith('note ')]
         fails = [l for l in lines if l.startswith('FAIL ')]
-        for l in oks + fails:
+        for l in oks + notes + fails:
             print(l, flush=True)
         if rc == 'timeout':
             fails.append(f'FAIL {name}: timed out after {timeout}s')
             print(fails[-1], flush=True)
         if fails or not oks:
             # The part's whole output explains the failure.
-            print(f'--- output of part {name}:', *[l for l in lines if l.strip() and not l.startswith(('ok   ', 'FAIL '))][-40:], sep='\n', flush=True)
+            print(f'--- output of part {name}:', *[l for l in lines if l.strip() and not l.startswith(('ok   ', 'FAIL ', 'note '))][-40:], sep='\n', flush=True)
             if not oks and not fails:
                 fails.append(f'FAIL {name}: no check ran')
                 print(fails[-1], flush=True)
