@@ -9,6 +9,8 @@
 #               with the change per row
 #   make fuzz   run each fuzz target for FUZZTIME
 #   make lint   gofmt, go vet, staticcheck
+#   make interop  real Jina 3.20.2 against jig (interop/cases/*.py; needs the
+#               harness or JINA_PY, else it says so and passes)
 #   make proto  regenerate proto/*pb from proto/*.proto
 
 GO        ?= go
@@ -21,7 +23,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 STATICCHECK_VERSION        := v0.8.2
 GOBIN_DIR := $(CURDIR)/$(BIN)/tools
 
-.PHONY: all build run test test-short chaos bench bench-compare fuzz lint proto clean
+.PHONY: all build run test test-short chaos bench bench-compare fuzz lint proto clean interop
 
 all: build
 
@@ -100,6 +102,16 @@ lint:
 	$(GO) vet ./...
 	GOBIN=$(GOBIN_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN_DIR)/staticcheck ./...
+
+# Interop with REAL Jina 3.20.2 + docarray 0.40.2: every interop/cases/*.py
+# (files starting with _ are helpers) runs from the repo root with JIG set
+# to bin/jig. Jina comes from JINA_HARNESS (a folder with env.sh; default
+# ../shared/interop when present) or JINA_PY (a Python where
+# `pip install jina==3.20.2 docarray==0.40.2` was done). Without Jina it
+# prints that and passes. CASES='a b' runs a subset, CASE_TIMEOUT (s) bounds
+# each case. See interop/README.md.
+interop: build
+	./interop/run.sh
 
 # protoc comes from Debian (protobuf-compiler); the Go plugins from the
 # module proxy at pinned versions. The generated code is committed, so only

@@ -32,8 +32,9 @@ executors:
 		return m["name"]
 	}
 	// /search: HashEmbedder (default handler) reads TextDoc first; the
-	// untyped TextNormalizer runs last, so the output is legacy.
-	if name("/search", "input") != "TextDoc" || name("/search", "output") != nil {
+	// untyped TextNormalizer runs last, so the output is LegacyDocument
+	// (what untyped executors publish, as Jina's worker does).
+	if name("/search", "input") != "TextDoc" || name("/search", "output") != "LegacyDocument" {
 		t.Errorf("/search: %v -> %v", name("/search", "input"), name("/search", "output"))
 	}
 	if name("/delete", "input") != "TextDoc" {
@@ -58,8 +59,14 @@ executors:
 		return ok
 	})
 	s := schemas["/search"].(map[string]any)
-	if _, hasInput := s["input"]; hasInput {
-		t.Errorf("the untyped TextNormalizer reads /search first: no input schema, got %v", s["input"])
+	if in, _ := s["input"].(map[string]any); in["name"] != "LegacyDocument" {
+		t.Errorf("the untyped TextNormalizer reads /search first: input LegacyDocument, got %v", s["input"])
+	}
+	// The rest of the entry passes through whole: Jina's gateway reads it.
+	for _, k := range []string{"parameters", "is_generator", "is_singleton_doc"} {
+		if _, ok := s[k]; !ok {
+			t.Errorf("/search entry lacks %q: %v", k, s)
+		}
 	}
 	if out, _ := s["output"].(map[string]any); out["name"] != "SearchResult" {
 		t.Errorf("/search output %v", s["output"])

@@ -66,8 +66,10 @@ func TestOpenAPIHoistsTypedSchemas(t *testing.T) {
 	if get(schemas, "Doc", "definitions") != nil {
 		t.Error("definitions must not stay inside a component")
 	}
-	if get(schemas, "Doc", "properties", "related", "items", "$ref") != "#/components/schemas/Doc" {
-		t.Errorf("recursive ref: %v", get(schemas, "Doc", "properties", "related"))
+	// A self-referencing field is published untyped (items {}): Jina's
+	// gateway cannot follow a reference cycle.
+	if items, ok := get(schemas, "Doc", "properties", "related", "items").(map[string]any); !ok || len(items) != 0 {
+		t.Errorf("recursive field: %v", get(schemas, "Doc", "properties", "related"))
 	}
 	// Every reference resolves inside the document.
 	var walk func(v any)

@@ -20,6 +20,26 @@ import traceback
 HOST = '127.0.0.1'
 
 
+def _terminate(signum, frame):
+    # SIGTERM (the runner's per-case timeout) unwinds like Ctrl-C, so every
+    # `finally` and context manager stops what it started.
+    raise KeyboardInterrupt(f'signal {signum}')
+
+
+signal.signal(signal.SIGTERM, _terminate)
+
+
+def _die_with_parent():
+    # Runs in the child between fork and exec: Linux sends SIGTERM to the
+    # child when this process dies, even by SIGKILL, so no worker outlives
+    # its case.
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort off Linux
+        pass
+
+
 def free_port():
     """A port nobody listens on right now (bound on 127.0.0.1, then released)."""
     with socket.socket() as s:
@@ -68,12 +88,13 @@ class JigProcess:
     """A jig child process that prints a JSON ready line on stdout
     ({"jig":"ready","address":...}); stopped with SIGTERM, then SIGKILL."""
 
-    def __init__(self, args, ready_timeout=60.0, name='jig'):
+    def __init__(self, args, ready_timeout=60.0, name='jig', binary=None, ready_text=None):
         self.name = name
-        self.args = [jig_bin()] + list(args)
+        self.ready_text = ready_text
+        self.args = [binary or jig_bin()] + list(args)
         self.proc = subprocess.Popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
         self.ready = self._wait_ready(ready_timeout)
 
@@ -90,6 +111,8 @@ class JigProcess:
             buf += chunk
             while b'\n' in buf:
                 line, buf = buf.split(b'\n', 1)
+                if self.ready_text and self.ready_text.encode() in line:
+                    return {'line': line.decode(errors='replace')}
                 try:
                     msg = json.loads(line)
                 except ValueError:
@@ -122,14 +145,36 @@ class JigProcess:
                 f.close()
 
 
+def jig_up(flow_yml, grpc_port):
+    """`jig up FLOW --headless --port P`; ready when it says so on stdout."""
+    return JigProcess(['up', flow_yml, '--headless', '--port', str(grpc_port), '--log-level', 'warn'],
+                      name=f'jig up {flow_yml}', ready_text='ready to serve')
+
+
+def build_example(folder):
+    """Builds the Go executor in FOLDER (e.g. examples/typed) into
+    bin/interop/ and returns the binary's path: a user executor is its own
+    worker binary (worker.Main), taking the same flags as `jig executor`."""
+    out = os.path.abspath(os.path.join('bin', 'interop', os.path.basename(folder.rstrip('/'))))
+    subprocess.run([os.environ.get('GO', 'go'), 'build', '-o', out, './' + folder.rstrip('/')], check=True)
+    return out
+
+
 def jig_executor(uses, *extra, name=None):
-    """`jig executor --uses USES --port P` on 127.0.0.1; returns (process, port)."""
+    """A jig worker on 127.0.0.1 serving USES: `jig executor --uses USES`
+    for a built-in (builtin:NAME), else the Go executor folder USES built
+    and run with its config.yml. Returns (process, port)."""
     port = free_port()
-    args = ['executor', '--uses', uses, '--port', str(port), '--host', HOST, '--log-level', 'warn']
+    common = ['--port', str(port), '--host', HOST, '--log-level', 'warn']
     if name:
-        args += ['--name', name]
+        common += ['--name', name]
+    if uses.startswith('builtin:'):
+        args, binary = ['executor', '--uses', uses] + common, None
+    else:
+        binary = build_example(uses)
+        args = ['--uses', os.path.join(uses, 'config.yml')] + common
     args += list(extra)
-    return JigProcess(args, name=f'jig executor {uses}'), port
+    return JigProcess(args, name=f'jig worker {uses}', binary=binary), port
 
 
 def wait_port(port, timeout=60.0):
@@ -139,3 +184,56 @@ def wait_port(port, timeout=60.0):
             return True
         time.sleep(0.1)
     return False
+
+
+def run_parts(parts, run_one, timeout=240):
+    """Runs each part of a case in its own Python process.
+
+    Jina starts a Flow's gateway by forking; a process that already used
+    gRPC (a Client, an earlier Flow) and forks again can hang inside gRPC.
+    So a case with several Flows runs each in a fresh process: with no
+    argument it re-runs this script once per part name and adds up their
+    checks; with a part name as argument it runs that part (run_one(name))
+    and exits with its own result.
+    """
+    if len(sys.argv) > 1:
+        run_one(sys.argv[1])
+        return
+    passed = failed = 0
+    for name in parts:
+        child = subprocess.Popen([sys.executable, sys.argv[0], name], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, preexec_fn=_die_with_parent)
+        rc = None
+        try:
+            out, _ = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.terminate()
+            try:
+                out, _ = child.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                out, _ = child.communicate()
+            rc = 'timeout'
+        except BaseException:
+            child.terminate()
+            child.wait(30)
+            raise
+        lines = out.splitlines()
+        oks = [l for l in lines if l.startswith('ok   ')]
+        notes = [l for l in lines if l.startswith('note ')]
+        fails = [l for l in lines if l.startswith('FAIL ')]
+        for l in oks + notes + fails:
+            print(l, flush=True)
+        if rc == 'timeout':
+            fails.append(f'FAIL {name}: timed out after {timeout}s')
+            print(fails[-1], flush=True)
+        if fails or not oks:
+            # The part's whole output explains the failure.
+            print(f'--- output of part {name}:', *[l for l in lines if l.strip() and not l.startswith(('ok   ', 'FAIL ', 'note '))][-40:], sep='\n', flush=True)
+            if not oks and not fails:
+                fails.append(f'FAIL {name}: no check ran')
+                print(fails[-1], flush=True)
+        passed += len(oks)
+        failed += len(fails)
+    print(f'{passed} checks passed, {failed} failed', flush=True)
+    sys.exit(1 if failed else 0)
