@@ -43,7 +43,11 @@ import (
 //
 // Every key may be spelled camelCase or snake_case; any other key is
 // refused (400), so a typo does not silently drop a field. On POST
-// /{endpoint} the path names the endpoint, as in Jina's gateway.
+// /{endpoint} the path names the endpoint, as in Jina's gateway. "data"
+// may also be one document instead of a list, as Jina's gateway allows.
+// A request spelled the Jina way (snake_case names) is answered with
+// every numeric array as a nested list (JinaArrays), the only form
+// pydantic loads; jig's spelling keeps jig's dtype-preserving form.
 //
 // /dry_run answers with StatusProto as a dict with integer codes, as Jina's
 // gateway does (Client.is_flow_ready() compares code with 0). Jina answers
@@ -208,7 +212,8 @@ func (h *httpGateway) post(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint string, postForm bool) {
-	req, code, err := h.parse(w, r, endpoint, postForm)
+	var jinaDialect bool
+	req, code, err := h.parse(w, r, endpoint, postForm, &jinaDialect)
 	if err != nil {
 		name := "INVALID_ARGUMENT"
 		if code == http.StatusRequestEntityTooLarge {
@@ -227,6 +232,9 @@ func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint st
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "INTERNAL", "encode response: "+err.Error())
 		return
+	}
+	if jinaDialect {
+		body = JinaArrays(body)
 	}
 	code = http.StatusOK
 	if st := resp.GetHeader().GetStatus(); st.GetCode() == jinapb.StatusProto_ERROR {
@@ -267,7 +275,9 @@ func httpCode(c codes.Code) int {
 	return http.StatusInternalServerError
 }
 
-func (h *httpGateway) parse(w http.ResponseWriter, r *http.Request, endpoint string, postForm bool) (*jinapb.DataRequestProto, int, error) {
+// parse reads a request body; jinaDialect is set when it is spelled the
+// way Jina's Python client spells it (snake_case names).
+func (h *httpGateway) parse(w http.ResponseWriter, r *http.Request, endpoint string, postForm bool, jinaDialect *bool) (*jinapb.DataRequestProto, int, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -287,6 +297,8 @@ func (h *httpGateway) parse(w http.ResponseWriter, r *http.Request, endpoint str
 			return nil, http.StatusBadRequest, errors.New("invalid request body: trailing data after the JSON object")
 		}
 	}
+	*jinaDialect = rb.ExecEndpointSnake != "" || rb.TargetExecutorSnake != "" || rb.RequestIDSnake != "" ||
+		(rb.Header != nil && (rb.Header.RequestIDSnake != "" || rb.Header.ExecEndpointSnake != "" || rb.Header.TargetExecutorSnake != ""))
 	hdr := &jinapb.HeaderProto{RequestId: first(rb.RequestID, rb.RequestIDSnake)}
 	target := first(rb.TargetExecutor, rb.TargetExecutorSnake)
 	execEndpoint := first(rb.ExecEndpoint, rb.ExecEndpointSnake)
