@@ -25,7 +25,8 @@ const (
 	// dripped a few bytes at a time is cut off after about 30 s.
 	BodyMinRate = 128 << 10
 	// bodyChunk is how much of the budget a body of unknown length
-	// (chunked transfer encoding) takes at a time as it is read.
+	// (chunked transfer encoding) takes at a time as it is read (at most
+	// a sixteenth of the budget).
 	bodyChunk = 1 << 20
 )
 
@@ -143,15 +144,19 @@ func (lb *limitedBody) extendDeadline() {
 }
 
 func (lb *limitedBody) Read(p []byte) (int, error) {
-	if !lb.known && lb.read+int64(len(p)) > lb.held {
+	if !lb.known {
 		// Unknown length: take the budget a chunk at a time, ahead of
-		// the bytes read.
-		need := lb.read + int64(len(p)) - lb.held
-		need = (need + bodyChunk - 1) / bodyChunk * bodyChunk
-		if !lb.budget.TryAcquire(need) {
-			return 0, errBudget
+		// the bytes read, and read no further than what is taken.
+		if lb.read >= lb.held {
+			chunk := min(int64(bodyChunk), max(lb.budget.Limit()/16, 1))
+			if !lb.budget.TryAcquire(chunk) {
+				return 0, errBudget
+			}
+			lb.held += chunk
 		}
-		lb.held += need
+		if room := lb.held - lb.read; int64(len(p)) > room {
+			p = p[:room]
+		}
 	}
 	n, err := lb.r.Read(p)
 	lb.read += int64(n)
