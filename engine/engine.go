@@ -297,11 +297,15 @@ func (e *Engine) startGateway(f *flow.Flow) error {
 			e.closeGateway(context.Background())
 			return fmt.Errorf("gateway: listen for HTTP: %w", err)
 		}
-		h := gateway.NewHTTP(e, gateway.HTTPOptions{MaxBodyBytes: int64(maxMsg), Token: g.AuthToken, Metrics: metricsHandler, Title: f.Name, Logger: e.logger})
+		h := gateway.NewHTTP(e, gateway.HTTPOptions{MaxBodyBytes: int64(maxMsg), Budget: gateway.NewBodyBudget(g.HTTPBodyBudget), BodyTimeout: g.HTTPBodyTimeout,
+			Token: g.AuthToken, Metrics: metricsHandler, Title: f.Name, Logger: e.logger})
 		// net/http's own errors (TLS handshakes, bad connections) go to the
 		// engine's log, so the TUI and headless logs see them too.
 		errLog := slog.NewLogLogger(e.logger.With("component", "http").Handler(), slog.LevelWarn)
-		e.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: errLog}
+		// Headers must arrive within 10 s and idle kept-alive connections
+		// close after 2 min; bodies have their own deadline (gateway
+		// HTTPOptions.BodyTimeout), so no connection is held forever.
+		e.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: tlsConf, ErrorLog: errLog}
 		e.httpLis = lis
 		e.addrs.HTTP = lis.Addr().String()
 		scheme := "http://"

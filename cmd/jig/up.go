@@ -34,6 +34,10 @@ type runFlowOptions struct {
 	// with.ssl_keyfile (TLS on the gateway).
 	sslCert string
 	sslKey  string
+	// bodyBudget and bodyTimeout override with.http_body_budget and
+	// with.http_body_timeout.
+	bodyBudget  string
+	bodyTimeout time.Duration
 }
 
 func (o *runFlowOptions) register(cmd *cobra.Command) {
@@ -43,6 +47,8 @@ func (o *runFlowOptions) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.Flags().StringVar(&o.sslCert, "ssl-certfile", "", "PEM certificate: serve the gateway over TLS (grpcs://, https://); overrides with.ssl_certfile")
 	cmd.Flags().StringVar(&o.sslKey, "ssl-keyfile", "", "PEM private key of --ssl-certfile; overrides with.ssl_keyfile")
+	cmd.Flags().StringVar(&o.bodyBudget, "http-body-budget", "", "bytes of HTTP request bodies the gateway holds at once, e.g. 1GiB (default 512MiB; past it: 503 + Retry-After); overrides with.http_body_budget")
+	cmd.Flags().DurationVar(&o.bodyTimeout, "http-body-timeout", 0, "grace for an HTTP request body to arrive, on top of 1s per 128KiB of it (default 30s; -1s: none); overrides with.http_body_timeout")
 }
 
 // applyTLS puts --ssl-certfile/--ssl-keyfile into the flow's gateway.
@@ -136,6 +142,16 @@ func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
 	}
 	if err := o.applyTLS(f); err != nil {
 		return err
+	}
+	if o.bodyBudget != "" {
+		n, err := flow.ParseSize(o.bodyBudget)
+		if err != nil {
+			return &usageError{fmt.Errorf("--http-body-budget: %v", err)}
+		}
+		f.Gateway.HTTPBodyBudget = n
+	}
+	if o.bodyTimeout != 0 {
+		f.Gateway.HTTPBodyTimeout = o.bodyTimeout
 	}
 	if err := checkTLS(f, o); err != nil {
 		return err

@@ -27,19 +27,21 @@ type rawFlow struct {
 }
 
 type rawGateway struct {
-	Port           yaml.Node         `yaml:"port"`
-	Protocol       yaml.Node         `yaml:"protocol"`
-	Host           string            `yaml:"host"`
-	Workspace      string            `yaml:"workspace"`
-	TimeoutReady   yaml.Node         `yaml:"timeout_ready"`
-	SSLCertfile    string            `yaml:"ssl_certfile"`
-	SSLKeyfile     string            `yaml:"ssl_keyfile"`
-	AuthToken      string            `yaml:"auth_token"`
-	Monitoring     bool              `yaml:"monitoring"`
-	PortMonitoring int               `yaml:"port_monitoring"`
-	Prefetch       *int              `yaml:"prefetch"`
-	MaxMessageSize int               `yaml:"max_message_size"`
-	Env            map[string]string `yaml:"env"`
+	Port            yaml.Node         `yaml:"port"`
+	Protocol        yaml.Node         `yaml:"protocol"`
+	Host            string            `yaml:"host"`
+	Workspace       string            `yaml:"workspace"`
+	TimeoutReady    yaml.Node         `yaml:"timeout_ready"`
+	SSLCertfile     string            `yaml:"ssl_certfile"`
+	SSLKeyfile      string            `yaml:"ssl_keyfile"`
+	AuthToken       string            `yaml:"auth_token"`
+	Monitoring      bool              `yaml:"monitoring"`
+	PortMonitoring  int               `yaml:"port_monitoring"`
+	Prefetch        *int              `yaml:"prefetch"`
+	MaxMessageSize  int               `yaml:"max_message_size"`
+	HTTPBodyBudget  yaml.Node         `yaml:"http_body_budget"`
+	HTTPBodyTimeout yaml.Node         `yaml:"http_body_timeout"`
+	Env             map[string]string `yaml:"env"`
 }
 
 type rawDeployment struct {
@@ -206,6 +208,21 @@ func (f *Flow) loadGateway(file string, with *yaml.Node, raw *rawGateway) error 
 		g.Prefetch = *raw.Prefetch
 	}
 	var err error
+	if raw.HTTPBodyBudget.Kind != 0 {
+		n := &raw.HTTPBodyBudget
+		if n.Kind != yaml.ScalarNode {
+			return yamlutil.At(file, n, "with.http_body_budget", "want a size in bytes such as 536870912 or 512MiB")
+		}
+		g.HTTPBodyBudget, err = ParseSize(n.Value)
+		if err != nil {
+			return yamlutil.At(file, n, "with.http_body_budget", "%v", err)
+		}
+	}
+	// http_body_timeout: milliseconds or a duration; -1: no deadline.
+	g.HTTPBodyTimeout, err = parseMillis(file, &raw.HTTPBodyTimeout, "with.http_body_timeout", 0)
+	if err != nil {
+		return err
+	}
 	g.TimeoutReady, err = parseMillis(file, &raw.TimeoutReady, "with.timeout_ready", DefaultTimeoutReady)
 	if err != nil {
 		return err
@@ -779,4 +796,24 @@ func parseDuration(file string, n *yaml.Node, field string, unit, def time.Durat
 		return 0, yamlutil.At(file, n, field, "want a number or a duration like 500ms, got %q", n.Value)
 	}
 	return d, nil
+}
+
+// ParseSize reads a positive size in bytes: a whole number, optionally
+// followed by KiB, MiB or GiB (with.http_body_budget, --http-body-budget).
+func ParseSize(s string) (int64, error) {
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if v, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(v), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("want a positive whole size in bytes such as 536870912 or 512MiB, got %q", s)
+	}
+	return n * mult, nil
 }

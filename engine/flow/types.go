@@ -78,6 +78,14 @@ type Gateway struct {
 	Prefetch int
 	// MaxMessageSize bounds request and response sizes in bytes.
 	MaxMessageSize int
+	// HTTPBodyBudget bounds the bytes of HTTP request bodies the gateway
+	// holds at once, across all requests (with.http_body_budget; 0: the
+	// gateway's default, 512 MiB). Requests past it get 503 + Retry-After.
+	HTTPBodyBudget int64
+	// HTTPBodyTimeout is the grace an HTTP request body has to arrive, on
+	// top of 1 s per 128 KiB of it (with.http_body_timeout; 0: 30 s;
+	// < 0: no deadline).
+	HTTPBodyTimeout time.Duration
 	// Env is set for every deployment.
 	Env map[string]string
 }

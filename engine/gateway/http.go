@@ -1,12 +1,12 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -43,7 +43,11 @@ import (
 //
 // Every key may be spelled camelCase or snake_case; any other key is
 // refused (400), so a typo does not silently drop a field. On POST
-// /{endpoint} the path names the endpoint, as in Jina's gateway.
+// /{endpoint} the path names the endpoint, as in Jina's gateway. "data"
+// may also be one document instead of a list, as Jina's gateway allows.
+// A request spelled the Jina way (snake_case names) is answered with
+// every numeric array as a nested list (JinaArrays), the only form
+// pydantic loads; jig's spelling keeps jig's dtype-preserving form.
 //
 // /dry_run answers with StatusProto as a dict with integer codes, as Jina's
 // gateway does (Client.is_flow_ready() compares code with 0). Jina answers
@@ -63,11 +67,26 @@ import (
 // (UNAVAILABLE) or 504 (DEADLINE_EXCEEDED) with {"error": {"code",
 // "message"}}; bad JSON 400 (INVALID_ARGUMENT); a body over the size limit
 // 413 (RESOURCE_EXHAUSTED); a missing token 401 (UNAUTHENTICATED).
+//
+// Bodies are decoded as a stream (decodeRequestBody): one document at a
+// time, never the whole body or a JSON tree of it. All requests share a
+// BodyBudget of body bytes in flight: a request that does not fit answers
+// 503 {"error": {"code": "RESOURCE_EXHAUSTED"}} with Retry-After before
+// its body is read. A body must arrive within BodyTimeout plus the time
+// its size needs at BodyMinRate, else 408 and the connection is closed,
+// so slowly dripped bodies cannot hold connections.
 
 // HTTPOptions configure the HTTP gateway.
 type HTTPOptions struct {
-	// MaxBodyBytes bounds request bodies (0: 256 MiB).
+	// MaxBodyBytes bounds request bodies (0: 256 MiB). It is lowered to
+	// the budget's size when larger, since a bigger body could never fit.
 	MaxBodyBytes int64
+	// Budget bounds the bytes of request bodies in flight across the
+	// gateway (nil: a budget of DefaultBodyBudget).
+	Budget *BodyBudget
+	// BodyTimeout is the grace a request body has to arrive on top of its
+	// size at BodyMinRate (0: DefaultBodyTimeout; < 0: no deadline).
+	BodyTimeout time.Duration
 	// Token, when set, is required as "Authorization: Bearer <token>" on
 	// every route but the probes /dry_run and /metrics.
 	Token string
@@ -82,6 +101,15 @@ type HTTPOptions struct {
 func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 256 << 20
+	}
+	if opts.Budget == nil {
+		opts.Budget = NewBodyBudget(0)
+	}
+	if opts.MaxBodyBytes > opts.Budget.Limit() {
+		opts.MaxBodyBytes = opts.Budget.Limit()
+	}
+	if opts.BodyTimeout == 0 {
+		opts.BodyTimeout = DefaultBodyTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -175,7 +203,6 @@ type requestHeader struct {
 
 // requestBody is the body of POST /{endpoint} and POST /post.
 type requestBody struct {
-	Data       json.RawMessage `json:"data"`
 	Parameters json.RawMessage `json:"parameters"`
 	Header     *requestHeader  `json:"header"`
 	// Routes may be present in Jina's Request.to_dict(); the gateway
@@ -209,32 +236,113 @@ func (h *httpGateway) post(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint string, postForm bool) {
-	req, code, err := h.parse(w, r, endpoint, postForm)
+	if r.ContentLength > h.opts.MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, "RESOURCE_EXHAUSTED", fmt.Sprintf("request body is over the limit of %d bytes", h.opts.MaxBodyBytes))
+		return
+	}
+	lb := newLimitedBody(w, r, http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes), h.opts.Budget, h.opts.BodyTimeout)
+	defer lb.close()
+	if r.ContentLength > 0 && !lb.reserve(r.ContentLength) {
+		h.overBudget(w, r.ContentLength)
+		return
+	}
+	var jinaDialect bool
+	req, code, err := h.parse(lb, endpoint, postForm, &jinaDialect)
 	if err != nil {
 		name := "INVALID_ARGUMENT"
-		if code == http.StatusRequestEntityTooLarge {
+		switch code {
+		case http.StatusRequestEntityTooLarge:
 			name = "RESOURCE_EXHAUSTED"
+		case http.StatusServiceUnavailable:
+			h.overBudget(w, -1)
+			return
+		case http.StatusRequestTimeout:
+			name = "DEADLINE_EXCEEDED"
+			w.Header().Set("Connection", "close")
 		}
 		writeError(w, code, name, err.Error())
 		return
 	}
 	resp, err := h.b.Route(r.Context(), req)
+	req = nil // the documents' only copy now is the backend's
 	if err != nil {
 		st := status.Convert(err)
 		writeError(w, httpCode(st.Code()), CodeName(st.Code()), st.Message())
 		return
 	}
-	body, err := ResponseJSON(resp)
+	if err := writeResponse(w, resp, jinaDialect); err != nil {
+		// The status line may be out already; all that is left is to
+		// cut the answer short so the client sees it is incomplete.
+		h.opts.Logger.Warn("HTTP gateway: encode answer", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// overBudget answers a request whose body does not fit in the gateway's
+// budget of body bytes in flight (n < 0: length unknown).
+func (h *httpGateway) overBudget(w http.ResponseWriter, n int64) {
+	size := "its body"
+	if n >= 0 {
+		size = fmt.Sprintf("its %d-byte body", n)
+	}
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, "RESOURCE_EXHAUSTED",
+		fmt.Sprintf("the gateway is busy: %s does not fit in the %d bytes of request bodies it holds at once (http_body_budget); retry later", size, h.opts.Budget.Limit()))
+}
+
+// writeResponse writes a response in the JSON form ResponseJSON describes,
+// the documents one at a time (with JinaArrays applied to each for a
+// Jina-dialect request), so the answer is never a second whole copy of
+// the documents in memory.
+func writeResponse(w http.ResponseWriter, resp *jinapb.DataRequestProto, jinaDialect bool) error {
+	docs, err := executors.RequestDocs(resp)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "INTERNAL", "encode response: "+err.Error())
-		return
+		return nil
 	}
-	code = http.StatusOK
+	head, err := ResponseJSON(&jinapb.DataRequestProto{Header: resp.GetHeader(), Parameters: resp.GetParameters(), Routes: resp.GetRoutes()})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL", "encode response: "+err.Error())
+		return nil
+	}
+	if jinaDialect {
+		head = JinaArrays(head)
+	}
+	code := http.StatusOK
 	if st := resp.GetHeader().GetStatus(); st.GetCode() == jinapb.StatusProto_ERROR {
 		code = http.StatusInternalServerError
-		body = withDetail(body, st.GetDescription())
+		head = withDetail(head, st.GetDescription())
 	}
-	writeJSON(w, code, body)
+	// head ends with "data":[]} (ResponseJSON writes data last).
+	const tail = `"data":[]}`
+	if !bytes.HasSuffix(head, []byte(tail)) {
+		return fmt.Errorf("encode response: unexpected head %.40q", head[max(0, len(head)-40):])
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(head[:len(head)-2])
+	for i, d := range docs {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if d == nil {
+			d = &docarray.Document{}
+		}
+		b, err := d.MarshalJSON()
+		if err != nil {
+			return fmt.Errorf("doc %d: %w", i, err)
+		}
+		if jinaDialect {
+			b = JinaArrays(b)
+		}
+		if _, err := bw.Write(b); err != nil {
+			return nil // the client went away
+		}
+		docs[i] = nil // written: let the collector have it
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
 }
 
 // withDetail adds "detail" (Jina's gateway's error key) to a JSON object.
@@ -268,26 +376,28 @@ func httpCode(c codes.Code) int {
 	return http.StatusInternalServerError
 }
 
-func (h *httpGateway) parse(w http.ResponseWriter, r *http.Request, endpoint string, postForm bool) (*jinapb.DataRequestProto, int, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+// parse reads a request body; jinaDialect is set when it is spelled the
+// way Jina's Python client spells it (snake_case names).
+func (h *httpGateway) parse(body *limitedBody, endpoint string, postForm bool, jinaDialect *bool) (*jinapb.DataRequestProto, int, error) {
+	rb, docs, err := decodeRequestBody(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body is over the limit of %d bytes", mbe.Limit)
+		case errors.Is(err, errBudget):
+			return nil, http.StatusServiceUnavailable, err
+		case errors.Is(err, errBodyTimeout):
+			return nil, http.StatusRequestTimeout, fmt.Errorf("request body arrived too slowly: %d bytes in %s (allowed: %s plus 1 s per %d KiB)",
+				body.read, time.Since(body.start).Round(time.Millisecond), body.grace, BodyMinRate>>10)
 		}
-		return nil, http.StatusBadRequest, fmt.Errorf("read body: %w", err)
+		if strings.HasPrefix(err.Error(), "\"data\"") {
+			return nil, http.StatusBadRequest, err
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("invalid request body: %v (want {\"data\": [documents], \"parameters\": {...}})", jsonMessage(err))
 	}
-	var rb requestBody
-	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rb); err != nil {
-			return nil, http.StatusBadRequest, fmt.Errorf("invalid request body: %v (want {\"data\": [documents], \"parameters\": {...}})", jsonMessage(err))
-		}
-		if dec.More() {
-			return nil, http.StatusBadRequest, errors.New("invalid request body: trailing data after the JSON object")
-		}
-	}
+	*jinaDialect = rb.ExecEndpointSnake != "" || rb.TargetExecutorSnake != "" || rb.RequestIDSnake != "" ||
+		(rb.Header != nil && (rb.Header.RequestIDSnake != "" || rb.Header.ExecEndpointSnake != "" || rb.Header.TargetExecutorSnake != ""))
 	hdr := &jinapb.HeaderProto{RequestId: first(rb.RequestID, rb.RequestIDSnake)}
 	target := first(rb.TargetExecutor, rb.TargetExecutorSnake)
 	execEndpoint := first(rb.ExecEndpoint, rb.ExecEndpointSnake)
@@ -317,19 +427,8 @@ func (h *httpGateway) parse(w http.ResponseWriter, r *http.Request, endpoint str
 		hdr.TargetExecutor = proto.String(target)
 	}
 	req := &jinapb.DataRequestProto{Header: hdr}
-	docs := docarray.DocList{}
-	if data := bytes.TrimSpace(rb.Data); len(data) > 0 && string(data) != "null" {
-		if data[0] == '{' {
-			// One document instead of a list, as Jina's gateway accepts
-			// (Union[List[Doc], Doc]).
-			var d docarray.Document
-			if err := json.Unmarshal(data, &d); err != nil {
-				return nil, http.StatusBadRequest, fmt.Errorf(`"data": %v`, err)
-			}
-			docs = docarray.DocList{&d}
-		} else if err := json.Unmarshal(data, &docs); err != nil {
-			return nil, http.StatusBadRequest, fmt.Errorf(`"data": %v`, err)
-		}
+	if docs == nil {
+		docs = docarray.DocList{}
 	}
 	if err := executors.SetRequestDocs(req, docs); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf(`"data": %v`, err)

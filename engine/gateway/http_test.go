@@ -1,14 +1,18 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -576,5 +580,59 @@ func TestHTTPErrorCarriesDetail(t *testing.T) {
 	desc, _ := get(res.body, "header", "status", "description").(string)
 	if desc == "" || res.body["detail"] != desc || get(res.body, "header", "status", "exception", "name") != "ValueError" {
 		t.Fatalf("body %s", res.raw)
+	}
+}
+
+// TestHTTPJinaDialectGetsNestedLists: a request spelled like Jina's client
+// gets every numeric array as the nested list docarray writes (pydantic
+// cannot load jig's {"dtype","shape","data"} object); jig's own spelling
+// keeps the object, which keeps the dtype.
+func TestHTTPJinaDialectGetsNestedLists(t *testing.T) {
+	b := newBackend()
+	b.setRoute(func(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
+		docs := docarray.DocList{{ID: "a",
+			Embedding: docarray.NewFloat64([]float64{0.5, 1, 0.1, -2}, 2, 2),
+			Tensor:    docarray.NewInt64([]int64{1, 2, 3}),
+			Chunks:    docarray.DocList{{ID: "c", Embedding: &docarray.NdArray{Dtype: "<f8", Shape: []int{}, Data: docarray.NewFloat64([]float64{3}).Data}}},
+		}}
+		resp := &jinapb.DataRequestProto{Header: req.GetHeader()}
+		return resp, executors.SetRequestDocs(resp, docs)
+	})
+	h := NewHTTP(b, HTTPOptions{})
+	res := do(t, h, "POST", "/foo", jinaClientBody)
+	if res.code != 200 {
+		t.Fatalf("%d %s", res.code, res.raw)
+	}
+	for _, want := range []string{`"embedding":[[0.5,1.0],[0.1,-2.0]]`, `"tensor":[1,2,3]`, `"embedding":3.0`} {
+		if !strings.Contains(res.raw, want) {
+			t.Errorf("Jina dialect: %s missing in %s", want, res.raw)
+		}
+	}
+	if get(res.body, "header", "requestId") != "3c113fe1fabf4cc29d34f33a335d439b" {
+		t.Fatalf("header %s", res.raw)
+	}
+	res = do(t, h, "POST", "/foo", `{"data": [], "header": {"requestId": "r"}}`)
+	if res.code != 200 || !strings.Contains(res.raw, `"embedding":{"dtype":"\u003cf8","shape":[2,2],"data":[0.5,1.0,0.1,-2.0]}`) {
+		t.Fatalf("jig dialect: %d %s", res.code, res.raw)
+	}
+}
+
+func TestJinaArraysLeavesOtherJSONAlone(t *testing.T) {
+	for _, in := range []string{
+		`{"a":1}`,
+		`not json "dtype"`,
+		`{"x":{"dtype":"<f8","shape":[2],"data":[1.0]}}`,                    // size mismatch
+		`{"x":{"dtype":"<f2","shape":[1],"buffer":"ADw="}}`,                 // buffer form
+		`{"x":{"dtype":"<f4","shape":[1],"data":[0.0],"params":{"s":1.0}}}`, // params
+	} {
+		got := JinaArrays([]byte(in))
+		var a, b any
+		if json.Unmarshal(got, &a) == nil && json.Unmarshal([]byte(in), &b) == nil {
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("%s became %s", in, got)
+			}
+		} else if string(got) != in {
+			t.Errorf("%s became %s", in, got)
+		}
 	}
 }

@@ -22,6 +22,7 @@ from _jig import (Checks, free_port, jig_binary, kill_process_tree,  # noqa: E40
 CASE = 'jig_to_jina_worker'
 
 WORKER = '''
+import numpy as np
 from jina import Deployment, Executor, requests
 from docarray import DocList
 from docarray.documents import TextDoc
@@ -39,6 +40,12 @@ class PyExec(Executor):
     def params(self, docs: DocList[LegacyDocument], parameters, **kwargs) -> DocList[LegacyDocument]:
         for d in docs:
             d.tags['seen'] = dict(parameters)
+        return docs
+
+    @requests(on='/embed')
+    def embed(self, docs: DocList[TextDoc], **kwargs) -> DocList[TextDoc]:
+        for d in docs:
+            d.embedding = np.array([0.5, 1.0, 0.1])  # numpy's default: float64
         return docs
 
     @requests(on='/fail')
@@ -62,6 +69,7 @@ executors:
 
 
 def main():
+    import numpy as np
     from docarray import DocList
     from docarray.documents import TextDoc
     from docarray.documents.legacy import LegacyDocument
@@ -87,6 +95,13 @@ def main():
                 out = client.post('/upper', DocList[TextDoc]([TextDoc(text='abc'), TextDoc(text='xyz')]), return_type=DocList[TextDoc])
                 assert [d.text for d in out] == ['ABC', 'XYZ'], f'{[d.text for d in out]}'
             c.run(f'{proto}: documents go through the Jina worker (/upper)', docs_roundtrip)
+
+        for proto, client in (('grpc', grpc_client), ('http', http_client)):
+            def float64_embedding():
+                out = client.post('/embed', DocList[TextDoc]([TextDoc(text='e')]), return_type=DocList[TextDoc])
+                e = np.asarray(out[0].embedding)
+                assert e.dtype.kind == 'f' and np.allclose(e, [0.5, 1.0, 0.1]), f'embedding {e!r}'
+            c.run(f'{proto}: a float64 numpy embedding set by the Python executor reaches the Jina client', float64_embedding)
 
         # What Jina's gateway + worker make of the client's parameters:
         # computed with Jina's own functions.
