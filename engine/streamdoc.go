@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/jig-dev/jig/executors"
@@ -107,9 +108,11 @@ func generatorIn(eps *jinapb.EndpointsProto, endpoint string) bool {
 	if eps == nil {
 		return false
 	}
-	key, ok := handler(eps, endpoint)
-	if !ok {
-		return false
+	key := endpoint
+	if !slices.Contains(eps.GetEndpoints(), key) {
+		if key = executors.DefaultEndpoint; !slices.Contains(eps.GetEndpoints(), key) {
+			return false
+		}
 	}
 	entry := eps.GetSchemas().GetFields()[key].GetStructValue()
 	return entry.GetFields()["is_generator"].GetBoolValue()

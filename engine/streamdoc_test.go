@@ -99,7 +99,7 @@ func TestStreamDocThroughGateway(t *testing.T) {
 			got := make(chan item)
 			go func() {
 				defer close(got)
-				for d, err := range c.StreamDoc(ctx, "/stream", docarray.New("alpha beta gamma"), client.Parameters(map[string]any{"gen__prefix": "~"})) {
+				for d, err := range c.StreamDoc(ctx, "/stream", docarray.New("alpha beta gamma"), client.Parameters(map[string]any{"gen": map[string]any{"prefix": "~"}})) {
 					got <- item{d, err}
 				}
 			}()

@@ -36,7 +36,9 @@ type wordOut struct {
 func (w *words) Endpoints(r *executors.Router) {
 	r.On("/words", executors.Generator(w.Words))
 	r.On("/typed", executors.TypedGenerator(w.Typed))
-	r.On("/plain", func(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) { return nil, nil })
+	r.On("/plain", func(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) {
+		return nil, nil
+	})
 }
 
 func (w *words) Words(ctx context.Context, doc *docarray.Document, p executors.Params) iter.Seq2[*docarray.Document, error] {
@@ -72,7 +74,6 @@ func (w *words) Typed(ctx context.Context, doc wordIn, p executors.Params) iter.
 		}
 	}
 }
-
 
 func init() {
 	executors.Register("TestWords", func() executors.Executor { return &words{} })
@@ -137,7 +138,7 @@ func itemText(t *testing.T, it *jinapb.SingleDocumentRequestProto) string {
 
 func TestStreamDocYieldsInOrderWithParameters(t *testing.T) {
 	inst := newWords(t, nil)
-	items := collect(t, inst, streamReq("/words", "a b c", map[string]any{"words__prefix": ">"}))
+	items := collect(t, inst, streamReq("/words", "a b c", map[string]any{"words": map[string]any{"prefix": ">"}}))
 	var got []string
 	for _, it := range items {
 		got = append(got, itemText(t, it))

@@ -33,7 +33,9 @@ type gatedWords struct {
 
 func (g *gatedWords) Endpoints(r *executors.Router) {
 	r.On("/stream", executors.Generator(g.Stream))
-	r.On("/batch", func(ctx context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, error) { return nil, nil })
+	r.On("/batch", func(ctx context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, error) {
+		return nil, nil
+	})
 }
 
 func (g *gatedWords) Stream(ctx context.Context, doc *docarray.Document, _ executors.Params) iter.Seq2[*docarray.Document, error] {
