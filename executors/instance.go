@@ -248,15 +248,15 @@ func (in *Instance) Endpoints() *jinapb.EndpointsProto {
 	schemas := map[string]any{}
 	for _, ep := range all {
 		h := in.routes.bindings[ep]
-		if h.Input == nil && h.Output == nil && !h.IsGenerator() {
+		if h.Input == nil && h.Output == nil {
 			continue
 		}
 		// Jina's gateway reads these keys too; jig handlers take batches
 		// (never one document per request), stream nothing and have no
 		// parameters model.
 		entry := map[string]any{
-			"is_generator":     h.IsGenerator(),
-			"is_singleton_doc": h.IsGenerator(), // Jina: a generator takes one document
+			"is_generator":     false,
+			"is_singleton_doc": false,
 			"parameters":       map[string]any{"name": nil, "model": nil},
 		}
 		if h.Input != nil {
@@ -274,7 +274,7 @@ func (in *Instance) Endpoints() *jinapb.EndpointsProto {
 			in.logger.Warn("endpoint schemas cannot be published", "err", err)
 		}
 	}
-	return out
+	return in.withGenerators(out) // is_generator (generator.go)
 }
 
 // EndpointSchema returns the input and output schemas of the handler that
