@@ -33,8 +33,17 @@ func (e *Engine) StreamDoc(ctx context.Context, req *jinapb.SingleDocumentReques
 	if err != nil {
 		return status.Error(codes.Unavailable, err.Error())
 	}
+	route := d.route.Load()
+	if rt := e.router.Load(); rt != nil {
+		// A flow change drains the router's requests before it stops
+		// deployments: count this stream among them.
+		defer rt.Hold()()
+		if rd := rt.Deployment(name); rd != nil {
+			route = rd
+		}
+	}
 	first := true
-	err = d.route.Load().StreamDoc(ctx, req, func(item *jinapb.SingleDocumentRequestProto) error {
+	err = route.StreamDoc(ctx, req, func(item *jinapb.SingleDocumentRequestProto) error {
 		if first {
 			// The first item tells how long the generator took to start,
 			// the figure the gateway latency of a stream means.

@@ -99,3 +99,18 @@ func TestStreamDocNoRetryAfterAnItem(t *testing.T) {
 		t.Fatalf("send error: %v", err)
 	}
 }
+
+// TestHoldDelaysDrain: a held stream keeps Drain waiting until released.
+func TestHoldDelaysDrain(t *testing.T) {
+	r, _ := testFlow(t, "executors:\n  - {name: a, uses: RouterNop}\n")
+	release := r.Hold()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Drain(ctx); err == nil {
+		t.Fatal("Drain returned while a stream was held")
+	}
+	release()
+	if err := r.Drain(context.Background()); err != nil {
+		t.Fatalf("Drain after release: %v", err)
+	}
+}
