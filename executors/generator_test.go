@@ -6,6 +6,7 @@ import (
 	"iter"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
@@ -167,9 +168,18 @@ func TestStreamDocSendsEachItemBeforeTheNextIsProduced(t *testing.T) {
 		})
 	}()
 	for _, want := range []string{"x", "y", "z"} {
-		gate <- struct{}{} // let the generator produce one word
-		if g := <-got; g != want {
-			t.Fatalf("item %q, want %q", g, want)
+		select {
+		case gate <- struct{}{}: // let the generator produce one word
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the generator never asked for %q", want)
+		}
+		select {
+		case g := <-got:
+			if g != want {
+				t.Fatalf("item %q, want %q", g, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("item %q was produced but never sent: the stream is buffered", want)
 		}
 	}
 	if err := <-done; err != nil {

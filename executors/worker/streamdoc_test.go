@@ -140,7 +140,11 @@ func TestStreamDocOverGRPCIsIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"one", "two", "three"} {
-		streamGate <- struct{}{}
+		select {
+		case streamGate <- struct{}{}:
+		case <-ctx.Done():
+			t.Fatalf("the generator never asked for %q", want)
+		}
 		it, err := st.Recv()
 		if err != nil {
 			t.Fatal(err)
