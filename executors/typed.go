@@ -157,5 +157,6 @@ func typedSignature(t reflect.Type) bool {
 	if in.Kind() == reflect.Pointer {
 		in = in.Elem()
 	}
-	return in.Kind() == reflect.Struct
+	// docarray.DocList and *docarray.Document are the untyped documents.
+	return in.Kind() == reflect.Struct && in != reflect.TypeFor[docarray.Document]()
 }
