@@ -178,7 +178,9 @@ type wrongShapes struct{ executors.Base }
 func (e *wrongShapes) Endpoints(r *executors.Router) {
 	r.On("/batchnoparams", func(ctx context.Context, docs docarray.DocList) error { return nil })
 	r.On("/typed", func(ctx context.Context, in []word, p executors.Params) ([]word, error) { return in, nil })
-	r.On("/gen", func(ctx context.Context, d *docarray.Document, p executors.Params) iter.Seq2[*docarray.Document, error] { return nil })
+	r.On("/gen", func(ctx context.Context, d *docarray.Document, p executors.Params) iter.Seq2[*docarray.Document, error] {
+		return nil
+	})
 	r.On("/nilfunc", (func(context.Context, *executors.Call) error)(nil))
 	r.On("/notfunc", "Greet")
 }
