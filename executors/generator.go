@@ -27,7 +27,7 @@ import (
 //			}
 //		}
 //	}
-//	r.On("/stream", executors.Generator(e.Stream))
+//	executors.On(r, "/stream", executors.Generator(e.Stream))
 //
 // A generator stops at the first error it yields (the client receives it as
 // an ERROR status) or when yield returns false (the client cancelled).
@@ -39,7 +39,7 @@ import (
 type GenFunc = func(ctx context.Context, doc *docarray.Document, p Params) iter.Seq2[*docarray.Document, error]
 
 // Generator wraps a handler that yields documents one by one for one input
-// document (see GenFunc); bind it with Router.On or Router.Default.
+// document (see GenFunc); bind it with executors.On or executors.Default.
 func Generator(fn GenFunc) Handler {
 	return generatorHandler(funcName(fn), fn)
 }

@@ -19,7 +19,7 @@ import (
 //	type Embedded struct {
 //		Embedding []float32 `doc:"embedding"`
 //	}
-//	r.On("/embed", executors.Typed(e.Embed)) // func(ctx, []Query, Params) ([]Embedded, error)
+//	executors.On(r, "/embed", executors.Typed(e.Embed)) // func(ctx, []Query, Params) ([]Embedded, error)
 //
 // The SDK decodes the request's documents into In values; a document that
 // does not fit fails the request with a BadRequest naming the document and
