@@ -7,11 +7,12 @@
 //	c, err := client.New("grpc://localhost:12345")
 //	if err != nil { ... }
 //	defer c.Close()
-//	docs, err := c.Post(ctx, "/index", docarray.FromTexts("hello", "world"),
+//	docs, results, err := c.Post(ctx, "/index", docarray.FromTexts("hello", "world"),
 //		client.RequestSize(100), client.Parameters(map[string]any{"limit": 5}))
 //
 // Post sends its documents in batches (requests) of RequestSize documents
-// and collects the returned documents. Stream does the same for an iterator
+// and collects the returned documents and the executors' results
+// (parameters["__results__"]). Stream does the same for an iterator
 // of documents and returns an iterator of responses, so a million generated
 // documents never sit in memory at once: at most Prefetch requests are in
 // flight, and a request's documents are released once its response has been

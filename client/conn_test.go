@@ -100,7 +100,7 @@ func TestUnreachable(t *testing.T) {
 		t.Run(addr, func(t *testing.T) {
 			c := newClient(t, addr)
 			start := time.Now()
-			_, err := c.Post(testCtx(t), "/x", gen(3))
+			_, _, err := c.Post(testCtx(t), "/x", gen(3))
 			took := time.Since(start)
 			if want := "cannot reach " + addr + ": connection refused"; err == nil || err.Error() != want {
 				t.Fatalf("got %v, want %q", err, want)
@@ -137,7 +137,7 @@ func TestRetryHTTP503(t *testing.T) {
 	c := f.client(t, "http")
 
 	var retries []client.Retry
-	docs, err := c.Post(testCtx(t), "/echo", gen(3), client.Retries(2), client.RetryBackoff(time.Millisecond, 10*time.Millisecond),
+	docs, _, err := c.Post(testCtx(t), "/echo", gen(3), client.Retries(2), client.RetryBackoff(time.Millisecond, 10*time.Millisecond),
 		client.OnRetry(func(r client.Retry) { retries = append(retries, r) }))
 	if err != nil || len(docs) != 3 {
 		t.Fatalf("got %d docs, %v", len(docs), err)
@@ -150,7 +150,7 @@ func TestRetryHTTP503(t *testing.T) {
 	}
 
 	calls.Store(0)
-	_, err = c.Post(testCtx(t), "/echo", gen(3), client.Retries(1), client.RetryBackoff(time.Millisecond, time.Millisecond))
+	_, _, err = c.Post(testCtx(t), "/echo", gen(3), client.Retries(1), client.RetryBackoff(time.Millisecond, time.Millisecond))
 	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "executor exec is down") || errors.Is(err, client.ErrUnreachable) {
 		t.Fatalf("got %v", err)
 	}
@@ -207,7 +207,7 @@ func TestRetryGatewayUnavailableInStream(t *testing.T) {
 	g := &flakyGateway{seen: map[string]int{}}
 	addr := startGRPC(t, func(s *grpc.Server) { jinapb.RegisterJinaRPCServer(s, g) })
 	c := newClient(t, addr)
-	docs, err := c.Post(testCtx(t), "/x", gen(25), client.RequestSize(10), client.Retries(1), client.RetryBackoff(time.Millisecond, time.Millisecond), client.Ordered(true))
+	docs, _, err := c.Post(testCtx(t), "/x", gen(25), client.RequestSize(10), client.Retries(1), client.RetryBackoff(time.Millisecond, time.Millisecond), client.Ordered(true))
 	if err != nil || !slices.Equal(ids(docs), seqIDs(25)) {
 		t.Fatalf("got %v, %v", ids(docs), err)
 	}
@@ -219,7 +219,7 @@ func TestRetryGatewayUnavailableInStream(t *testing.T) {
 	}
 	g.mu.Unlock()
 
-	_, err = c.Post(testCtx(t), "/x", gen(1))
+	_, _, err = c.Post(testCtx(t), "/x", gen(1))
 	var ee *client.ExecutorError
 	if status.Code(err) != codes.Unavailable || errors.As(err, &ee) || !strings.Contains(err.Error(), "request 0: rpc error: code = Unavailable desc = executor exec unreachable") {
 		t.Fatalf("got %v", err)
@@ -245,7 +245,7 @@ func TestRetryLateServer(t *testing.T) {
 		}
 		done := make(chan out, 1)
 		go func() {
-			docs, err := c.Post(testCtx(t), "/echo", gen(30), client.RequestSize(10), client.Retries(50), client.RetryBackoff(10*time.Millisecond, 50*time.Millisecond),
+			docs, _, err := c.Post(testCtx(t), "/echo", gen(30), client.RequestSize(10), client.Retries(50), client.RetryBackoff(10*time.Millisecond, 50*time.Millisecond),
 				client.OnRetry(func(client.Retry) { once.Do(func() { close(firstRetry) }) }))
 			done <- out{docs, err}
 		}()
@@ -343,7 +343,7 @@ func TestRetryBrokenStream(t *testing.T) {
 		p := startProxy(t, target, 3000)
 		c := newClient(t, "grpc://"+p.lis.Addr().String())
 		var retries []client.Retry
-		docs, err := c.Post(testCtx(t), "/echo", gen(500), client.RequestSize(50), client.Retries(3), client.RetryBackoff(10*time.Millisecond, 100*time.Millisecond),
+		docs, _, err := c.Post(testCtx(t), "/echo", gen(500), client.RequestSize(50), client.Retries(3), client.RetryBackoff(10*time.Millisecond, 100*time.Millisecond),
 			client.OnRetry(func(r client.Retry) { retries = append(retries, r) }))
 		if err != nil {
 			t.Fatal(err)
@@ -360,7 +360,7 @@ func TestRetryBrokenStream(t *testing.T) {
 	t.Run("not retried", func(t *testing.T) {
 		p := startProxy(t, target, 3000)
 		c := newClient(t, "grpc://"+p.lis.Addr().String())
-		_, err := c.Post(testCtx(t), "/echo", gen(500), client.RequestSize(50))
+		_, _, err := c.Post(testCtx(t), "/echo", gen(500), client.RequestSize(50))
 		var ce *client.ConnError
 		if !errors.As(err, &ce) || !ce.Lost || !strings.HasPrefix(err.Error(), "lost connection to grpc://") {
 			t.Fatalf("got %v", err)
@@ -393,7 +393,7 @@ func TestHTTPAnswers(t *testing.T) {
 		answers, calls = as, 0
 		mu.Unlock()
 		var resp *client.Response
-		_, err := c.Post(testCtx(t), "/x", gen(1), client.Retries(2), client.RetryBackoff(time.Millisecond, time.Millisecond),
+		_, _, err := c.Post(testCtx(t), "/x", gen(1), client.Retries(2), client.RetryBackoff(time.Millisecond, time.Millisecond),
 			client.OnAlways(func(r *client.Response, _ error) { resp = r }))
 		mu.Lock()
 		defer mu.Unlock()
@@ -444,11 +444,11 @@ func TestMessageLimit(t *testing.T) {
 	f := newFixture(t)
 	forEach(t, func(t *testing.T, protocol string) {
 		c := f.client(t, protocol, client.WithMaxMessageSize(2000))
-		_, err := c.Post(testCtx(t), "/echo", gen(300), client.RequestSize(100))
+		_, _, err := c.Post(testCtx(t), "/echo", gen(300), client.RequestSize(100))
 		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "request 0 (documents 0-99) is ") {
 			t.Fatalf("got %v", err)
 		}
-		if docs, err := c.Post(testCtx(t), "/echo", gen(300), client.RequestSize(10)); err != nil || len(docs) != 300 {
+		if docs, _, err := c.Post(testCtx(t), "/echo", gen(300), client.RequestSize(10)); err != nil || len(docs) != 300 {
 			t.Fatalf("small requests: %v", err)
 		}
 	})
@@ -456,7 +456,7 @@ func TestMessageLimit(t *testing.T) {
 
 func TestHTTPBodyLimit(t *testing.T) {
 	f := newFixture(t, func(o *fixtureOptions) { o.gateway.MaxBodyBytes = 1000 })
-	_, err := f.client(t, "http").Post(testCtx(t), "/echo", gen(100), client.Retries(3))
+	_, _, err := f.client(t, "http").Post(testCtx(t), "/echo", gen(100), client.Retries(3))
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("got %v", err)
 	}
@@ -593,12 +593,12 @@ func TestToken(t *testing.T) {
 		}
 	})
 	forEach(t, func(t *testing.T, protocol string) {
-		_, err := f.client(t, protocol).Post(testCtx(t), "/echo", gen(2), client.Retries(2))
+		_, _, err := f.client(t, protocol).Post(testCtx(t), "/echo", gen(2), client.Retries(2))
 		if status.Code(err) != codes.Unauthenticated {
 			t.Fatalf("without token: got %v", err)
 		}
 		c := f.client(t, protocol, client.WithToken("s3cret"))
-		if docs, err := c.Post(testCtx(t), "/echo", gen(2)); err != nil || len(docs) != 2 {
+		if docs, _, err := c.Post(testCtx(t), "/echo", gen(2)); err != nil || len(docs) != 2 {
 			t.Fatalf("with token: %v", err)
 		}
 		if _, err := c.Status(testCtx(t)); err != nil {
@@ -658,14 +658,14 @@ func TestTLS(t *testing.T) {
 		"https insecure": {f.httpAddr, []client.Option{client.WithInsecureSkipVerify()}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			docs, err := newClient(t, tc.addr, tc.opts...).Post(testCtx(t), "/echo", gen(2))
+			docs, _, err := newClient(t, tc.addr, tc.opts...).Post(testCtx(t), "/echo", gen(2))
 			if err != nil || len(docs) != 2 {
 				t.Fatalf("got %v", err)
 			}
 		})
 	}
 	for _, addr := range []string{grpcs, f.httpAddr} {
-		_, err := newClient(t, addr).Post(testCtx(t), "/echo", gen(2))
+		_, _, err := newClient(t, addr).Post(testCtx(t), "/echo", gen(2))
 		if !errors.Is(err, client.ErrUnreachable) || !strings.Contains(err.Error(), "certificate") {
 			t.Errorf("%s without CA: got %v", addr, err)
 		}
@@ -685,7 +685,7 @@ func TestConcurrentPosts(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				docs, err := c.Post(testCtx(t), "/echo", gen(120+i), client.RequestSize(7), client.Ordered(true))
+				docs, _, err := c.Post(testCtx(t), "/echo", gen(120+i), client.RequestSize(7), client.Ordered(true))
 				if err == nil && !slices.Equal(ids(docs), seqIDs(120+i)) {
 					err = fmt.Errorf("post %d: wrong ids", i)
 				}
@@ -714,7 +714,7 @@ func TestCancelDuringRetry(t *testing.T) {
 			var once sync.Once
 			done := make(chan error, 1)
 			go func() {
-				_, err := c.Post(ctx, "/x", gen(10), client.Retries(100), client.RetryBackoff(time.Second, time.Second),
+				_, _, err := c.Post(ctx, "/x", gen(10), client.Retries(100), client.RetryBackoff(time.Second, time.Second),
 					client.OnRetry(func(client.Retry) { once.Do(func() { close(retrying) }) }))
 				done <- err
 			}()

@@ -173,17 +173,44 @@ func (o *postOptions) backoff(attempt int) time.Duration {
 
 // Post sends docs to endpoint in requests of RequestSize documents and
 // returns the documents of all responses (in arrival order unless
-// Ordered). No documents send one request without documents (parameters
-// only). An empty endpoint means "/default".
+// Ordered) and the results executors returned beside them
+// (parameters["__results__"], see Results). No documents send one request
+// without documents (parameters only). An empty endpoint means "/default".
 //
 // The first failed request ends the Post with its error (an
-// *ExecutorError for an executor's ERROR status) and the documents
-// received so far. With ContinueOnError, failed requests are skipped and
-// the error summarises them (errors.As finds the first).
-func (c *Client) Post(ctx context.Context, endpoint string, docs docarray.DocList, opts ...PostOption) (docarray.DocList, error) {
-	var out docarray.DocList
-	err := c.collect(ctx, endpoint, slices.Values(docs), opts, func(r *Response) { out = append(out, r.Docs...) })
-	return out, err
+// *ExecutorError for an executor's ERROR status) and the documents and
+// results received so far. With ContinueOnError, failed requests are
+// skipped and the error summarises them (errors.As finds the first).
+func (c *Client) Post(ctx context.Context, endpoint string, docs docarray.DocList, opts ...PostOption) (docarray.DocList, Results, error) {
+	var (
+		out     docarray.DocList
+		results Results
+	)
+	err := c.collect(ctx, endpoint, slices.Values(docs), opts, func(r *Response) {
+		out = append(out, r.Docs...)
+		results = results.add(r)
+	})
+	return out, results, err
+}
+
+// Results are the results executors returned beside documents
+// (parameters["__results__"][<executor name>], Jina's return_results), by
+// executor name: one entry for each response that carried results from
+// that executor, in the order the responses were collected (input order
+// with Ordered). A Post of one request has at most one entry per executor:
+// results["index"][0].
+type Results map[string][]any
+
+// add appends the results of one response; a nil Results stays nil until
+// a response carries some.
+func (rs Results) add(r *Response) Results {
+	for name, v := range r.Results() {
+		if rs == nil {
+			rs = Results{}
+		}
+		rs[name] = append(rs[name], v)
+	}
+	return rs
 }
 
 // PostStream is Post for an iterator of documents, with results going to

@@ -42,7 +42,7 @@ func TestBatching(t *testing.T) {
 			t.Run(fmt.Sprintf("n=%d,size=%d", tc.n, tc.size), func(t *testing.T) {
 				f.rec.reset()
 				var indexes, sizes []int
-				docs, err := c.Post(testCtx(t), "/echo", gen(tc.n), client.RequestSize(tc.size), client.Ordered(true),
+				docs, _, err := c.Post(testCtx(t), "/echo", gen(tc.n), client.RequestSize(tc.size), client.Ordered(true),
 					client.OnDone(func(r *client.Response) {
 						indexes = append(indexes, r.Index)
 						sizes = append(sizes, len(r.Docs))
@@ -100,7 +100,7 @@ func TestEmptyEndpointIsDefault(t *testing.T) {
 	f := newFixture(t)
 	forEach(t, func(t *testing.T, protocol string) {
 		f.rec.reset()
-		if _, err := f.client(t, protocol).Post(testCtx(t), "", gen(1)); err != nil {
+		if _, _, err := f.client(t, protocol).Post(testCtx(t), "", gen(1)); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.rec.all()[0].endpoint; got != "/default" {
@@ -119,7 +119,7 @@ func TestOrdered(t *testing.T) {
 			t.Run(fmt.Sprint("ordered=", ordered), func(t *testing.T) {
 				params := map[string]any{"batches": batches, "size": size, "run": fmt.Sprint(protocol, ordered)}
 				var arrival []int
-				docs, err := c.Post(testCtx(t), "/order", gen(batches*size), client.RequestSize(size), client.Prefetch(batches),
+				docs, _, err := c.Post(testCtx(t), "/order", gen(batches*size), client.RequestSize(size), client.Prefetch(batches),
 					client.Parameters(params), client.Ordered(ordered),
 					client.OnAlways(func(r *client.Response, _ error) { arrival = append(arrival, r.Index) }))
 				if err != nil {
@@ -155,7 +155,7 @@ func TestExecutorError(t *testing.T) {
 	forEach(t, func(t *testing.T, protocol string) {
 		c := f.client(t, protocol)
 		t.Run("stop", func(t *testing.T) {
-			_, err := c.Post(testCtx(t), "/fail", input(), client.RequestSize(10))
+			_, _, err := c.Post(testCtx(t), "/fail", input(), client.RequestSize(10))
 			var ee *client.ExecutorError
 			if !errors.As(err, &ee) {
 				t.Fatalf("want *ExecutorError, got %T %v", err, err)
@@ -174,7 +174,7 @@ func TestExecutorError(t *testing.T) {
 			f.rec.reset()
 			var failed []int
 			run := client.Parameters(map[string]any{"run": t.Name()})
-			docs, err := c.Post(testCtx(t), "/fail", input(), client.RequestSize(10), client.ContinueOnError(true), client.Retries(3), run,
+			docs, _, err := c.Post(testCtx(t), "/fail", input(), client.RequestSize(10), client.ContinueOnError(true), client.Retries(3), run,
 				client.OnError(func(r *client.Response, err error) {
 					failed = append(failed, r.Index)
 					if r.Status.Code != client.StatusError || r.Status.Exception.Name != "ValueError" {
@@ -232,7 +232,7 @@ func TestParametersTargetAndResults(t *testing.T) {
 		c := f.client(t, protocol)
 		params := map[string]any{"k": "v", "n": 3, "exec": map[string]any{"only": true}, "other__x": 1}
 		var resp *client.Response
-		_, err := c.Post(testCtx(t), "/echo", gen(3), client.Parameters(params), client.TargetExecutor("ex.*"),
+		_, _, err := c.Post(testCtx(t), "/echo", gen(3), client.Parameters(params), client.TargetExecutor("ex.*"),
 			client.OnDone(func(r *client.Response) { resp = r }))
 		if err != nil {
 			t.Fatal(err)
@@ -255,6 +255,38 @@ func TestParametersTargetAndResults(t *testing.T) {
 	})
 }
 
+// Post returns the executors' results (parameters["__results__"]) with
+// the documents, one entry per request, without an OnDone callback.
+func TestPostReturnsResults(t *testing.T) {
+	f := newFixture(t)
+	forEach(t, func(t *testing.T, protocol string) {
+		c := f.client(t, protocol)
+		docs, results, err := c.Post(testCtx(t), "/echo", gen(5), client.RequestSize(2), client.Ordered(true),
+			client.Parameters(map[string]any{"k": "v"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(docs) != 5 {
+			t.Fatalf("got %d documents, want 5", len(docs))
+		}
+		got := results["exec"]
+		if len(results) != 1 || len(got) != 3 {
+			t.Fatalf("results %v: want 3 entries under exec", results)
+		}
+		for i, want := range []float64{2, 2, 1} { // batches of 2, 2, 1 in input order
+			r := got[i].(map[string]any)
+			if r["n"] != want || r["params"].(map[string]any)["k"] != "v" {
+				t.Fatalf("results[exec][%d] = %v, want n=%v and the parameters", i, r, want)
+			}
+		}
+		// An endpoint whose handler returns no results: none.
+		_, results, err = c.Post(testCtx(t), "/fail", gen(2))
+		if err != nil || results != nil {
+			t.Fatalf("results %v, err %v; want none", results, err)
+		}
+	})
+}
+
 func TestBadOptions(t *testing.T) {
 	c := newClient(t, "grpc://127.0.0.1:1")
 	for name, opt := range map[string]client.PostOption{
@@ -262,7 +294,7 @@ func TestBadOptions(t *testing.T) {
 		"retries": client.Retries(-1),
 		"params":  client.Parameters(map[string]any{"f": func() {}}),
 	} {
-		_, err := c.Post(context.Background(), "/x", nil, opt)
+		_, _, err := c.Post(context.Background(), "/x", nil, opt)
 		if !errors.Is(err, yamlutil.ErrBadInput) {
 			t.Errorf("%s: want bad input, got %v", name, err)
 		}
@@ -270,11 +302,11 @@ func TestBadOptions(t *testing.T) {
 	// A document that cannot be encoded names its position.
 	bad := gen(3)
 	bad[2].Tags = map[string]any{"c": make(chan int)}
-	_, err := c.Post(context.Background(), "/x", bad)
+	_, _, err := c.Post(context.Background(), "/x", bad)
 	if !errors.Is(err, yamlutil.ErrBadInput) || !strings.Contains(err.Error(), `document 2 (id "2")`) {
 		t.Errorf("got %v", err)
 	}
-	_, err = c.Post(context.Background(), "/x", docarray.DocList{nil})
+	_, _, err = c.Post(context.Background(), "/x", docarray.DocList{nil})
 	if !errors.Is(err, yamlutil.ErrBadInput) {
 		t.Errorf("nil doc: got %v", err)
 	}
@@ -364,7 +396,7 @@ func TestCancelMidStream(t *testing.T) {
 		defer cancel()
 		done := make(chan error, 1)
 		go func() {
-			_, err := c.Post(ctx, "/block", gen(30), client.RequestSize(10), client.Prefetch(2))
+			_, _, err := c.Post(ctx, "/block", gen(30), client.RequestSize(10), client.Prefetch(2))
 			done <- err
 		}()
 		<-f.exec.started // a request is being processed
@@ -417,7 +449,7 @@ func TestTimeout(t *testing.T) {
 	forEach(t, func(t *testing.T, protocol string) {
 		f.rec.reset()
 		c := f.client(t, protocol)
-		_, err := c.Post(testCtx(t), "/block", gen(1), client.Timeout(100*time.Millisecond), client.Retries(2), client.Parameters(map[string]any{"run": t.Name()}))
+		_, _, err := c.Post(testCtx(t), "/block", gen(1), client.Timeout(100*time.Millisecond), client.Retries(2), client.Parameters(map[string]any{"run": t.Name()}))
 		if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "request 0:") {
 			t.Fatalf("got %v (%v)", err, status.Code(err))
 		}
@@ -439,7 +471,7 @@ func TestLargeBatch(t *testing.T) {
 			size = 1 << 20
 		}
 		blob := bytes.Repeat([]byte("0123456789abcdef"), size/16)
-		docs, err := f.client(t, protocol).Post(testCtx(t), "/echo", docarray.DocList{{ID: "big", Blob: blob}})
+		docs, _, err := f.client(t, protocol).Post(testCtx(t), "/echo", docarray.DocList{{ID: "big", Blob: blob}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -274,7 +274,10 @@ func readEvents(r io.Reader, max int, on func(event string, data []byte) bool) e
 			}
 		}
 		if eof {
-			if event != "" || hasData {
+			if event == "" && hasData {
+				event = "message"
+			}
+			if event != "" {
 				on(event, data.Bytes())
 			}
 			return nil

@@ -196,7 +196,8 @@ func post(t *testing.T, addr string, opts ...client.Option) (docarray.DocList, e
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return c.Post(ctx, "/x", docarray.FromTexts("hi"), client.Retries(0))
+	docs, _, err := c.Post(ctx, "/x", docarray.FromTexts("hi"), client.Retries(0))
+	return docs, err
 }
 
 // TestGatewayTLS: with ssl_certfile/ssl_keyfile in the flow, gRPC and HTTP

@@ -33,8 +33,17 @@ func (e *Engine) StreamDoc(ctx context.Context, req *jinapb.SingleDocumentReques
 	if err != nil {
 		return status.Error(codes.Unavailable, err.Error())
 	}
+	route := d.route.Load()
+	if rt := e.router.Load(); rt != nil {
+		// A flow change drains the router's requests before it stops
+		// deployments: count this stream among them.
+		defer rt.Hold()()
+		if rd := rt.Deployment(name); rd != nil {
+			route = rd
+		}
+	}
 	first := true
-	err = d.route.Load().StreamDoc(ctx, req, func(item *jinapb.SingleDocumentRequestProto) error {
+	err = route.StreamDoc(ctx, req, func(item *jinapb.SingleDocumentRequestProto) error {
 		if first {
 			// The first item tells how long the generator took to start,
 			// the figure the gateway latency of a stream means.
@@ -108,9 +117,11 @@ func generatorIn(eps *jinapb.EndpointsProto, endpoint string) bool {
 	if eps == nil {
 		return false
 	}
-	key, ok := handler(eps, endpoint)
-	if !ok {
-		return false
+	key := endpoint
+	if !slices.Contains(eps.GetEndpoints(), key) {
+		if key = executors.DefaultEndpoint; !slices.Contains(eps.GetEndpoints(), key) {
+			return false
+		}
 	}
 	entry := eps.GetSchemas().GetFields()[key].GetStructValue()
 	return entry.GetFields()["is_generator"].GetBoolValue()

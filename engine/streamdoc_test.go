@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,10 +16,16 @@ import (
 	"github.com/jig-dev/jig/executors/docarray"
 )
 
-// engGate holds EngStream's generator before each word until the test
+// engGates hold EngStream's generator before each word until the test
 // lets it go, so the tests can tell that every item crosses the gateway
-// before the next one is produced.
-var engGate = make(chan struct{})
+// before the next one is produced. One gate per input text, so that a
+// stream of one test can never take another's turn.
+var engGates sync.Map // text -> chan struct{}
+
+func gateOf(text string) chan struct{} {
+	g, _ := engGates.LoadOrStore(text, make(chan struct{}))
+	return g.(chan struct{})
+}
 
 // engStream yields the words of a text on /stream, one per gate value;
 // "boom" makes it fail.
@@ -30,9 +37,10 @@ func (s *engStream) Endpoints(r *executors.Router) {
 
 func (s *engStream) Stream(ctx context.Context, doc *docarray.Document, p executors.Params) iter.Seq2[*docarray.Document, error] {
 	return func(yield func(*docarray.Document, error) bool) {
+		gate := gateOf(doc.Text)
 		for _, w := range strings.Fields(doc.Text) {
 			select {
-			case <-engGate:
+			case <-gate:
 			case <-ctx.Done():
 				return
 			}
@@ -47,11 +55,13 @@ func (s *engStream) Stream(ctx context.Context, doc *docarray.Document, p execut
 	}
 }
 
-// release lets the generator produce n words (or gives up when ctx ends).
-func release(ctx context.Context, n int) {
+// release lets the generator of text produce n words (or gives up when
+// ctx ends).
+func release(ctx context.Context, text string, n int) {
+	gate := gateOf(text)
 	for range n {
 		select {
-		case engGate <- struct{}{}:
+		case gate <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
@@ -96,18 +106,20 @@ func TestStreamDocThroughGateway(t *testing.T) {
 				d   *docarray.Document
 				err error
 			}
+			text := "alpha beta gamma " + addr // a gate of its own
+			gate := gateOf(text)
 			got := make(chan item)
 			go func() {
 				defer close(got)
-				for d, err := range c.StreamDoc(ctx, "/stream", docarray.New("alpha beta gamma"), client.Parameters(map[string]any{"gen__prefix": "~"})) {
+				for d, err := range c.StreamDoc(ctx, "/stream", docarray.New(text), client.Parameters(map[string]any{"gen": map[string]any{"prefix": "~"}})) {
 					got <- item{d, err}
 				}
 			}()
-			for _, want := range []string{"alpha", "beta", "gamma"} {
+			for _, want := range strings.Fields(text) {
 				// The generator produces the next word only now: receiving
 				// it proves the previous one was not held back.
 				select {
-				case engGate <- struct{}{}:
+				case gate <- struct{}{}:
 				case <-ctx.Done():
 					t.Fatalf("generator never asked for %q", want)
 				}
@@ -139,8 +151,9 @@ func TestStreamDocExecutorError(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var got []string
 		var last error
-		go release(ctx, 2)
-		for d, err := range c.StreamDoc(ctx, "/stream", docarray.New("ok boom never")) {
+		text := "ok boom never " + addr
+		go release(ctx, text, 2)
+		for d, err := range c.StreamDoc(ctx, "/stream", docarray.New(text)) {
 			if err != nil {
 				last = err
 				break
@@ -166,7 +179,7 @@ func TestStreamDocHTTPWireForm(t *testing.T) {
 	eng := startFlow(t, streamFlow)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	go release(ctx, 2)
+	go release(ctx, "x y", 2)
 	req, _ := http.NewRequest("GET", "http://"+eng.Addresses().HTTP+"/stream?text=x%20y&id=in1", nil)
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)

@@ -9,20 +9,27 @@
 //	}
 //
 //	func (g *Greeter) Endpoints(r *executors.Router) {
-//		r.Default(g.Greet)          // @requests
-//		r.On("/hello", g.Greet)     // @requests(on="/hello")
-//		r.Write("/index", g.Index)  // @requests(on="/index") + @write
+//		executors.Default(r, g.Greet)          // @requests
+//		executors.On(r, "/hello", g.Greet)     // @requests(on="/hello")
+//		executors.Write(r, "/index", g.Index)  // @requests(on="/index") + @write
 //	}
 //
-//	func (g *Greeter) Greet(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) {
+//	func (g *Greeter) Greet(ctx context.Context, docs docarray.DocList, p executors.Params) error {
 //		for _, d := range docs {
 //			d.Text = g.Greeting + " " + d.Text
 //		}
-//		return nil, nil // nil: the documents were changed in place
+//		return nil // the documents were changed in place
 //	}
 //
-// Handlers may also work on one Document at a time (the SDK loops over the
-// batch and errors name the failing document), and on typed documents —
+// On, Default and Write are checked by the compiler: a handler has one of
+// the HandlerFunc shapes, as net/http's HandlerFunc has one, and a function
+// of any other shape does not compile. (The Router's own On, Default and
+// Write take any function and check its shape when the executor loads;
+// they stay for older code.)
+//
+// Handlers may also return new documents and results, work on one
+// Document at a time (the SDK loops over the batch and errors name the
+// failing document), and on typed documents —
 // Go structs whose fields map to document keys by `doc` tags, the shape of
 // docarray's BaseDoc / DocList[T] (see package docarray):
 //
@@ -32,8 +39,8 @@
 //	type Embedded struct {
 //		Embedding []float32 `doc:"embedding"`
 //	}
-//	r.On("/embed", executors.Typed(e.Embed))    // func(ctx, []Query, Params) ([]Embedded, error)
-//	r.On("/one", executors.TypedDoc(e.EmbedOne)) // func(ctx, Query, Params) (Embedded, error)
+//	executors.On(r, "/embed", executors.Typed(e.Embed))    // func(ctx, []Query, Params) ([]Embedded, error)
+//	executors.On(r, "/one", executors.TypedDoc(e.EmbedOne)) // func(ctx, Query, Params) (Embedded, error)
 //
 // The SDK converts and validates the documents, merges the results onto
 // them (IDs and undeclared fields pass through) and publishes the types'

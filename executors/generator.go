@@ -9,6 +9,7 @@ import (
 
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/proto/jinapb"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Generator endpoints are the Go shape of Jina's generator endpoints
@@ -26,7 +27,7 @@ import (
 //			}
 //		}
 //	}
-//	r.On("/stream", executors.Generator(e.Stream))
+//	executors.On(r, "/stream", executors.Generator(e.Stream))
 //
 // A generator stops at the first error it yields (the client receives it as
 // an ERROR status) or when yield returns false (the client cancelled).
@@ -38,7 +39,7 @@ import (
 type GenFunc = func(ctx context.Context, doc *docarray.Document, p Params) iter.Seq2[*docarray.Document, error]
 
 // Generator wraps a handler that yields documents one by one for one input
-// document (see GenFunc); bind it with Router.On or Router.Default.
+// document (see GenFunc); bind it with executors.On or executors.Default.
 func Generator(fn GenFunc) Handler {
 	return generatorHandler(funcName(fn), fn)
 }
@@ -142,6 +143,30 @@ func (in *Instance) GeneratorEndpoints() map[string]bool {
 		if h.IsGenerator() {
 			out[ep] = true
 		}
+	}
+	return out
+}
+
+// withGenerators marks the generator endpoints in discovery's schemas the
+// way Jina's worker publishes them: is_generator and is_singleton_doc true
+// (a generator takes one document). An endpoint without a schema entry
+// gets one holding just these flags. Other entries are left as they are.
+func (in *Instance) withGenerators(out *jinapb.EndpointsProto) *jinapb.EndpointsProto {
+	gens := in.GeneratorEndpoints()
+	if len(gens) == 0 {
+		return out
+	}
+	if out.Schemas == nil {
+		out.Schemas = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	}
+	for ep := range gens {
+		entry := out.Schemas.Fields[ep].GetStructValue()
+		if entry == nil {
+			entry = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+			out.Schemas.Fields[ep] = structpb.NewStructValue(entry)
+		}
+		entry.Fields["is_generator"] = structpb.NewBoolValue(true)
+		entry.Fields["is_singleton_doc"] = structpb.NewBoolValue(true)
 	}
 	return out
 }

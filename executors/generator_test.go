@@ -6,6 +6,7 @@ import (
 	"iter"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
@@ -36,7 +37,9 @@ type wordOut struct {
 func (w *words) Endpoints(r *executors.Router) {
 	r.On("/words", executors.Generator(w.Words))
 	r.On("/typed", executors.TypedGenerator(w.Typed))
-	r.On("/plain", func(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) { return nil, nil })
+	r.On("/plain", func(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) {
+		return nil, nil
+	})
 }
 
 func (w *words) Words(ctx context.Context, doc *docarray.Document, p executors.Params) iter.Seq2[*docarray.Document, error] {
@@ -72,7 +75,6 @@ func (w *words) Typed(ctx context.Context, doc wordIn, p executors.Params) iter.
 		}
 	}
 }
-
 
 func init() {
 	executors.Register("TestWords", func() executors.Executor { return &words{} })
@@ -137,7 +139,7 @@ func itemText(t *testing.T, it *jinapb.SingleDocumentRequestProto) string {
 
 func TestStreamDocYieldsInOrderWithParameters(t *testing.T) {
 	inst := newWords(t, nil)
-	items := collect(t, inst, streamReq("/words", "a b c", map[string]any{"words__prefix": ">"}))
+	items := collect(t, inst, streamReq("/words", "a b c", map[string]any{"words": map[string]any{"prefix": ">"}}))
 	var got []string
 	for _, it := range items {
 		got = append(got, itemText(t, it))
@@ -166,9 +168,18 @@ func TestStreamDocSendsEachItemBeforeTheNextIsProduced(t *testing.T) {
 		})
 	}()
 	for _, want := range []string{"x", "y", "z"} {
-		gate <- struct{}{} // let the generator produce one word
-		if g := <-got; g != want {
-			t.Fatalf("item %q, want %q", g, want)
+		select {
+		case gate <- struct{}{}: // let the generator produce one word
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the generator never asked for %q", want)
+		}
+		select {
+		case g := <-got:
+			if g != want {
+				t.Fatalf("item %q, want %q", g, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("item %q was produced but never sent: the stream is buffered", want)
 		}
 	}
 	if err := <-done; err != nil {

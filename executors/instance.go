@@ -263,7 +263,7 @@ func (in *Instance) Endpoints() *jinapb.EndpointsProto {
 	} else {
 		in.logger.Warn("endpoint schemas cannot be published", "err", err)
 	}
-	return out
+	return in.withGenerators(out) // is_generator (generator.go)
 }
 
 // endpointSchema is the discovery entry of one endpoint served by h (nil:

@@ -77,20 +77,15 @@ func newRouter() *Router {
 	return &Router{bindings: map[string]*Handler{}, writes: map[string]bool{}}
 }
 
-// On binds fn to one or more endpoints (Jina's `@requests(on=...)`). fn is a
-// Handler (from Method, Typed, TypedResults or TypedDoc) or a function of
-// one of these shapes:
+// On binds fn to one or more endpoints (Jina's `@requests(on=...)`). fn
+// is a Handler or a function of one of the HandlerFunc shapes.
 //
-//	func(ctx context.Context, docs docarray.DocList, p Params) (docarray.DocList, error)
-//	func(ctx context.Context, docs docarray.DocList, p Params) (docarray.DocList, Results, error)
-//	func(ctx context.Context, doc *docarray.Document, p Params) (*docarray.Document, error)
-//	func(ctx context.Context, doc *docarray.Document, p Params) error
-//	func(ctx context.Context, c *Call) error
+// Router.On checks fn's shape only when the executor loads (the error
+// lists the shapes); it stays for code written before the compile-time
+// checked forms. New code binds handlers with the package functions On,
+// Default and Write, which the compiler checks:
 //
-// Returning nil documents means the documents were changed in place. The
-// single-document shapes are called once per document, one after the
-// other, and their errors name the failing document; the one without a
-// result changes the document in place.
+//	executors.On(r, "/hello", g.Greet)
 func (r *Router) On(endpoint string, fn any, more ...string) {
 	h := toHandler(fn)
 	if h.err != nil {
@@ -112,12 +107,15 @@ func (r *Router) On(endpoint string, fn any, more ...string) {
 }
 
 // Default binds fn to the default endpoint (Jina's bare `@requests`): it
-// serves every endpoint that has no handler of its own.
+// serves every endpoint that has no handler of its own. Like Router.On, it
+// checks fn when the executor loads; executors.Default is the checked form.
 func (r *Router) Default(fn any) { r.On(DefaultEndpoint, fn) }
 
 // Write binds fn to endpoints and marks it a write handler (Jina's `@write`):
 // write handlers run one at a time, never alongside other handlers or a
 // snapshot, and in a stateful deployment they are replicated through RAFT.
+// Like Router.On, it checks fn when the executor loads; executors.Write is
+// the checked form.
 func (r *Router) Write(endpoint string, fn any, more ...string) {
 	h := toHandler(fn)
 	if h.err == nil {
@@ -127,8 +125,9 @@ func (r *Router) Write(endpoint string, fn any, more ...string) {
 }
 
 // Method names a handler explicitly, for closures whose generated names
-// ("func1") would be meaningless in `requests:` remaps.
-func Method(name string, fn any) Handler {
+// ("func1") would be meaningless in `requests:` remaps. The compiler checks
+// fn's shape (see HandlerFunc).
+func Method[F HandlerFunc](name string, fn F) Handler {
 	h := toHandler(fn)
 	h.Name = name
 	return *h
@@ -145,9 +144,15 @@ func toHandler(fn any) *Handler {
 		return &Handler{err: fmt.Errorf("handler is nil")}
 	}
 	h := &Handler{Name: funcName(fn)}
+	if v := reflect.ValueOf(fn); v.Kind() == reflect.Func && v.IsNil() {
+		h.err = fmt.Errorf("handler is nil (a nil %T)", fn)
+		return h
+	}
 	switch f := fn.(type) {
 	case func(context.Context, *Call) error:
 		h.call = f
+	case func(context.Context, docarray.DocList, Params) error:
+		h.call = func(ctx context.Context, c *Call) error { return f(ctx, c.Docs, c.Params) }
 	case func(context.Context, docarray.DocList, Params) (docarray.DocList, error):
 		h.call = func(ctx context.Context, c *Call) error {
 			out, err := f(ctx, c.Docs, c.Params)
@@ -178,11 +183,7 @@ func toHandler(fn any) *Handler {
 			return nil, f(ctx, d, p)
 		})
 	default:
-		hint := "see Router.On for the accepted shapes"
-		if typedSignature(reflect.TypeOf(fn)) {
-			hint = "a handler on typed documents must be wrapped: executors.Typed(fn), or TypedDoc for one document"
-		}
-		h.err = fmt.Errorf("handler %s has unsupported signature %T; %s", h.Name, fn, hint)
+		h.err = shapeError(h.Name, fn)
 	}
 	return h
 }

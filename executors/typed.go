@@ -19,7 +19,7 @@ import (
 //	type Embedded struct {
 //		Embedding []float32 `doc:"embedding"`
 //	}
-//	r.On("/embed", executors.Typed(e.Embed)) // func(ctx, []Query, Params) ([]Embedded, error)
+//	executors.On(r, "/embed", executors.Typed(e.Embed)) // func(ctx, []Query, Params) ([]Embedded, error)
 //
 // The SDK decodes the request's documents into In values; a document that
 // does not fit fails the request with a BadRequest naming the document and
@@ -157,5 +157,6 @@ func typedSignature(t reflect.Type) bool {
 	if in.Kind() == reflect.Pointer {
 		in = in.Elem()
 	}
-	return in.Kind() == reflect.Struct
+	// docarray.DocList and *docarray.Document are the untyped documents.
+	return in.Kind() == reflect.Struct && in != reflect.TypeFor[docarray.Document]()
 }

@@ -177,17 +177,17 @@ func checkSource(t *testing.T, res scaffold.Result, stateful bool, endpoints []s
 		}
 	}
 	src, _ := os.ReadFile(filepath.Join(res.Dir, "executor.go"))
-	for _, s := range []string{"r.Default(g.Greet)", "worker.Main(newGreeter)"} {
+	for _, s := range []string{"executors.Default(r, g.Greet)", "worker.Main(newGreeter)"} {
 		if !strings.Contains(string(src), s) {
 			t.Errorf("executor.go lacks %s", s)
 		}
 	}
 	for _, ep := range endpoints {
-		if !strings.Contains(string(src), fmt.Sprintf("r.On(%q, g.%s)", ep, scaffold.MethodName(ep))) {
+		if !strings.Contains(string(src), fmt.Sprintf("executors.On(r, %q, g.%s)", ep, scaffold.MethodName(ep))) {
 			t.Errorf("executor.go does not bind %s", ep)
 		}
 	}
-	for _, s := range []string{`r.Write("/remember", g.Remember)`, "func (g *Greeter) Snapshot(dir string) error", "func (g *Greeter) Restore(dir string) error"} {
+	for _, s := range []string{`executors.Write(r, "/remember", g.Remember)`, "func (g *Greeter) Snapshot(dir string) error", "func (g *Greeter) Restore(dir string) error"} {
 		if strings.Contains(string(src), s) != stateful {
 			t.Errorf("executor.go: %q present = %v, want %v", s, !stateful, stateful)
 		}

@@ -119,7 +119,7 @@ func (s *clientSender) Send(ctx context.Context, addr string, req request.Reques
 	if req.Target != "" {
 		opts = append(opts, client.TargetExecutor(req.Target))
 	}
-	out.Docs, err = c.Post(ctx, req.Endpoint, req.Docs, opts...)
+	out.Docs, _, err = c.Post(ctx, req.Endpoint, req.Docs, opts...)
 	var ee *client.ExecutorError
 	if errors.As(err, &ee) {
 		out.Error = &request.Exception{Name: ee.Name(), Args: ee.Args(), Executor: ee.Executor()}

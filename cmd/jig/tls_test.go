@@ -98,7 +98,7 @@ func TestUpTLSFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
-		docs, err := c.Post(pctx, "/x", docarray.FromTexts("hi"))
+		docs, _, err := c.Post(pctx, "/x", docarray.FromTexts("hi"))
 		pcancel()
 		c.Close()
 		if err != nil || len(docs) != 1 || docs[0].Text != "hi" {
@@ -110,7 +110,7 @@ func TestUpTLSFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		pctx, pcancel = context.WithTimeout(context.Background(), 10*time.Second)
-		_, err = c.Post(pctx, "/x", docarray.FromTexts("hi"), client.Retries(0))
+		_, _, err = c.Post(pctx, "/x", docarray.FromTexts("hi"), client.Retries(0))
 		pcancel()
 		c.Close()
 		if err == nil {

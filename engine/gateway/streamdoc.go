@@ -76,7 +76,8 @@ func (h *httpGateway) streamDoc(w http.ResponseWriter, r *http.Request) {
 	endpoint := "/" + r.PathValue("endpoint")
 	sb, ok := h.b.(StreamBackend)
 	if endpoint == "/" || !ok || !sb.IsGenerator(endpoint) {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no route %s %s: GET serves generator endpoints only; send documents with POST /<endpoint>; see GET /docs", r.Method, r.URL.Path))
+		// The catch-all's answer: GET serves generator endpoints only.
+		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no route %s %s: send documents with POST /<endpoint>; see GET /docs", r.Method, r.URL.Path))
 		return
 	}
 	doc, err := queryDoc(r, h.inputProperties(endpoint))

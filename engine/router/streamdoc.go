@@ -117,3 +117,11 @@ func (d *Deployment) streamShard(ctx context.Context, i int, req *jinapb.SingleD
 	}
 	return d.commError(lastErr, i, addrs)
 }
+
+// Hold counts a stream the gateway forwards outside Route (stream_doc) as
+// a request in flight until release is called, so that Drain waits for it
+// before a flow change stops the deployment it reads from.
+func (r *Router) Hold() (release func()) {
+	r.inflight.Add(1)
+	return func() { r.inflight.Add(-1) }
+}

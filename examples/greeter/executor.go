@@ -49,10 +49,12 @@ func main() { worker.Main(newGreeter) }
 
 // Endpoints binds the handlers: Jina's @requests(on=...) and @write.
 func (g *Greeter) Endpoints(r *executors.Router) {
-	r.Default(g.Greet)               // @requests: every endpoint without its own handler
-	r.On("/shout", g.Shout)          // one document at a time
-	r.On("/names", g.Names)          // results beside the documents
-	r.Write("/remember", g.Remember) // @write: through RAFT when stateful
+	// executors.On, Default and Write are checked by the compiler: a
+	// function of a shape the SDK cannot call does not build.
+	executors.Default(r, g.Greet)               // @requests: every endpoint without its own handler
+	executors.On(r, "/shout", g.Shout)          // one document at a time
+	executors.On(r, "/names", g.Names)          // results beside the documents
+	executors.Write(r, "/remember", g.Remember) // @write: through RAFT when stateful
 }
 
 // Init checks the options once they are applied, before any request: a
@@ -66,9 +68,9 @@ func (g *Greeter) Init(ctx context.Context) error {
 	return nil
 }
 
-// Greet works on the whole batch and changes it in place (returning nil
-// documents). The request parameter "greeting" overrides the option.
-func (g *Greeter) Greet(ctx context.Context, docs docarray.DocList, p executors.Params) (docarray.DocList, error) {
+// Greet works on the whole batch and changes it in place, so it returns
+// only an error. The request parameter "greeting" overrides the option.
+func (g *Greeter) Greet(ctx context.Context, docs docarray.DocList, p executors.Params) error {
 	greeting := p.String("greeting", g.Greeting)
 	g.mu.RLock()
 	defer g.mu.RUnlock()
@@ -76,7 +78,7 @@ func (g *Greeter) Greet(ctx context.Context, docs docarray.DocList, p executors.
 		d.Text = g.greet(greeting, d.Text)
 		d.SetTag("greeted_by", g.Runtime.Name)
 	}
-	return nil, nil
+	return nil
 }
 
 // greet builds one greeting; names remembered before are welcomed back.

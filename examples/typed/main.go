@@ -74,9 +74,9 @@ func (s *ReviewScorer) Init(ctx context.Context) error {
 // Endpoints binds the handlers: Typed for batches, TypedDoc for single
 // documents, TypedResults for batches with a results map.
 func (s *ReviewScorer) Endpoints(r *executors.Router) {
-	r.On("/score", executors.Typed(s.Score))
-	r.On("/keywords", executors.TypedDoc(s.Keywords))
-	r.On("/summary", executors.TypedResults(s.Summary))
+	executors.On(r, "/score", executors.Typed(s.Score))
+	executors.On(r, "/keywords", executors.TypedDoc(s.Keywords))
+	executors.On(r, "/summary", executors.TypedResults(s.Summary))
 }
 
 // Score computes the sentiment of every review of the batch. With dynamic

@@ -33,7 +33,9 @@ type gatedWords struct {
 
 func (g *gatedWords) Endpoints(r *executors.Router) {
 	r.On("/stream", executors.Generator(g.Stream))
-	r.On("/batch", func(ctx context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, error) { return nil, nil })
+	r.On("/batch", func(ctx context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, error) {
+		return nil, nil
+	})
 }
 
 func (g *gatedWords) Stream(ctx context.Context, doc *docarray.Document, _ executors.Params) iter.Seq2[*docarray.Document, error] {
@@ -138,7 +140,11 @@ func TestStreamDocOverGRPCIsIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"one", "two", "three"} {
-		streamGate <- struct{}{}
+		select {
+		case streamGate <- struct{}{}:
+		case <-ctx.Done():
+			t.Fatalf("the generator never asked for %q", want)
+		}
 		it, err := st.Recv()
 		if err != nil {
 			t.Fatal(err)

@@ -204,7 +204,7 @@ func largeScenario() scenario {
 func checkClientRoundTrip(ctx context.Context, c *client.Client, docs docarray.DocList) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	got, err := c.Post(ctx, endpoint, docs, client.RequestSize(len(docs)))
+	got, _, err := c.Post(ctx, endpoint, docs, client.RequestSize(len(docs)))
 	if err != nil {
 		return err
 	}
