@@ -223,11 +223,13 @@ func TestChaosCrashHistory(t *testing.T) {
 			t.Fatalf("round %d: the killed leader %s did not start again", round, old)
 		}
 		w.waitAcked(t, 10)
+		restart := time.Now()
 		c.restartAll()
 		if t.Failed() {
 			t.Fatalf("round %d: the cluster did not start again", round)
 		}
 		c.leader()
+		restarted := time.Since(restart)
 		w.waitAcked(t, 20)
 		w.pause(t)
 		want := int(w.acked.Load())
@@ -255,8 +257,8 @@ func TestChaosCrashHistory(t *testing.T) {
 		if aside, _ := filepath.Glob(filepath.Join(c.base, "raft", "*.damaged-*")); len(aside) > 0 {
 			t.Fatalf("round %d: a store was damaged and repaired: %v", round, aside)
 		}
-		t.Logf("round %d/%d: leader %s paused 6s, resumed (log suffix cleared: %v), kill -9, restarted, whole cluster restarted; all 3 serve, /count %v = %d acknowledged (%d retried attempts so far); %.1fs",
-			round, runs, old, truncated, counts, want, w.failed.Load(), time.Since(start).Seconds())
+		t.Logf("round %d/%d: leader %s paused 6s, resumed (log suffix cleared: %v), kill -9, restarted, whole cluster restarted; all 3 serve, /count %v = %d acknowledged (%d retried attempts so far); cluster stop+start to a leader %s; round %.1fs",
+			round, runs, old, truncated, counts, want, w.failed.Load(), restarted.Round(time.Millisecond), time.Since(start).Seconds())
 		w.resume()
 	}
 	t.Logf("%d rounds, %d with a cleared log suffix", runs, truncations)
