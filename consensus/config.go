@@ -130,6 +130,9 @@ type Config struct {
 	// *StoreError naming the folder and the repair. With NoRepair it
 	// fails at once.
 	NoRepair bool
+	// OnRepair, when set, is called once the node has repaired its store
+	// (before NewNode returns).
+	OnRepair func(Repair)
 	// RepairWait bounds how long a damaged node waits for another member
 	// to report itself leader before giving up. Default 20s: in a full
 	// restart the others are starting at the same time.

@@ -175,19 +175,23 @@ func pauseLeader(t *testing.T, c *procCluster, pause time.Duration) (string, boo
 	return old, r.saw("clearing log suffix")
 }
 
-// restartAll stops every member cleanly and starts them all again.
-func (c *procCluster) restartAll() {
+// restartAll stops every member cleanly and starts them all again; it
+// returns how long the stop and the start (every member ready) took.
+func (c *procCluster) restartAll() (stopped, started time.Duration) {
+	t0 := time.Now()
 	var wg sync.WaitGroup
 	for _, p := range c.peers {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.stop(p.ID) }()
 	}
 	wg.Wait()
+	t1 := time.Now()
 	for _, p := range c.peers {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.start(p.ID) }()
 	}
 	wg.Wait()
+	return t1.Sub(t0), time.Since(t1)
 }
 
 func TestChaosCrashHistory(t *testing.T) {
@@ -223,11 +227,13 @@ func TestChaosCrashHistory(t *testing.T) {
 			t.Fatalf("round %d: the killed leader %s did not start again", round, old)
 		}
 		w.waitAcked(t, 10)
-		c.restartAll()
+		stopped, started := c.restartAll()
 		if t.Failed() {
 			t.Fatalf("round %d: the cluster did not start again", round)
 		}
+		t1 := time.Now()
 		c.leader()
+		elected := time.Since(t1)
 		w.waitAcked(t, 20)
 		w.pause(t)
 		want := int(w.acked.Load())
@@ -255,8 +261,8 @@ func TestChaosCrashHistory(t *testing.T) {
 		if aside, _ := filepath.Glob(filepath.Join(c.base, "raft", "*.damaged-*")); len(aside) > 0 {
 			t.Fatalf("round %d: a store was damaged and repaired: %v", round, aside)
 		}
-		t.Logf("round %d/%d: leader %s paused 6s, resumed (log suffix cleared: %v), kill -9, restarted, whole cluster restarted; all 3 serve, /count %v = %d acknowledged (%d retried attempts so far); %.1fs",
-			round, runs, old, truncated, counts, want, w.failed.Load(), time.Since(start).Seconds())
+		t.Logf("round %d/%d: leader %s paused 6s, resumed (log suffix cleared: %v), kill -9, restarted, whole cluster restarted; all 3 serve, /count %v = %d acknowledged (%d retried attempts so far); cluster stop %s, start (every member ready) %s, then a leader %s; round %.1fs",
+			round, runs, old, truncated, counts, want, w.failed.Load(), stopped.Round(time.Millisecond), started.Round(time.Millisecond), elected.Round(time.Millisecond), time.Since(start).Seconds())
 		w.resume()
 	}
 	t.Logf("%d rounds, %d with a cleared log suffix", runs, truncations)

@@ -22,6 +22,20 @@ import (
 // this replica's log holds, so the node refuses to start and says how to
 // repair it.
 
+// RepairLogMessage is the message of the warning a node logs when it has
+// repaired its store (attributes dir, moved_to, reason, leader): the engine
+// recognises it in a child replica's log to publish a repair event.
+const RepairLogMessage = "RAFT store repaired: the damaged store was moved aside and this replica rejoins empty, restored from the leader's snapshot and log"
+
+// Repair describes a store a node repaired (see Config.OnRepair).
+type Repair struct {
+	// Dir is the node's RAFT folder; MovedTo holds the damaged store.
+	Dir, MovedTo string
+	// Reason is why the store could not be read; Leader the member that
+	// restores it.
+	Reason, Leader string
+}
+
 // Keys of hashicorp/raft's stable store (unexported there). A rebuilt
 // replica keeps its term and vote so it cannot vote twice in one term.
 var (
@@ -99,8 +113,10 @@ func (n *Node) openCheckedWAL() (wal *raftwal.WAL, meta *metadb.BoltMetaDB, repa
 			return nil, nil, false, fmt.Errorf("raft store rebuilt after damage: keep term: %w", err)
 		}
 	}
-	n.logger.Warn("RAFT store repaired: the damaged store was moved aside and this replica rejoins empty, restored from the leader's snapshot and log",
-		"dir", cfg.Dir, "moved_to", aside, "reason", se.Reason.Error(), "leader", leader, "term", term)
+	n.logger.Warn(RepairLogMessage, "dir", cfg.Dir, "moved_to", aside, "reason", se.Reason.Error(), "leader", leader, "term", term)
+	if cfg.OnRepair != nil {
+		cfg.OnRepair(Repair{Dir: cfg.Dir, MovedTo: aside, Reason: se.Reason.Error(), Leader: leader})
+	}
 	return wal, meta, true, nil
 }
 

@@ -95,9 +95,11 @@ func TestDamagedStoreRepairsFromQuorum(t *testing.T) {
 	if testing.Short() {
 		t.Skip("RAFT cluster")
 	}
+	repairs := make(chan consensus.Repair, 3)
 	c := newCluster(t, 3, "ConsensusTestKV", consensus.ConsistencyLocal, func(cfg *consensus.Config) {
 		smallSegments(cfg)
 		cfg.SnapshotThreshold, cfg.TrailingLogs = 20, 5 // the leader sends a snapshot
+		cfg.OnRepair = func(r consensus.Repair) { repairs <- r }
 	})
 	l := c.leader()
 	putMany(t, l, "a", 60)
@@ -118,6 +120,14 @@ func TestDamagedStoreRepairsFromQuorum(t *testing.T) {
 	state := c.converge()
 	if len(state.Data) != 80 {
 		t.Errorf("converged on %d keys, want 80", len(state.Data))
+	}
+	select {
+	case r := <-repairs:
+		if r.Dir != dir || !strings.HasPrefix(r.MovedTo, dir+".damaged-") || r.Leader == "" || !strings.Contains(r.Reason, "index block") {
+			t.Errorf("repair reported as %+v", r)
+		}
+	default:
+		t.Error("the repair was not reported (OnRepair)")
 	}
 	aside, _ := filepath.Glob(dir + ".damaged-*")
 	if len(aside) != 1 {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jig-dev/jig/consensus"
 	"github.com/jig-dev/jig/engine/build"
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/engine/flow"
@@ -217,6 +218,9 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 			Common: common, Binary: binary, Args: append(d.workerArgs(shard, rep), extraArgs...), Env: envList(cfg.Env),
 			Dir: cfg.Source, Port: port, MaxMessageSize: maxMsg,
 			Output: func(l events.Log) {
+				if l.Message == consensus.RepairLogMessage {
+					d.publishRepairLog(name, l.Attrs)
+				}
 				if l.Level >= d.e.opts.LogLevel.Level() {
 					d.e.bus.Publish(l)
 				}

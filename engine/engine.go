@@ -75,15 +75,13 @@ var sharedBuilder = &build.Builder{}
 
 // Engine is a running flow.
 type Engine struct {
-	opts Options
-	// stateDir is StateDir(flow), the default workspace, fixed at Start.
-	stateDir string
-	bus      *events.Bus
-	logger   *slog.Logger
-	prom     *metrics.Prom
-	gwStats  *metrics.Recorder
-	builder  *build.Builder
-	started  time.Time
+	opts    Options
+	bus     *events.Bus
+	logger  *slog.Logger
+	prom    *metrics.Prom
+	gwStats *metrics.Recorder
+	builder *build.Builder
+	started time.Time
 
 	mu          sync.RWMutex // guards flow, deps
 	reconcileMu sync.Mutex   // one flow change at a time
@@ -106,6 +104,9 @@ type Engine struct {
 	stopOnce    sync.Once
 	stopErr     error
 	done        chan struct{}
+
+	// stateDir is StateDir(flow), the default workspace, fixed at Start.
+	stateDir string
 }
 
 // Start starts every deployment of f, waits until all are ready (each

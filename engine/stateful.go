@@ -232,6 +232,7 @@ func (d *deployment) attachRaft(s, r int, join bool) func(ctx context.Context, i
 		cfg.Join = join
 		cfg.Instance = inst
 		cfg.Logger = d.logger().With("replica", d.cfg.ReplicaName(s, r))
+		cfg.OnRepair = func(rp consensus.Repair) { d.publishRepair(d.cfg.ReplicaName(s, r), rp.Dir, rp.MovedTo, rp.Reason) }
 		for _, p := range peers {
 			if p.ID == cfg.ID {
 				cfg.BindAddr = p.RaftAddr
@@ -595,4 +596,25 @@ func (d *deployment) addVoterWhenListening(ctx context.Context, leader *consensu
 		case <-tick.C:
 		}
 	}
+}
+
+// publishRepair says that a replica rebuilt its damaged RAFT store (an
+// event in the Events pane, a warning in the log).
+func (d *deployment) publishRepair(replicaName, dir, movedTo, reason string) {
+	out := fmt.Sprintf("%s: the RAFT store in %s could not be read (%s); it was moved to %s and the replica was restored from the leader", replicaName, dir, reason, movedTo)
+	d.e.bus.Publish(events.Update{Time: time.Now(), Kind: events.Repair, Deployment: d.cfg.Name, Outcome: events.Succeeded, Output: out})
+	d.logger().Warn("RAFT store repaired", "replica", replicaName, "dir", dir, "moved_to", movedTo, "reason", reason)
+}
+
+// publishRepairLog is publishRepair for a child replica's log line.
+func (d *deployment) publishRepairLog(replicaName string, attrs []events.Attr) {
+	get := func(k string) string {
+		for _, a := range attrs {
+			if a.Key == k {
+				return a.Value
+			}
+		}
+		return ""
+	}
+	d.publishRepair(replicaName, get("dir"), get("moved_to"), get("reason"))
 }

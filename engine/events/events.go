@@ -88,6 +88,9 @@ const (
 	Restart ReloadKind = "restart"
 	// Reconcile applies a changed flow YAML (added, removed, rescaled).
 	Reconcile ReloadKind = "reconcile"
+	// Repair is a stateful replica that rebuilt a damaged RAFT store from
+	// the leader (the damaged one kept aside; Output says where).
+	Repair ReloadKind = "repair"
 )
 
 // Outcome is the result of an update.

@@ -44,9 +44,10 @@ func (t *stderrTail) add(line string) {
 }
 
 // reason is the child's own account of its failure: the panic, else its
-// last "error:" line, else its last error-level log line, else its last
-// three lines. errorLine reports that it is the worker's "error:" line.
-func (t *stderrTail) reason() (reason string, errorLine bool) {
+// last "error:" line, else its last error-level log line, else (with
+// anyLines) its last three lines. errorLine reports that it is the
+// worker's "error:" line.
+func (t *stderrTail) reason(anyLines bool) (reason string, errorLine bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.panic) > 0 {
@@ -61,6 +62,9 @@ func (t *stderrTail) reason() (reason string, errorLine bool) {
 		if msg, ok := errorLogLine(t.lines[i]); ok {
 			return msg, false
 		}
+	}
+	if !anyLines {
+		return "", false
 	}
 	var last []string
 	for i := len(t.lines) - 1; i >= 0 && len(last) < 3; i-- {
@@ -116,7 +120,7 @@ func newExitError(replica, when string, ps *exec.ExitError, waitErr error, tail 
 		e.Status, e.Code = ps.ProcessState.String(), ps.ExitCode()
 	}
 	var errorLine bool
-	e.Reason, errorLine = tail.reason()
+	e.Reason, errorLine = tail.reason(true)
 	e.BadInput = e.Code == 2 && errorLine
 	return e
 }

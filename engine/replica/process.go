@@ -186,7 +186,9 @@ func (r *ProcessRunner) monitor(cmd *exec.Cmd, exited chan struct{}, tail *stder
 		return
 	}
 	reason := "exited: " + cmd.ProcessState.String()
-	if why, _ := tail.reason(); why != "" {
+	// A serving child's last lines are ordinary logs: only a panic or an
+	// error says why it died.
+	if why, _ := tail.reason(false); why != "" {
 		reason += ": " + why
 	}
 	if killed {
