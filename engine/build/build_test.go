@@ -513,7 +513,7 @@ func TestBuildPrunesLeastRecentlyUsed(t *testing.T) {
 			t.Fatal(err)
 		}
 		built = append(built, res.Binary)
-		have, _ := filepath.Glob(filepath.Join(filepath.Dir(res.Binary), "executor-*"))
+		have, _ := filepath.Glob(filepath.Join(filepath.Dir(res.Binary), binPrefix+"*"))
 		// The last two handed out, plus Keep (1) other recent one.
 		want := len(built)
 		if want > 3 {
