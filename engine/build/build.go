@@ -264,6 +264,12 @@ func (b *Builder) compile(ctx context.Context, f *flight, abs, dir, key string) 
 	if err := os.MkdirAll(folder, 0o700); err != nil {
 		return Result{}, fmt.Errorf("build %s: %w", dir, err)
 	}
+	// Programs jig runs live here: nobody else may write or swap them.
+	for _, d := range []string{b.cacheDir(), folder} {
+		if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o077 != 0 {
+			os.Chmod(d, 0o700)
+		}
+	}
 	start := time.Now()
 	close(f.compiling)
 	for attempt := 0; ; attempt++ {

@@ -458,6 +458,7 @@ func TestBuildFailureFromFakeGo(t *testing.T) {
 func TestBuildCachePrivateAndConcurrentProcesses(t *testing.T) {
 	dir := module(t, hello("x"))
 	cache := filepath.Join(t.TempDir(), "cache")
+	os.Mkdir(cache, 0o755) // made by someone else, too open
 	var wg sync.WaitGroup
 	res := make([]Result, 4)
 	errs := make([]error, 4)
