@@ -58,8 +58,11 @@ func (s *exportSource) load(cmd *cobra.Command, arg string) (*flow.Flow, error) 
 	if err != nil {
 		return nil, err
 	}
-	// Name the export after the executor, not after `jig serve`.
-	f.Name, f.File = f.Deployments[0].Name, arg
+	// Name the export after the executor, not after `jig serve`, and keep
+	// it apart from a flow export of the same folder (whose namespace and
+	// Compose project are the flow's name, often the folder's too):
+	// applying one must not overwrite the other.
+	f.Name, f.File = f.Deployments[0].Name+"-executor", arg
 	return f, nil
 }
 
@@ -101,8 +104,9 @@ deployments point at those containers.`,
 func newExportKubernetesCmd() *cobra.Command {
 	var (
 		src        exportSource
-		namespace  string
-		pullPolicy string
+		namespace     string
+		pullPolicy    string
+		clusterDomain string
 	)
 	cmd := &cobra.Command{
 		Use:     "kubernetes FLOW.yml|EXECUTOR DIR",
@@ -130,7 +134,7 @@ is exported as a one-deployment flow; --shared leaves the gateway out.`,
 			dir := args[1]
 			res, err := export.Kubernetes(f, dir, export.K8sOptions{
 				Namespace: namespace, ImagePrefix: src.prefix, Tag: src.tag, JigImage: src.jigImage,
-				ImagePullPolicy: policy, Shared: src.shared,
+				ImagePullPolicy: policy, Shared: src.shared, ClusterDomain: clusterDomain,
 			})
 			if err != nil {
 				return err
@@ -141,6 +145,7 @@ is exported as a one-deployment flow; --shared leaves the gateway out.`,
 	}
 	src.register(cmd)
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of every object (default: the flow's name)")
+	cmd.Flags().StringVar(&clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain, in the addresses the gateway and RAFT peers dial")
 	cmd.Flags().StringVar(&pullPolicy, "image-pull-policy", "", "imagePullPolicy of every container: Always, IfNotPresent or Never (default: Kubernetes')")
 	return cmd
 }
@@ -181,6 +186,10 @@ func printImages(w io.Writer, images []export.Image) {
 		if err != nil || strings.HasPrefix(rel, "..") {
 			rel = i.Source
 		}
+		if !i.Dockerfile {
+			fmt.Fprintf(w, "  %-28s %s has no Dockerfile: copy the one `jig new` writes (jig new --yes --name X --path /tmp/x --no-tidy) into it, then:\n  %-28s docker build --build-context jig=%s -t %s %s\n", i.Name, rel, "", root, i.Name, rel)
+			continue
+		}
 		fmt.Fprintf(w, "  %-28s docker build --build-context jig=%s -t %s %s\n", i.Name, root, i.Name, rel)
 	}
 }
@@ -205,7 +214,8 @@ one-deployment flow; --shared leaves the gateway out.`,
 				return err
 			}
 			file := args[1]
-			res, err := export.Compose(f, file, export.ComposeOptions{ImagePrefix: src.prefix, Tag: src.tag, JigImage: src.jigImage, Shared: src.shared})
+			root, _ := scaffold.FindJigRoot("") // "" is reported in the warnings
+			res, err := export.Compose(f, file, export.ComposeOptions{ImagePrefix: src.prefix, Tag: src.tag, JigImage: src.jigImage, Shared: src.shared, JigRoot: root})
 			if err != nil {
 				return err
 			}
@@ -226,6 +236,14 @@ one-deployment flow; --shared leaves the gateway out.`,
 			fmt.Fprintf(out, "  docker compose -f %s up -d\n", file)
 			if res.Gateway != "" {
 				fmt.Fprintf(out, "  jig post %s --on /default --text hello\n", res.Gateway)
+			}
+			if len(res.Published) > 0 {
+				fmt.Fprintln(out, "\nPublished (use them as external deployments of other flows):")
+				for _, svc := range res.Services {
+					if a, ok := res.Published[svc]; ok {
+						fmt.Fprintf(out, "  %-28s %s\n", svc, a)
+					}
+				}
 			}
 			return nil
 		},
