@@ -103,7 +103,7 @@ deployments point at those containers.`,
 
 func newExportKubernetesCmd() *cobra.Command {
 	var (
-		src        exportSource
+		src           exportSource
 		namespace     string
 		pullPolicy    string
 		clusterDomain string
