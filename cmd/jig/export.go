@@ -24,8 +24,7 @@ type exportSource struct {
 	prefix, tag, jigImage string
 	shared                bool
 	// For a single executor (like `jig serve`).
-	name, usesWith   string
-	replicas, shards int
+	spec serveSpec
 }
 
 func (s *exportSource) register(cmd *cobra.Command) {
@@ -33,10 +32,9 @@ func (s *exportSource) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&s.tag, "tag", "latest", "tag of every image")
 	cmd.Flags().StringVar(&s.jigImage, "jig-image", "", "image of the gateway and built-in executors (default PREFIX/jig:TAG)")
 	cmd.Flags().BoolVar(&s.shared, "shared", false, "leave the gateway out: a shared executor other flows use as external")
-	cmd.Flags().StringVar(&s.name, "name", "", "deployment name, when exporting one executor (default: from the executor)")
-	cmd.Flags().IntVar(&s.replicas, "replicas", 1, "replicas, when exporting one executor")
-	cmd.Flags().IntVar(&s.shards, "shards", 1, "shards, when exporting one executor")
-	cmd.Flags().StringVar(&s.usesWith, "uses-with", "", `override the executor's "with:", when exporting one executor (JSON or YAML)`)
+	cmd.Flags().IntVar(&s.spec.replicas, "replicas", 1, "replicas, when exporting one executor")
+	cmd.Flags().IntVar(&s.spec.shards, "shards", 1, "shards, when exporting one executor")
+	s.spec.register(cmd, ", when exporting one executor")
 }
 
 // load reads what to export: a flow YAML, or one executor (builtin:Name, a
@@ -44,17 +42,19 @@ func (s *exportSource) register(cmd *cobra.Command) {
 // does.
 func (s *exportSource) load(cmd *cobra.Command, arg string) (*flow.Flow, error) {
 	if isFlowFile(arg) {
-		for _, name := range []string{"name", "replicas", "shards", "uses-with"} {
+		for _, name := range append([]string{"replicas", "shards"}, singleExecutorFlags...) {
 			if cmd.Flags().Changed(name) {
 				return nil, &usageError{fmt.Errorf("--%s applies to a single executor; %s is a flow: set it in the flow", name, arg)}
 			}
 		}
 		return flow.Load(arg)
 	}
-	if s.replicas < 1 || s.shards < 1 {
+	if s.spec.replicas < 1 || s.spec.shards < 1 {
 		return nil, &usageError{fmt.Errorf("--replicas and --shards must be at least 1")}
 	}
-	f, err := serveFlow(arg, s.name, s.replicas, s.shards, false, s.usesWith)
+	spec := s.spec
+	spec.uses, spec.label = arg, cmd.CommandPath()
+	f, err := serveFlow(spec)
 	if err != nil {
 		return nil, err
 	}
