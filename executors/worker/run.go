@@ -291,8 +291,19 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	// Listen first: with --port 0 (how the engine starts child replicas)
+	// the kernel picks the port, and the executor's Runtime.Port is that
+	// port, not 0.
+	lis, err := net.Listen("tcp", net.JoinHostPort(f.Host, strconv.Itoa(f.Port)))
+	if err != nil {
+		return fmt.Errorf("listen on %s:%d: %w", f.Host, f.Port, err)
+	}
+	if a, ok := lis.Addr().(*net.TCPAddr); ok {
+		spec.Runtime.Port = a.Port
+	}
 	inst, err := executors.New(ctx, spec)
 	if err != nil {
+		lis.Close()
 		return fmt.Errorf("load executor %s: %w", f.Uses, err)
 	}
 	defer func() {
@@ -300,10 +311,6 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 			logger.Error("executor close failed", "err", err)
 		}
 	}()
-	lis, err := net.Listen("tcp", net.JoinHostPort(f.Host, strconv.Itoa(f.Port)))
-	if err != nil {
-		return fmt.Errorf("listen on %s:%d: %w", f.Host, f.Port, err)
-	}
 	opts := Options{Instance: inst, Logger: logger, MaxMessageSize: f.MaxMessageSize}
 	var node *consensus.Node
 	if f.RaftID != "" {
