@@ -141,7 +141,7 @@ func k8sReadme(f *flow.Flow, dir string, opts K8sOptions, res *K8sResult) string
 		fmt.Fprintf(&b, "Inside the cluster the gateway is `%s`.\n\n", res.Gateway)
 	}
 
-	b.WriteString("## What is where\n\n| file | objects | replica addresses |\n|---|---|---|\n")
+	b.WriteString("## What is where\n\n| file | objects | addresses the gateway dials |\n|---|---|---|\n")
 	if !opts.Shared {
 		fmt.Fprintf(&b, "| `gateway/gateway.yml` | ConfigMap `gateway-flow` (the gateway's flow), Service and Deployment `gateway` | `%s` |\n", res.Gateway)
 	}
