@@ -2,9 +2,12 @@ package consensus
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -48,7 +51,43 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if level == hclog.Off {
 		return
 	}
-	a.l.Log(context.Background(), toSlog(level), msg, args...)
+	a.l.Log(context.Background(), toSlog(level), msg, hclogValues(args)...)
+}
+
+// hclogValues renders hclog's value wrappers as hclog would: Fmt("%+v", x)
+// is the formatted string (slog would print the wrapper slice, as
+// "[%+v <nil>]"), Hex, Octal, Binary and Quote their notations.
+func hclogValues(args []any) []any {
+	out := args
+	for i, v := range args {
+		var s string
+		switch v := v.(type) {
+		case hclog.Format:
+			s = fmt.Sprint(v...)
+			if len(v) > 0 {
+				if f, ok := v[0].(string); ok {
+					s = fmt.Sprintf(f, v[1:]...)
+				}
+			}
+		case hclog.Hex:
+			s = fmt.Sprintf("0x%x", int(v))
+		case hclog.Octal:
+			s = fmt.Sprintf("0%o", int(v))
+		case hclog.Binary:
+			s = fmt.Sprintf("0b%b", int(v))
+		case hclog.Quote:
+			s = strconv.Quote(string(v))
+		case hclog.CapturedStacktrace:
+			s = string(v)
+		default:
+			continue
+		}
+		if &out[0] == &args[0] {
+			out = slices.Clone(args) // the caller's slice stays as it was
+		}
+		out[i] = s
+	}
+	return out
 }
 
 func (a *hclogAdapter) Trace(msg string, args ...any) { a.Log(hclog.Trace, msg, args...) }
@@ -68,7 +107,7 @@ func (a *hclogAdapter) IsError() bool { return a.enabled(slog.LevelError) }
 func (a *hclogAdapter) ImpliedArgs() []any { return a.implied }
 
 func (a *hclogAdapter) With(args ...any) hclog.Logger {
-	return &hclogAdapter{l: a.l.With(args...), name: a.name, implied: append(a.implied[:len(a.implied):len(a.implied)], args...)}
+	return &hclogAdapter{l: a.l.With(hclogValues(args)...), name: a.name, implied: append(a.implied[:len(a.implied):len(a.implied)], args...)}
 }
 
 func (a *hclogAdapter) Name() string { return a.name }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jig-dev/jig/engine/events"
@@ -121,7 +122,13 @@ func (d *deployment) roll(ctx context.Context, kind events.ReloadKind, trigger [
 	start := time.Now()
 	e := d.e
 	e.bus.Publish(events.Update{Time: start, Kind: kind, Deployment: d.cfg.Name, Trigger: trigger, Outcome: events.Started})
-	e.logger.Info("refreshing deployment", "deployment", d.cfg.Name, "kind", string(kind), "trigger", trigger)
+	attrs := []any{"deployment", d.cfg.Name, "kind", string(kind)}
+	if len(trigger) > 0 {
+		attrs = append(attrs, "trigger", strings.Join(trigger, ", "))
+	} else {
+		attrs = append(attrs, "cause", "requested") // a user's restart: no file changed
+	}
+	e.logger.Info("refreshing deployment", attrs...)
 	old := d.cfg
 	d.mu.Lock()
 	d.cfg = cfg

@@ -244,8 +244,16 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 // --host/--port, which the runner adds).
 func (d *deployment) workerArgs(shard, rep int) []string {
 	cfg := d.cfg
+	uses := cfg.Config.File
+	if cfg.Config.Inline {
+		// Written inside the flow (uses: {jtype, source, with}): the
+		// worker takes the config as text.
+		if text, err := cfg.Config.YAML(); err == nil {
+			uses = string(text)
+		}
+	}
 	args := []string{
-		"--uses", cfg.Config.File,
+		"--uses", uses,
 		"--name", cfg.Name,
 		"--replicas", strconv.Itoa(cfg.Replicas), "--shards", strconv.Itoa(cfg.Shards),
 		"--shard-id", strconv.Itoa(shard), "--replica-id", strconv.Itoa(rep),

@@ -70,7 +70,7 @@ func (e *Engine) Reconcile(ctx context.Context, nf *flow.Flow, trigger []string)
 	defer e.reconcileMu.Unlock()
 	start := time.Now()
 	e.bus.Publish(events.Update{Time: start, Kind: events.Reconcile, Trigger: trigger, Outcome: events.Started})
-	err := e.reconcile(ctx, nf)
+	err := e.reconcile(ctx, nf, trigger)
 	ev := events.Update{Time: time.Now(), Kind: events.Reconcile, Trigger: trigger, Duration: time.Since(start), Outcome: events.Succeeded}
 	if err != nil {
 		ev.Outcome, ev.Output = events.Failure, err.Error()
@@ -81,7 +81,7 @@ func (e *Engine) Reconcile(ctx context.Context, nf *flow.Flow, trigger []string)
 	return err
 }
 
-func (e *Engine) reconcile(ctx context.Context, nf *flow.Flow) error {
+func (e *Engine) reconcile(ctx context.Context, nf *flow.Flow, trigger []string) error {
 	old := e.Flow()
 	if !reflect.DeepEqual(old.Gateway.Protocols, nf.Gateway.Protocols) || !reflect.DeepEqual(old.Gateway.Ports, nf.Gateway.Ports) || old.Gateway.Host != nf.Gateway.Host {
 		e.logger.Warn("gateway settings (host, ports, protocols) changed; they apply when jig restarts")
@@ -146,7 +146,7 @@ func (e *Engine) reconcile(ctx context.Context, nf *flow.Flow) error {
 		if err != nil {
 			return err
 		}
-		if err := d.roll(ctx, events.Restart, nil, nd); err != nil {
+		if err := d.roll(ctx, events.Restart, trigger, nd); err != nil {
 			return fmt.Errorf("restart %s: %w", nd.Name, err)
 		}
 	}

@@ -29,6 +29,10 @@ type Config struct {
 
 	// File is where the config was read from ("" when built in code).
 	File string `yaml:"-"`
+	// Inline is set when the config was written inside File (a flow's
+	// `uses:` mapping) rather than being a file of its own: a worker
+	// process then gets it as text (YAML), not as a path.
+	Inline bool `yaml:"-"`
 	// node is the parsed YAML, for errors found later (a `requests:`
 	// remap naming a method the executor lacks) to point at their line.
 	node *yaml.Node
@@ -103,6 +107,47 @@ func LoadSourceConfig(path string) (*Config, error) {
 	return configFromNode(file, node, false)
 }
 
+// SourceConfigFromNode decodes an inline executor config of a Go executor
+// built from its folder (a flow's `uses: {jtype: T, source: ./folder}`,
+// without the source key): like LoadSourceConfig, its jtype is registered
+// in that binary, so only its presence is checked.
+func SourceConfigFromNode(file string, node *yaml.Node) (*Config, error) {
+	c, err := configFromNode(file, node, false)
+	if err != nil {
+		return nil, err
+	}
+	c.Inline = true
+	return c, nil
+}
+
+// YAML renders the config as an executor YAML document (jtype first), for
+// a worker's --uses.
+func (c *Config) YAML() ([]byte, error) {
+	type doc struct {
+		JType           string                 `yaml:"jtype"`
+		With            *yaml.Node             `yaml:"with,omitempty"`
+		Metas           *Metas                 `yaml:"metas,omitempty"`
+		Requests        map[string]string      `yaml:"requests,omitempty"`
+		DynamicBatching map[string]BatchConfig `yaml:"dynamic_batching,omitempty"`
+	}
+	out := doc{JType: c.JType, Requests: c.Requests, DynamicBatching: c.DynamicBatching}
+	if c.With.Kind != 0 && !(c.With.Kind == yaml.ScalarNode && c.With.Tag == "!!null") {
+		w := c.With
+		out.With = &w
+	}
+	if m := c.Metas; m.Name != "" || m.Description != "" || m.URL != "" || m.Workspace != "" || len(m.Keywords) > 0 {
+		m := c.Metas
+		out.Metas = &m
+	}
+	return yaml.Marshal(out)
+}
+
+// unknownTypeHint says how to use an executor type that is not
+// registered here: a Go executor of one's own runs from its folder.
+func unknownTypeHint(jtype string) string {
+	return fmt.Sprintf("; a Go executor of your own runs from its folder: `uses: ./folder` (with uses_with / uses_metas to override its config), or inline `uses: {jtype: %s, source: ./folder, with: {...}, metas: {...}}`", jtype)
+}
+
 func configFromNode(file string, node *yaml.Node, checkType bool) (*Config, error) {
 	if pm := yamlutil.Lookup(node, "py_modules"); pm != nil {
 		return nil, yamlutil.At(file, pm, "py_modules", "Python executors cannot run inside jig; serve them with Jina and add them to the flow with `external: true`")
@@ -115,7 +160,7 @@ func configFromNode(file string, node *yaml.Node, checkType bool) (*Config, erro
 		return nil, yamlutil.At(file, node, "jtype", "missing: name the executor type (registered: %s)", strings.Join(Registered(), ", "))
 	}
 	if _, ok := lookup(c.JType); checkType && !ok {
-		return nil, yamlutil.At(file, yamlutil.Lookup(node, "jtype"), "jtype", "unknown executor type %q (registered: %s)", c.JType, strings.Join(Registered(), ", "))
+		return nil, yamlutil.At(file, yamlutil.Lookup(node, "jtype"), "jtype", "unknown executor type %q (registered: %s)%s", c.JType, strings.Join(Registered(), ", "), unknownTypeHint(c.JType))
 	}
 	for ep, b := range c.DynamicBatching {
 		if b.PreferredBatchSize < 0 || b.Timeout < 0 {

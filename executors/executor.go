@@ -142,6 +142,10 @@ type Base struct {
 	Runtime RuntimeArgs `yaml:"-" json:"-"`
 	// Logger writes to the engine's log stream, tagged with the executor.
 	Logger *slog.Logger `yaml:"-" json:"-"`
+	// Requests maps each endpoint the executor serves to the name of its
+	// handler, after the config's `requests:` and uses_requests remaps
+	// (Jina's self.requests). Filled before Init; treat it as read-only.
+	Requests map[string]string `yaml:"-" json:"-"`
 
 	wsOnce sync.Once
 	wsPath string

@@ -134,6 +134,10 @@ func New(ctx context.Context, spec Spec) (*Instance, error) {
 		}
 		return nil, fmt.Errorf("executor %s: %w", c.JType, err)
 	}
+	b.Requests = make(map[string]string, len(rt.bindings))
+	for ep, h := range rt.bindings {
+		b.Requests[ep] = h.Name
+	}
 	batching := map[string]BatchConfig{}
 	for ep, h := range rt.bindings {
 		if h.Batching != nil {

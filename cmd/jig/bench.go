@@ -39,8 +39,9 @@ func newBenchCmd() *cobra.Command {
 		Long: `Measure jig against bare baselines measured in the same run: the gateway
 against direct grpc-go calls (to a bare worker and to a raw grpc-go server),
 streaming against a raw bidi stream, replicas and shards, stateful writes
-against a bare hashicorp/raft cluster, leader failover, flow start/stop and
-large messages. Every figure is the median of --runs runs, jig and baseline
+against a bare hashicorp/raft cluster, leader failover, flow start/stop,
+the start of 10 deployments of a scaffolded Go executor (unchanged: cached
+binary; edited: one build) and large messages. Every figure is the median of --runs runs, jig and baseline
 runs alternating, and is judged as a ratio against its baseline, so results
 hold on shared, noisy machines. Targets are DESIGN.md §9's quality bars.
 

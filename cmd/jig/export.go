@@ -24,8 +24,7 @@ type exportSource struct {
 	prefix, tag, jigImage string
 	shared                bool
 	// For a single executor (like `jig serve`).
-	name, usesWith   string
-	replicas, shards int
+	spec serveSpec
 }
 
 func (s *exportSource) register(cmd *cobra.Command) {
@@ -33,10 +32,9 @@ func (s *exportSource) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&s.tag, "tag", "latest", "tag of every image")
 	cmd.Flags().StringVar(&s.jigImage, "jig-image", "", "image of the gateway and built-in executors (default PREFIX/jig:TAG)")
 	cmd.Flags().BoolVar(&s.shared, "shared", false, "leave the gateway out: a shared executor other flows use as external")
-	cmd.Flags().StringVar(&s.name, "name", "", "deployment name, when exporting one executor (default: from the executor)")
-	cmd.Flags().IntVar(&s.replicas, "replicas", 1, "replicas, when exporting one executor")
-	cmd.Flags().IntVar(&s.shards, "shards", 1, "shards, when exporting one executor")
-	cmd.Flags().StringVar(&s.usesWith, "uses-with", "", `override the executor's "with:", when exporting one executor (JSON or YAML)`)
+	cmd.Flags().IntVar(&s.spec.replicas, "replicas", 1, "replicas, when exporting one executor")
+	cmd.Flags().IntVar(&s.spec.shards, "shards", 1, "shards, when exporting one executor")
+	s.spec.register(cmd, ", when exporting one executor")
 }
 
 // load reads what to export: a flow YAML, or one executor (builtin:Name, a
@@ -44,22 +42,27 @@ func (s *exportSource) register(cmd *cobra.Command) {
 // does.
 func (s *exportSource) load(cmd *cobra.Command, arg string) (*flow.Flow, error) {
 	if isFlowFile(arg) {
-		for _, name := range []string{"name", "replicas", "shards", "uses-with"} {
+		for _, name := range append([]string{"replicas", "shards"}, singleExecutorFlags...) {
 			if cmd.Flags().Changed(name) {
 				return nil, &usageError{fmt.Errorf("--%s applies to a single executor; %s is a flow: set it in the flow", name, arg)}
 			}
 		}
 		return flow.Load(arg)
 	}
-	if s.replicas < 1 || s.shards < 1 {
+	if s.spec.replicas < 1 || s.spec.shards < 1 {
 		return nil, &usageError{fmt.Errorf("--replicas and --shards must be at least 1")}
 	}
-	f, err := serveFlow(arg, s.name, s.replicas, s.shards, false, s.usesWith)
+	spec := s.spec
+	spec.uses, spec.label = arg, cmd.CommandPath()
+	f, err := serveFlow(spec)
 	if err != nil {
 		return nil, err
 	}
-	// Name the export after the executor, not after `jig serve`.
-	f.Name, f.File = f.Deployments[0].Name, arg
+	// Name the export after the executor, not after `jig serve`, and keep
+	// it apart from a flow export of the same folder (whose namespace and
+	// Compose project are the flow's name, often the folder's too):
+	// applying one must not overwrite the other.
+	f.Name, f.File = f.Deployments[0].Name+"-executor", arg
 	return f, nil
 }
 
@@ -100,9 +103,10 @@ deployments point at those containers.`,
 
 func newExportKubernetesCmd() *cobra.Command {
 	var (
-		src        exportSource
-		namespace  string
-		pullPolicy string
+		src           exportSource
+		namespace     string
+		pullPolicy    string
+		clusterDomain string
 	)
 	cmd := &cobra.Command{
 		Use:     "kubernetes FLOW.yml|EXECUTOR DIR",
@@ -130,7 +134,7 @@ is exported as a one-deployment flow; --shared leaves the gateway out.`,
 			dir := args[1]
 			res, err := export.Kubernetes(f, dir, export.K8sOptions{
 				Namespace: namespace, ImagePrefix: src.prefix, Tag: src.tag, JigImage: src.jigImage,
-				ImagePullPolicy: policy, Shared: src.shared,
+				ImagePullPolicy: policy, Shared: src.shared, ClusterDomain: clusterDomain,
 			})
 			if err != nil {
 				return err
@@ -141,6 +145,7 @@ is exported as a one-deployment flow; --shared leaves the gateway out.`,
 	}
 	src.register(cmd)
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of every object (default: the flow's name)")
+	cmd.Flags().StringVar(&clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain, in the addresses the gateway and RAFT peers dial")
 	cmd.Flags().StringVar(&pullPolicy, "image-pull-policy", "", "imagePullPolicy of every container: Always, IfNotPresent or Never (default: Kubernetes')")
 	return cmd
 }
@@ -181,6 +186,10 @@ func printImages(w io.Writer, images []export.Image) {
 		if err != nil || strings.HasPrefix(rel, "..") {
 			rel = i.Source
 		}
+		if !i.Dockerfile {
+			fmt.Fprintf(w, "  %-28s %s has no Dockerfile: copy the one `jig new` writes (jig new --yes --name X --path /tmp/x --no-tidy) into it, then:\n  %-28s docker build --build-context jig=%s -t %s %s\n", i.Name, rel, "", root, i.Name, rel)
+			continue
+		}
 		fmt.Fprintf(w, "  %-28s docker build --build-context jig=%s -t %s %s\n", i.Name, root, i.Name, rel)
 	}
 }
@@ -205,7 +214,8 @@ one-deployment flow; --shared leaves the gateway out.`,
 				return err
 			}
 			file := args[1]
-			res, err := export.Compose(f, file, export.ComposeOptions{ImagePrefix: src.prefix, Tag: src.tag, JigImage: src.jigImage, Shared: src.shared})
+			root, _ := scaffold.FindJigRoot("") // "" is reported in the warnings
+			res, err := export.Compose(f, file, export.ComposeOptions{ImagePrefix: src.prefix, Tag: src.tag, JigImage: src.jigImage, Shared: src.shared, JigRoot: root})
 			if err != nil {
 				return err
 			}
@@ -226,6 +236,14 @@ one-deployment flow; --shared leaves the gateway out.`,
 			fmt.Fprintf(out, "  docker compose -f %s up -d\n", file)
 			if res.Gateway != "" {
 				fmt.Fprintf(out, "  jig post %s --on /default --text hello\n", res.Gateway)
+			}
+			if len(res.Published) > 0 {
+				fmt.Fprintln(out, "\nPublished (use them as external deployments of other flows):")
+				for _, svc := range res.Services {
+					if a, ok := res.Published[svc]; ok {
+						fmt.Fprintf(out, "  %-28s %s\n", svc, a)
+					}
+				}
 			}
 			return nil
 		},

@@ -61,7 +61,7 @@ func TestExportExecutor(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "gateway")); !os.IsNotExist(err) {
 		t.Fatal("--shared must leave the gateway out")
 	}
-	if !strings.Contains(out, filepath.Join(dir, "echo", "echo.yml")) || !strings.Contains(out, "namespace echo") {
+	if !strings.Contains(out, filepath.Join(dir, "echo", "echo.yml")) || !strings.Contains(out, "namespace echo-executor") {
 		t.Fatalf("output:\n%s", out)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "echo", "echo.yml"))
@@ -79,6 +79,51 @@ func TestExportExecutor(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Fatalf("output misses %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestExportFlowAndExecutorApart: a flow export and an executor export of
+// the same folder default to different namespaces and Compose projects,
+// so applying one never overwrites the other; --cluster-domain reaches
+// every address.
+func TestExportFlowAndExecutorApart(t *testing.T) {
+	tmp := t.TempDir()
+	folder := filepath.Join(exportFixtures, "greeter")
+	flowFile := filepath.Join(tmp, "greeter.yml")
+	abs, _ := filepath.Abs(folder)
+	os.WriteFile(flowFile, []byte("jtype: Flow\nname: greeter\nexecutors:\n  - {name: greeter, uses: "+abs+"}\n"), 0o600)
+	namespace := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := runJig(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		i := strings.Index(out, "(namespace ")
+		if i < 0 {
+			t.Fatalf("output:\n%s", out)
+		}
+		return out[i+len("(namespace ") : i+strings.Index(out[i:], ")")]
+	}
+	nsFlow := namespace("export", "kubernetes", flowFile, filepath.Join(tmp, "k1"))
+	nsExec := namespace("export", "kubernetes", folder, filepath.Join(tmp, "k2"), "--cluster-domain", "corp.internal")
+	if nsFlow == nsExec {
+		t.Fatalf("both exports are in namespace %s", nsFlow)
+	}
+	gw, err := os.ReadFile(filepath.Join(tmp, "k2", "gateway", "gateway.yml"))
+	if err != nil || !strings.Contains(string(gw), ".svc.corp.internal:8080") || strings.Contains(string(gw), "cluster.local") {
+		t.Fatalf("--cluster-domain: %v\n%s", err, gw)
+	}
+	project := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := runJig(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		i := strings.Index(out, "(project ")
+		return out[i+len("(project ") : i+strings.Index(out[i:], ",")]
+	}
+	if a, b := project("export", "compose", flowFile, filepath.Join(tmp, "c1.yml")), project("export", "compose", folder, filepath.Join(tmp, "c2.yml")); a == b {
+		t.Fatalf("both Compose exports are project %s", a)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/jig-dev/jig/executors/worker"
 	"github.com/spf13/cobra"
 )
 
@@ -31,7 +32,7 @@ and Flows of them, speaking Jina's protocol, with an interactive workbench.`,
 			if err != nil {
 				return err
 			}
-			return runFlow(cmd, f, &runFlowOptions{logLevel: "info"})
+			return runFlow(cmd, f, &runFlowOptions{logLevel: worker.DefaultLogLevel()})
 		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

@@ -264,6 +264,12 @@ func (b *Builder) compile(ctx context.Context, f *flight, abs, dir, key string) 
 	if err := os.MkdirAll(folder, 0o700); err != nil {
 		return Result{}, fmt.Errorf("build %s: %w", dir, err)
 	}
+	// Programs jig runs live here: nobody else may write or swap them.
+	for _, d := range []string{b.cacheDir(), folder} {
+		if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o077 != 0 {
+			os.Chmod(d, 0o700)
+		}
+	}
 	start := time.Now()
 	close(f.compiling)
 	for attempt := 0; ; attempt++ {
@@ -328,8 +334,13 @@ func (b *Builder) folderDir(abs string) string {
 	return filepath.Join(b.cacheDir(), filepath.Base(abs)+"-"+hex.EncodeToString(sum[:6]))
 }
 
+// binPrefix starts the names of cached binaries. Older jig versions named
+// theirs "executor-…" and pruned every such file but two, so the cache
+// uses another prefix that they leave alone (and prunes theirs).
+const binPrefix = "bin-"
+
 func (b *Builder) binaryPath(abs, key string) string {
-	return filepath.Join(b.folderDir(abs), "executor-"+key[:32])
+	return filepath.Join(b.folderDir(abs), binPrefix+key[:32])
 }
 
 // hit reports whether out is a usable cached binary: a regular,
@@ -392,7 +403,7 @@ func (b *Builder) prune(folder string) {
 			if time.Since(info.ModTime()) > time.Hour {
 				os.Remove(p)
 			}
-		case strings.HasPrefix(e.Name(), "executor-"):
+		case strings.HasPrefix(e.Name(), binPrefix), strings.HasPrefix(e.Name(), "executor-"):
 			bins = append(bins, bin{p, info.ModTime()})
 		}
 	}

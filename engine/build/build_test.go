@@ -458,6 +458,7 @@ func TestBuildFailureFromFakeGo(t *testing.T) {
 func TestBuildCachePrivateAndConcurrentProcesses(t *testing.T) {
 	dir := module(t, hello("x"))
 	cache := filepath.Join(t.TempDir(), "cache")
+	os.Mkdir(cache, 0o755) // made by someone else, too open
 	var wg sync.WaitGroup
 	res := make([]Result, 4)
 	errs := make([]error, 4)
@@ -513,7 +514,7 @@ func TestBuildPrunesLeastRecentlyUsed(t *testing.T) {
 			t.Fatal(err)
 		}
 		built = append(built, res.Binary)
-		have, _ := filepath.Glob(filepath.Join(filepath.Dir(res.Binary), "executor-*"))
+		have, _ := filepath.Glob(filepath.Join(filepath.Dir(res.Binary), binPrefix+"*"))
 		// The last two handed out, plus Keep (1) other recent one.
 		want := len(built)
 		if want > 3 {

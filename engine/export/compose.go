@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,8 +21,14 @@ type ComposeOptions struct {
 	// ImagePrefix, Tag and JigImage name the images, as in K8sOptions.
 	ImagePrefix, Tag, JigImage string
 	// Shared leaves the gateway out (Jina's shared executor): other
-	// Compose projects reach the executors on the network.
+	// Compose projects reach the executors on the network, and the host
+	// on the published ports (the deployment's port, else 8080, one port
+	// per replica).
 	Shared bool
+	// JigRoot is the jig checkout Go executor images build against (their
+	// Dockerfile's "jig" build context). "" leaves additional_contexts out
+	// and says so in Warnings.
+	JigRoot string
 }
 
 // ComposeResult says what Compose wrote.
@@ -36,6 +43,9 @@ type ComposeResult struct {
 	// Gateway is the host address of the gateway's first port ("" with
 	// Shared).
 	Gateway string
+	// Published maps each executor service to its host address, with
+	// Shared (the address other flows use as an external deployment).
+	Published map[string]string
 	// Warnings are things of the flow Compose cannot express.
 	Warnings []string
 }
@@ -59,9 +69,7 @@ func Compose(f *flow.Flow, file string, opts ComposeOptions) (*ComposeResult, er
 	}
 	project := dnsName(f.Name, 63)
 	res := &ComposeResult{Project: project, Network: "jig-" + project}
-	for _, i := range p.images {
-		res.Images = append(res.Images, Image{Name: i.name, Source: i.source})
-	}
+	res.Images = p.usedImages(!opts.Shared)
 	proj := &types.Project{
 		Name:     project,
 		Services: types.Services{},
@@ -69,7 +77,14 @@ func Compose(f *flow.Flow, file string, opts ComposeOptions) (*ComposeResult, er
 		Volumes:  types.Volumes{},
 		Configs:  types.Configs{},
 	}
-	c := &composer{plan: p, proj: proj, res: res, dir: filepath.Dir(file)}
+	c := &composer{plan: p, proj: proj, res: res, dir: filepath.Dir(file), opts: opts}
+	if opts.Shared {
+		res.Published = map[string]string{}
+		c.usedPorts = map[int]bool{}
+	}
+	if opts.JigRoot == "" && slices.ContainsFunc(res.Images, func(i Image) bool { return i.Source != "" }) {
+		res.Warnings = append(res.Warnings, "no jig checkout found: the build sections have no additional_contexts \"jig\"; add it (or pass --build-context jig=PATH to docker build)")
+	}
 	var deps []string
 	for _, w := range p.workloads {
 		names, err := c.addWorkload(w)
@@ -116,6 +131,24 @@ type composer struct {
 	proj *types.Project
 	res  *ComposeResult
 	dir  string // the compose file's folder, for build contexts
+	opts ComposeOptions
+	// usedPorts are the host ports published so far (Shared).
+	usedPorts map[int]bool
+}
+
+// publish picks the host port of a shared export's replica: the
+// deployment's port (replicas take the following ones), else 8080, the
+// next free one when taken.
+func (c *composer) publish(d *flow.Deployment) int {
+	port := defaultGatewayPort
+	if d.Port > 0 {
+		port = d.Port
+	}
+	for c.usedPorts[port] {
+		port++
+	}
+	c.usedPorts[port] = true
+	return port
 }
 
 // addWorkload adds one service per replica of w and returns their names.
@@ -158,6 +191,16 @@ func (c *composer) addWorkload(w *workload) ([]string, error) {
 		s.Deploy = deploy
 		if d.Source != "" {
 			s.Build = &types.BuildConfig{Context: relPath(c.dir, d.Source)}
+			if c.opts.JigRoot != "" {
+				// The Dockerfile of `jig new` takes the jig checkout as its
+				// "jig" build context (its go.mod replaces jig with it).
+				s.Build.AdditionalContexts = types.Mapping{"jig": relPath(c.dir, c.opts.JigRoot)}
+			}
+		}
+		if c.opts.Shared {
+			port := c.publish(d)
+			s.Ports = []types.ServicePortConfig{{Name: "grpc", Target: WorkerPort, Published: strconv.Itoa(port), Protocol: "tcp", Mode: "ingress"}}
+			c.res.Published[name] = "127.0.0.1:" + strconv.Itoa(port)
 		}
 		if configName != "" {
 			s.Configs = []types.ServiceConfigObjConfig{{Source: configName, Target: configDir + "/" + configFile}}

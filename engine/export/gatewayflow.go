@@ -111,6 +111,12 @@ func (p *plan) gatewayFlowYAML(addrs func(*workload) []string) ([]byte, error) {
 				shards = append(shards, addrs(wl))
 			}
 		}
+		if !d.External && d.Retries < 0 && len(shards) > 0 && len(shards[0]) != d.Replicas {
+			// Fewer addresses than replicas (a Service): keep the retries
+			// the original flow gets from its replica count.
+			r := d.EffectiveRetries()
+			e.Retries = &r
+		}
 		if len(shards) == 1 {
 			e.Host = shards[0]
 		} else {

@@ -81,8 +81,10 @@ func checkTopology(t *testing.T, f, gf *flow.Flow) {
 		if g == nil {
 			t.Fatalf("gateway flow misses %s", d.Name)
 		}
-		if !slices.Equal(g.Needs, d.Needs) || g.Shards != d.Shards || g.Replicas != d.Replicas ||
-			g.TimeoutSend != d.TimeoutSend || g.Retries != d.Retries || whenText(g) != whenText(d) {
+		if !slices.Equal(g.Needs, d.Needs) || g.Shards != d.Shards ||
+			// A Kubernetes Service is one address for all replicas.
+			g.Replicas != d.Replicas && (g.Replicas != 1 || d.Stateful || d.External) ||
+			g.TimeoutSend != d.TimeoutSend || g.EffectiveRetries() != d.EffectiveRetries() || whenText(g) != whenText(d) {
 			t.Fatalf("gateway flow's %s differs: needs %v/%v shards %d/%d replicas %d/%d timeout %v/%v retries %d/%d when %q/%q",
 				d.Name, g.Needs, d.Needs, g.Shards, d.Shards, g.Replicas, d.Replicas, g.TimeoutSend, d.TimeoutSend, g.Retries, d.Retries, whenText(g), whenText(d))
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
@@ -93,9 +94,15 @@ type Workload struct {
 	// Stateful workloads are StatefulSets, the others Deployments.
 	Stateful bool
 	Replicas int
-	// Addresses are the replica addresses the gateway dials (and other
-	// flows may use as `external` deployments).
+	// Addresses are the addresses the gateway dials (and other flows may
+	// use as `external` deployments): one per replica of a stateful
+	// workload, the Service once otherwise.
 	Addresses []string
+	// ConfigMap is the name of the workload's ConfigMap, "" when it has
+	// none (a built-in executor without env); DisruptionBudget whether it
+	// has a PodDisruptionBudget (more than one replica).
+	ConfigMap        string
+	DisruptionBudget bool
 }
 
 // Image is a container image an export refers to.
@@ -105,6 +112,8 @@ type Image struct {
 	// Source is the Go executor folder the image is built from, "" for
 	// the jig image.
 	Source string
+	// Dockerfile is whether Source holds a Dockerfile to build it with.
+	Dockerfile bool
 }
 
 // exportMarker starts every generated file, so a later export into the
@@ -140,10 +149,19 @@ func Kubernetes(f *flow.Flow, dir string, opts K8sOptions) (*K8sResult, error) {
 		}
 		file := filepath.Join(dnsName(w.dep.Name, maxNameLen), w.name+".yml")
 		add(file, objs...)
-		res.Workloads = append(res.Workloads, Workload{
+		wl := Workload{
 			Deployment: w.dep.Name, Shard: w.shard, Name: w.name, File: file,
 			Stateful: w.dep.Stateful, Replicas: w.dep.Replicas, Addresses: k.addresses(w),
-		})
+		}
+		for _, o := range objs {
+			switch o := o.(type) {
+			case *corev1.ConfigMap:
+				wl.ConfigMap = o.Name
+			case *policyv1.PodDisruptionBudget:
+				wl.DisruptionBudget = true
+			}
+		}
+		res.Workloads = append(res.Workloads, wl)
 	}
 	if !opts.Shared {
 		objs, err := k.gatewayObjects()
@@ -153,9 +171,7 @@ func Kubernetes(f *flow.Flow, dir string, opts K8sOptions) (*K8sResult, error) {
 		add(filepath.Join("gateway", "gateway.yml"), objs...)
 		res.Gateway = k.serviceHost("gateway") + ":" + fmt.Sprint(p.gatewayPorts[0].port)
 	}
-	for _, i := range p.images {
-		res.Images = append(res.Images, Image{Name: i.name, Source: i.source})
-	}
+	res.Images = p.usedImages(!opts.Shared)
 
 	if err := prepareDir(dir); err != nil {
 		return nil, err

@@ -58,19 +58,17 @@ func (k *k8s) podHost(w *workload, i int) string {
 // addresses are the replica addresses the gateway dials for w. A stateful
 // workload's pods have stable names, so the gateway sees each replica
 // (and fails over between them) exactly as it does locally. A Deployment's
-// pods do not: the gateway dials the Service once per replica. gRPC keeps
-// one long-lived HTTP/2 connection per address and kube-proxy balances
-// connections, not requests, so one connection would pin every request on
-// one pod; one per replica spreads them over the pods and keeps a second
-// connection ready when a pod goes away.
+// pods do not: the gateway dials its Service, once. (Listing the Service
+// once per replica would only open more connections to the same virtual
+// IP; kube-proxy balances connections, not requests, so the README says
+// how to get per-request balancing.)
 func (k *k8s) addresses(w *workload) []string {
+	if !w.dep.Stateful {
+		return []string{k.serviceHost(w.name) + ":" + strconv.Itoa(WorkerPort)}
+	}
 	out := make([]string, w.dep.Replicas)
 	for i := range out {
-		if w.dep.Stateful {
-			out[i] = k.podHost(w, i) + ":" + strconv.Itoa(WorkerPort)
-		} else {
-			out[i] = k.serviceHost(w.name) + ":" + strconv.Itoa(WorkerPort)
-		}
+		out[i] = k.podHost(w, i) + ":" + strconv.Itoa(WorkerPort)
 	}
 	return out
 }

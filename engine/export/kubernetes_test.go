@@ -203,7 +203,12 @@ func checkK8s(t *testing.T, f *flow.Flow, c *cluster, res *export.K8sResult) {
 		}
 		g := gf.Deployment(d.Name)
 		for s, w := range wls[d.Name] {
-			for r := range d.Replicas {
+			if !d.Stateful && g.Replicas != 1 {
+				// The Service once: more addresses would only be more
+				// connections to the same virtual IP.
+				t.Fatalf("the gateway dials %s's Service %d times: %v", d.Name, g.Replicas, g.Addresses)
+			}
+			for r := range g.Replicas {
 				want := host(w.Name) + ":8080"
 				if d.Stateful {
 					want = w.Name + "-" + strconv.Itoa(r) + "." + host(w.Name+"-headless") + ":8080"

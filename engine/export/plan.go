@@ -3,6 +3,7 @@ package export
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -80,6 +81,24 @@ type workload struct {
 // executor folder it is built from ("" for the jig image).
 type image struct {
 	name, source string
+}
+
+// usedImages are the images the export runs: the jig image when it runs
+// the gateway or a built-in executor, and every Go executor's image.
+func (p *plan) usedImages(gateway bool) []Image {
+	var out []Image
+	for _, i := range p.images {
+		if i.source == "" {
+			if !gateway && !slices.ContainsFunc(p.workloads, func(w *workload) bool { return w.jig }) {
+				continue
+			}
+			out = append(out, Image{Name: i.name})
+			continue
+		}
+		_, err := os.Stat(filepath.Join(i.source, "Dockerfile"))
+		out = append(out, Image{Name: i.name, Source: i.source, Dockerfile: err == nil})
+	}
+	return out
 }
 
 // gatewayPort is one port of the gateway.

@@ -10,7 +10,8 @@ import (
 )
 
 // buildCommands are the docker commands that build the images, with paths
-// relative to from (the folder the reader runs them in).
+// relative to from (the folder the reader runs them in). A Go executor
+// folder without a Dockerfile gets, instead, how to add one.
 func buildCommands(images []Image, from string) []string {
 	var out []string
 	for _, i := range images {
@@ -18,11 +19,39 @@ func buildCommands(images []Image, from string) []string {
 			out = append(out, fmt.Sprintf("docker build -t %s <path to the jig repository>   # Dockerfile at its root", i.Name))
 			continue
 		}
+		folder := relPath(from, i.Source)
+		if !i.Dockerfile {
+			out = append(out, fmt.Sprintf("# %s has no Dockerfile: `jig new --yes --name %s --path /tmp/%s-scaffold --no-tidy`", folder, dockerfileName(i.Source), filepath.Base(i.Source)),
+				fmt.Sprintf("# writes one (for any Go executor); copy it into %s, then:", folder))
+		}
 		// The executor's go.mod builds against a jig checkout: its
 		// Dockerfile (from jig new) takes it as the "jig" build context.
-		out = append(out, fmt.Sprintf("docker build --build-context jig=<path to the jig repository> -t %s %s", i.Name, relPath(from, i.Source)))
+		out = append(out, fmt.Sprintf("docker build --build-context jig=<path to the jig repository> -t %s %s", i.Name, folder))
 	}
 	return out
+}
+
+// dockerfileName is a CamelCase executor name for `jig new --name`, from a
+// folder's name.
+func dockerfileName(folder string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range filepath.Base(folder) {
+		switch {
+		case r >= 'a' && r <= 'z' && up:
+			b.WriteRune(r - 'a' + 'A')
+			up = false
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9' && b.Len() > 0:
+			b.WriteRune(r)
+			up = false
+		default:
+			up = true
+		}
+	}
+	if b.Len() == 0 {
+		return "Executor"
+	}
+	return b.String()
 }
 
 // relPath is target relative to base when that is possible, else target.
@@ -112,15 +141,24 @@ func k8sReadme(f *flow.Flow, dir string, opts K8sOptions, res *K8sResult) string
 		fmt.Fprintf(&b, "Inside the cluster the gateway is `%s`.\n\n", res.Gateway)
 	}
 
-	b.WriteString("## What is where\n\n| file | objects | replica addresses |\n|---|---|---|\n")
+	b.WriteString("## What is where\n\n| file | objects | addresses the gateway dials |\n|---|---|---|\n")
 	if !opts.Shared {
 		fmt.Fprintf(&b, "| `gateway/gateway.yml` | ConfigMap `gateway-flow` (the gateway's flow), Service and Deployment `gateway` | `%s` |\n", res.Gateway)
 	}
 	for _, w := range res.Workloads {
-		objs := fmt.Sprintf("ConfigMap `%s-config`, Service and Deployment `%s` (%s)", w.Name, w.Name, plural(w.Replicas, "replica"))
-		if w.Stateful {
-			objs = fmt.Sprintf("ConfigMap `%s-config`, headless Service `%s-headless`, StatefulSet `%s` (%s, a workspace claim each)", w.Name, w.Name, w.Name, plural(w.Replicas, "replica"))
+		var parts []string
+		if w.ConfigMap != "" {
+			parts = append(parts, fmt.Sprintf("ConfigMap `%s`", w.ConfigMap))
 		}
+		if w.Stateful {
+			parts = append(parts, fmt.Sprintf("headless Service `%s-headless`, StatefulSet `%s` (%s, a workspace claim each)", w.Name, w.Name, plural(w.Replicas, "replica")))
+		} else {
+			parts = append(parts, fmt.Sprintf("Service and Deployment `%s` (%s)", w.Name, plural(w.Replicas, "replica")))
+		}
+		if w.DisruptionBudget {
+			parts = append(parts, fmt.Sprintf("PodDisruptionBudget `%s` (at most one replica evicted at a time)", w.Name))
+		}
+		objs := strings.Join(parts, ", ")
 		var addrs []string
 		for _, a := range w.Addresses {
 			if !slices.Contains(addrs, "`"+a+"`") {
@@ -221,14 +259,13 @@ const (
   re-applying rolls the pods (the pod template carries a hash of the config).
 `
 	noteReplicas = `- **Replicas.** A stateless deployment is a Deployment behind a ClusterIP
-  Service. gRPC keeps one HTTP/2 connection open per address and kube-proxy
-  balances connections, not requests, so the gateway dials the Service once per
-  replica: the connections spread over the pods, and when a pod goes away the
-  gateway retries on another connection. The spread is statistical (kube-proxy
-  picks a pod per connection); for strict per-request balancing, run a service
-  mesh (e.g. Linkerd) or make the deployment stateful, whose pods are dialled
-  one by one. ` + "`kubectl scale`" + ` works, but the gateway keeps the number of
-  connections of the export.
+  Service, and the gateway dials that Service (one address, whatever the
+  replica count). gRPC keeps one HTTP/2 connection open per address and
+  kube-proxy balances connections, not requests: the gateway's requests go
+  to one pod until that connection is re-made (a pod going away, a gateway
+  restart). For per-request balancing over the replicas run a service mesh
+  (e.g. Linkerd), or make the deployment stateful, whose pods the gateway
+  dials one by one. ` + "`kubectl scale`" + ` works as is.
 `
 	noteStateful = `- **Stateful deployments.** A StatefulSet with a headless Service: replica i is
   ` + "`<name>-i.<name>-headless.<namespace>.svc.<domain>`" + `, its RAFT node listens on

@@ -511,6 +511,9 @@ func (f *Flow) resolveUses(d *Deployment, file string, uses *yaml.Node, field st
 	case 0:
 		return yamlutil.At(file, d.node, ufield, "missing: name the executor (builtin:Name, a config.yml, or a folder holding one)")
 	case yaml.MappingNode:
+		if src := yamlutil.Lookup(uses, "source"); src != nil {
+			return f.inlineSource(d, file, uses, src, ufield)
+		}
 		cfg, err := executors.ConfigFromNode(file, uses)
 		if err != nil {
 			return err
@@ -563,6 +566,40 @@ func (f *Flow) resolveUses(d *Deployment, file string, uses *yaml.Node, field st
 		return err
 	}
 	d.Config = cfg
+	return nil
+}
+
+// inlineSource resolves `uses: {jtype: T, source: ./folder, with: …}`: the
+// Go executor in folder (built and run as a child process, like `uses:
+// ./folder`) with the inline config instead of the folder's config.yml.
+// source names the folder as py_modules names the Python module in Jina.
+func (f *Flow) inlineSource(d *Deployment, file string, uses, src *yaml.Node, ufield string) error {
+	if src.Kind != yaml.ScalarNode || src.Value == "" {
+		return yamlutil.At(file, src, ufield+".source", "want the folder of a Go executor, e.g. ./greeter")
+	}
+	dir := src.Value
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(f.Dir, dir)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return yamlutil.At(file, src, ufield+".source", "%s: no such folder (relative paths start at %s)", src.Value, f.Dir)
+	}
+	if !hasMainPackage(dir) {
+		return yamlutil.At(file, src, ufield+".source", "%s holds no Go main package (an executor made with `jig new`)", src.Value)
+	}
+	// The config is the mapping without source (executor configs have no
+	// such key).
+	cfgNode := &yaml.Node{Kind: yaml.MappingNode, Tag: uses.Tag, Line: uses.Line, Column: uses.Column}
+	for i := 0; i+1 < len(uses.Content); i += 2 {
+		if uses.Content[i].Value != "source" {
+			cfgNode.Content = append(cfgNode.Content, uses.Content[i], uses.Content[i+1])
+		}
+	}
+	cfg, err := executors.SourceConfigFromNode(file, cfgNode)
+	if err != nil {
+		return err
+	}
+	d.Config, d.Source, d.Uses = cfg, dir, "jtype:"+cfg.JType
 	return nil
 }
 

@@ -283,7 +283,10 @@ func (d *Deployment) sendShard(ctx context.Context, i int, req *jinapb.DataReque
 			break
 		}
 		tried[t] = true
-		addrs = append(addrs, t.Address)
+		if !slices.Contains(addrs, t.Address) {
+			// Retries on the same replica name it once in the error.
+			addrs = append(addrs, t.Address)
+		}
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if d.TimeoutSend > 0 {
 			actx, cancel = context.WithTimeout(ctx, d.TimeoutSend)

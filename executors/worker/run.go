@@ -74,7 +74,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.UsesRequests, "uses-requests", "", `override "requests:" (endpoint -> method), as JSON or YAML`)
 	fs.StringVar(&f.UsesDynamicBatching, "uses-dynamic-batching", "", `override "dynamic_batching:", as JSON or YAML`)
 	fs.StringVar(&f.LogFormat, "log-format", "text", "log format on stderr: text or json")
-	fs.StringVar(&f.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.LogLevel, "log-level", DefaultLogLevel(), "log level: debug, info, warn or error (default $"+LogLevelEnv+", else info)")
 	fs.IntVar(&f.MaxMessageSize, "max-message-size", DefaultMaxMessageSize, "largest request or response in bytes")
 	fs.DurationVar(&f.GracePeriod, "grace-period", 10*time.Second, "how long in-flight requests may finish on shutdown")
 	fs.StringVar(&f.RaftID, "raft-id", "", "RAFT server id of this replica: runs a RAFT node beside the executor, so write endpoints are replicated (stateful deployments; set by the engine)")
@@ -223,15 +223,38 @@ func (f *Flags) Spec(logger *slog.Logger) (executors.Spec, error) {
 	return spec, nil
 }
 
+// LogLevelEnv is the environment variable that sets the default log level
+// of jig's processes (Jina's JINA_LOG_LEVEL), for those a user does not
+// start by hand: exported containers, workers started by scripts. An
+// explicit --log-level wins.
+const LogLevelEnv = "JIG_LOG_LEVEL"
+
+// DefaultLogLevel is $JIG_LOG_LEVEL (lower case), else "info".
+func DefaultLogLevel() string {
+	if v := strings.TrimSpace(os.Getenv(LogLevelEnv)); v != "" {
+		return strings.ToLower(v)
+	}
+	return "info"
+}
+
 // NewLogger builds the process logger the flags ask for, on w.
 func (f *Flags) NewLogger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.LogLevel)); err != nil {
-		return nil, &yamlutil.Error{Field: "--log-level", Msg: fmt.Sprintf("want debug, info, warn or error, got %q", f.LogLevel)}
+		return nil, &yamlutil.Error{Field: "--log-level", Msg: fmt.Sprintf("want debug, info, warn or error (also in $%s), got %q", LogLevelEnv, f.LogLevel)}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch f.LogFormat {
 	case "json":
+		// JSON has no duration type: slog writes nanoseconds, which the
+		// engine reading these lines re-emits as took=3.83e+08. The
+		// duration's text (383ms) reads the same in both places.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				a.Value = slog.StringValue(a.Value.Duration().String())
+			}
+			return a
+		}
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	case "text", "":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
@@ -268,8 +291,19 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	// Listen first: with --port 0 (how the engine starts child replicas)
+	// the kernel picks the port, and the executor's Runtime.Port is that
+	// port, not 0.
+	lis, err := net.Listen("tcp", net.JoinHostPort(f.Host, strconv.Itoa(f.Port)))
+	if err != nil {
+		return fmt.Errorf("listen on %s:%d: %w", f.Host, f.Port, err)
+	}
+	if a, ok := lis.Addr().(*net.TCPAddr); ok {
+		spec.Runtime.Port = a.Port
+	}
 	inst, err := executors.New(ctx, spec)
 	if err != nil {
+		lis.Close()
 		return fmt.Errorf("load executor %s: %w", f.Uses, err)
 	}
 	defer func() {
@@ -277,10 +311,6 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 			logger.Error("executor close failed", "err", err)
 		}
 	}()
-	lis, err := net.Listen("tcp", net.JoinHostPort(f.Host, strconv.Itoa(f.Port)))
-	if err != nil {
-		return fmt.Errorf("listen on %s:%d: %w", f.Host, f.Port, err)
-	}
 	opts := Options{Instance: inst, Logger: logger, MaxMessageSize: f.MaxMessageSize}
 	var node *consensus.Node
 	if f.RaftID != "" {
