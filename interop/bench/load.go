@@ -36,6 +36,8 @@ type payload struct {
 	ndocs int
 	docs  docarray.DocList
 	data  *jinapb.DataRequestProto_DataContentProto // shared, read-only
+	// grpcData is data encoded as field 4 of a DataRequestProto.
+	grpcData []byte
 	// HTTP body around the request id: Jina's client sends
 	// {"data": [...], "parameters": {}, "header": {...}, "exec_endpoint": ...}
 	// with snake_case keys (jina/clients/base/helper.py,
@@ -73,7 +75,11 @@ func newPayload(ndocs int) (*payload, error) {
 	tail := []byte(`"},"exec_endpoint":"` + benchEndpoint + `"}`)
 	minimal := append([]byte(`{"data":`), data...)
 	minimal = append(minimal, `,"parameters":{}}`...)
-	return &payload{ndocs: ndocs, docs: docs, data: req.Data, httpHead: head, httpTail: tail, minimal: minimal}, nil
+	gd, err := encodedData(req.Data)
+	if err != nil {
+		return nil, err
+	}
+	return &payload{ndocs: ndocs, docs: docs, data: req.Data, grpcData: gd, httpHead: head, httpTail: tail, minimal: minimal}, nil
 }
 
 // grpcRequest is a request with its own id around the shared documents
@@ -254,7 +260,8 @@ func (t *target) load(ctx context.Context, protocol string, p *payload, conc int
 				id := prefix + strconv.Itoa(i)
 				var err error
 				if protocol == "grpc" {
-					_, err = t.callGRPC(ctx, p.grpcRequest(id))
+					buf = appendRawRequest(buf, id, p.grpcData)
+					err = t.callRaw(ctx, buf, p.ndocs*docText)
 				} else {
 					buf = p.httpBody(buf, id)
 					_, err = t.postHTTP(ctx, buf, false)

@@ -231,7 +231,7 @@ func loadCases(ctx context.Context, o *options, py []string, res *results) error
 			// both get the minimal body instead and the table says why.
 			for _, t := range []*target{jt, gt} {
 				if err := t.verify(ctx, protocol, payloads[1]); err != nil && !minimalBody {
-					res.bodyNote = fmt.Sprintf("%v", err)
+					res.bodyNote = strings.TrimSpace(err.Error())
 					progress("HTTP: %s; both systems get {\"data\", \"parameters\"} instead", err)
 					minimalBody = true
 				}
