@@ -137,14 +137,19 @@ func findJina(o *options) ([]string, error) {
 	return nil, errNoJina
 }
 
-// machine describes the host for the table.
-func machine() string {
+// loadAvg is the 1, 5 and 15 minute load averages.
+func loadAvg() string {
 	load, _ := os.ReadFile("/proc/loadavg")
 	f := strings.Fields(string(load))
-	la := "?"
-	if len(f) >= 3 {
-		la = strings.Join(f[:3], " ")
+	if len(f) < 3 {
+		return "?"
 	}
+	return strings.Join(f[:3], " ")
+}
+
+// machine describes the host for the table.
+func machine() string {
+	la := loadAvg()
 	model := ""
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {

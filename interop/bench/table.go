@@ -85,7 +85,7 @@ func span(ds []time.Duration) string {
 func printTable(out io.Writer, r *results) {
 	o := r.opts
 	fmt.Fprintf(out, "\njig vs real Jina 3.20.2 (%s), same machine, same client, same run\n", r.versions)
-	fmt.Fprintf(out, "machine: %s\n", r.machine)
+	fmt.Fprintf(out, "machine: %s (at the end: %s)\n", r.machine, loadAvg())
 	fmt.Fprintf(out, "echo flow of one executor (Jina: Python Executor returning its DocList[TextDoc]; jig: builtin:Echo), %d-byte texts;\n", docText)
 	body := "the JSON body Jina's Client sends"
 	if minimalBody {
