@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// jinaScript is the Python driver of the Jina flows, from the repository
+// root (where make runs).
+const jinaScript = "interop/bench/jina_flow.py"
+
 // server is a running echo flow: its process and how to reach it.
 type server struct {
 	c        *child
@@ -35,7 +39,7 @@ func startJina(ctx context.Context, o *options, py []string, name string, n int)
 	if err != nil {
 		return nil, err
 	}
-	script, err := filepath.Abs("interop/bench/jina_flow.py")
+	script, err := filepath.Abs(jinaScript)
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +169,9 @@ type results struct {
 func run(ctx context.Context, o *options, py []string) error {
 	if err := os.MkdirAll(o.workDir, 0o755); err != nil {
 		return err
+	}
+	if _, err := os.Stat(jinaScript); err != nil {
+		return fmt.Errorf("%s: %w (run from the repository root: make bench-jina)", jinaScript, err)
 	}
 	if _, err := os.Stat(o.jig); err != nil {
 		return fmt.Errorf("jig binary %s: %w (make build)", o.jig, err)
