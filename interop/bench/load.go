@@ -251,6 +251,16 @@ func (t *target) load(ctx context.Context, protocol string, p *payload, conc int
 			defer wg.Done()
 			var buf []byte
 			my := make([]time.Duration, 0, 4096)
+			var stream *rawStream
+			if protocol == "grpc" && useCall {
+				var err error
+				if stream, err = t.openCall(ctx); err != nil {
+					errs[w]++
+					firstErr[w] = err
+					return
+				}
+				defer stream.close()
+			}
 			prefix := fmt.Sprintf("%02d", w)
 			for i := 0; ctx.Err() == nil; i++ {
 				t0 := time.Now()
@@ -261,7 +271,11 @@ func (t *target) load(ctx context.Context, protocol string, p *payload, conc int
 				var err error
 				if protocol == "grpc" {
 					buf = appendRawRequest(buf, id, p.grpcData)
-					err = t.callRaw(ctx, buf, p.ndocs*docText)
+					if stream != nil {
+						err = stream.call(buf, p.ndocs*docText)
+					} else {
+						err = t.callRaw(ctx, buf, p.ndocs*docText)
+					}
 				} else {
 					buf = p.httpBody(buf, id)
 					_, err = t.postHTTP(ctx, buf, false)

@@ -46,6 +46,8 @@ type options struct {
 	timeout   time.Duration
 	workDir   string
 	skipGoExe bool
+	protocols string
+	skipFlows bool
 }
 
 func main() {
@@ -61,12 +63,18 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 25*time.Minute, "bound on the whole run")
 	flag.StringVar(&o.workDir, "dir", "bin/bench-jina", "folder for flow files, logs and the scaffolded Go executor")
 	flag.BoolVar(&o.skipGoExe, "skip-go-executor", false, "skip the 10 × user Go executor row")
+	flag.BoolVar(&o.skipFlows, "skip-flows", false, "measure requests only (no flow start/stop rows)")
+	flag.BoolVar(&useCall, "call", false, "gRPC load over JinaRPC/Call (the stream Jina's Client uses by default) instead of process_single_data")
+	flag.StringVar(&o.protocols, "protocols", "grpc,http", "protocols to measure: grpc, http or both")
 	flag.Parse()
 	if o.rounds < 1 || o.flowRuns < 1 || o.goRuns < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "bench-jina: --rounds, --flow-runs, --go-runs and --duration must be positive")
 		os.Exit(2)
 	}
 
+	if o.skipFlows {
+		o.skipGoExe = true
+	}
 	py, err := findJina(&o)
 	if errors.Is(err, errNoJina) {
 		fmt.Println("bench-jina: real Jina 3.20.2 not found (set JINA_HARNESS to the interop harness folder, or JINA_PY to a Python with jina==3.20.2): skipped")

@@ -115,3 +115,39 @@ func (t *target) callRaw(ctx context.Context, req []byte, minLen int) error {
 	}
 	return checkRawAnswer(out.b, minLen)
 }
+
+// useCall switches the gRPC load from process_single_data to JinaRPC/Call,
+// the bidi stream Jina's Client uses by default (stream=True): one stream
+// per request in flight, one request and its answer at a time on each.
+var useCall bool
+
+// rawStream is one JinaRPC/Call stream carrying encoded messages.
+type rawStream struct{ st grpc.ClientStream }
+
+func (t *target) openCall(ctx context.Context) (*rawStream, error) {
+	st, err := t.cc.NewStream(ctx, &jinapb.JinaRPC_ServiceDesc.Streams[0], jinapb.JinaRPC_Call_FullMethodName, grpc.ForceCodecV2(rawCodec{}))
+	if err != nil {
+		return nil, err
+	}
+	return &rawStream{st: st}, nil
+}
+
+// call sends one request on the stream and checks the answer.
+func (s *rawStream) call(req []byte, minLen int) error {
+	if err := s.st.SendMsg(&rawMsg{b: req}); err != nil {
+		return err
+	}
+	var out rawMsg
+	if err := s.st.RecvMsg(&out); err != nil {
+		return err
+	}
+	return checkRawAnswer(out.b, minLen)
+}
+
+// close half-closes the stream and waits for the server to end it.
+func (s *rawStream) close() {
+	s.st.CloseSend()
+	var out rawMsg
+	for s.st.RecvMsg(&out) == nil {
+	}
+}

@@ -188,8 +188,10 @@ func run(ctx context.Context, o *options, py []string) error {
 	if err := loadCases(ctx, o, py, res); err != nil {
 		return err
 	}
-	if err := flowCases(ctx, o, py, res); err != nil {
-		return err
+	if !o.skipFlows {
+		if err := flowCases(ctx, o, py, res); err != nil {
+			return err
+		}
 	}
 	if !o.skipGoExe {
 		if err := goExecCase(ctx, o, res); err != nil {
@@ -232,7 +234,10 @@ func loadCases(ctx context.Context, o *options, py []string, res *results) error
 			return err
 		}
 	}
-	for _, protocol := range []string{"grpc", "http"} {
+	for _, protocol := range strings.Split(o.protocols, ",") {
+		if protocol != "grpc" && protocol != "http" {
+			return fmt.Errorf("--protocols: want grpc and/or http, got %q", protocol)
+		}
 		if protocol == "http" {
 			// The body Jina's own Client sends; if a server refuses it,
 			// both get the minimal body instead and the table says why.

@@ -91,7 +91,11 @@ func printTable(out io.Writer, r *results) {
 	if minimalBody {
 		body = `{"data": [...], "parameters": {}}`
 	}
-	fmt.Fprintf(out, "gRPC: JinaSingleDataRequestRPC/process_single_data; HTTP: POST /bench with %s;\n", body)
+	rpc := "JinaSingleDataRequestRPC/process_single_data"
+	if useCall {
+		rpc = "JinaRPC/Call (one stream per request in flight)"
+	}
+	fmt.Fprintf(out, "gRPC: %s; HTTP: POST /bench with %s;\n", rpc, body)
 	if r.bodyNote != "" {
 		fmt.Fprintf(out, "  (the body Jina's Client sends was refused: %s)\n", r.bodyNote)
 	}
@@ -136,6 +140,9 @@ func printTable(out io.Writer, r *results) {
 		fmt.Fprintf(out, "client-bound (the Go client used as much CPU as jig, or together they filled the machine): %s — jig's figure there is a lower bound\n", strings.Join(notes, ", "))
 	}
 
+	if o.skipFlows {
+		return
+	}
 	fmt.Fprintf(out, "\nflow of 10 echo executors (median (min–max) of %d runs each, alternating)\n\n", o.flowRuns)
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tJina (10 Python executors)\tjig (10 × builtin:Echo)\tjig/Jina time\t")
