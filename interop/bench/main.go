@@ -52,7 +52,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.jig, "jig", "bin/jig", "the jig binary to run `jig up` with")
+	flag.StringVar(&o.jig, "jig", "bin/jig", "the jig binary (it runs jig up for the jig flows)")
 	flag.StringVar(&o.harness, "harness", os.Getenv("JINA_HARNESS"), "Jina interop harness (a folder with env.sh); default $JINA_HARNESS, else ../shared/interop from the repository root when present")
 	flag.StringVar(&o.py, "py", os.Getenv("JINA_PY"), "Python with jina==3.20.2 installed (used when there is no harness); default $JINA_PY")
 	flag.IntVar(&o.rounds, "rounds", 3, "measured windows per system per case (medians are reported)")

@@ -95,7 +95,14 @@ func printTable(out io.Writer, r *results) {
 	if useCall {
 		rpc = "JinaRPC/Call (one stream per request in flight)"
 	}
-	fmt.Fprintf(out, "gRPC: %s; HTTP: POST /bench with %s;\n", rpc, body)
+	var what []string
+	if strings.Contains(o.protocols, "grpc") {
+		what = append(what, "gRPC: "+rpc)
+	}
+	if strings.Contains(o.protocols, "http") {
+		what = append(what, "HTTP: POST /bench with "+body)
+	}
+	fmt.Fprintf(out, "%s;\n", strings.Join(what, "; "))
 	if r.bodyNote != "" {
 		fmt.Fprintf(out, "  (the body Jina's Client sends was refused: %s)\n", r.bodyNote)
 	}
