@@ -21,7 +21,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 STATICCHECK_VERSION        := v0.8.2
 GOBIN_DIR := $(CURDIR)/$(BIN)/tools
 
-.PHONY: all build run test test-short chaos bench bench-jina bench-compare fuzz lint proto clean
+.PHONY: all build run test test-short chaos bench bench-compare fuzz lint proto clean
 
 all: build
 
@@ -82,6 +82,7 @@ bench: build
 # when present) or JINA_PY (a Python with jina==3.20.2); without either it
 # says so and exits 0. About 4 minutes; BENCH_JINA_FLAGS e.g. '--rounds 5'.
 BENCH_JINA_FLAGS ?=
+.PHONY: bench-jina
 bench-jina: build
 	$(GO) build -o $(BIN)/jig-bench-jina ./interop/bench
 	./$(BIN)/jig-bench-jina --jig $(JIG) $(BENCH_JINA_FLAGS)
