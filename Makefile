@@ -78,6 +78,17 @@ bench: build
 	@echo "== jig bench --runs $(BENCH_RUNS) --duration $(BENCH_DURATION) (progress on stderr)"
 	./$(JIG) bench --runs $(BENCH_RUNS) --duration $(BENCH_DURATION) --gobench $(BENCH_TUI) --json $(BENCH_JSON) $(BENCH_FLAGS)
 
+# jig against real Jina 3.20.2 (DESIGN §9): the same echo flow in both,
+# one Go client driving them alternately in one run (interop/bench). Jina
+# comes from JINA_HARNESS (a folder with env.sh; default ../shared/interop
+# when present) or JINA_PY (a Python with jina==3.20.2); without either it
+# says so and exits 0. About 4 minutes; BENCH_JINA_FLAGS e.g. '--rounds 5'.
+BENCH_JINA_FLAGS ?=
+.PHONY: bench-jina
+bench-jina: build
+	$(GO) build -o $(BIN)/jig-bench-jina ./interop/bench
+	./$(BIN)/jig-bench-jina --jig $(JIG) $(BENCH_JINA_FLAGS)
+
 BENCH_BASE := $(BIN)/bench-base.json
 bench-compare: build
 ifeq ($(BASE),)
