@@ -29,7 +29,7 @@ func TestNewYes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{`r.On("/hello", g.Hello)`, `r.On("/bye", g.Bye)`, `r.Write("/remember", g.Remember)`} {
+	for _, s := range []string{`executors.On(r, "/hello", g.Hello)`, `executors.On(r, "/bye", g.Bye)`, `executors.Write(r, "/remember", g.Remember)`} {
 		if !strings.Contains(string(src), s) {
 			t.Errorf("executor.go lacks %s", s)
 		}
