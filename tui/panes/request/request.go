@@ -10,9 +10,12 @@ package request
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
@@ -94,6 +97,11 @@ type Model struct {
 	gen     int
 	sending bool
 	cancel  context.CancelFunc
+	// progress counts the documents of the send in flight: sent, returned
+	// (written by the sending goroutine, read by View).
+	progress *progress
+	// cancelled is set by esc until the cancelled send has stopped.
+	cancelled bool
 
 	last       *Result
 	respScroll int
@@ -115,9 +123,15 @@ type Result struct {
 	Resp    *Response
 	Err     error
 	Latency time.Duration
-	gen     int
-	json    []string // pretty-printed returned documents, built once
+	// Sent is the number of documents the request had: Req keeps only a
+	// few of them once sent (see keepRequest).
+	Sent int
+	gen  int
+	json []string // pretty-printed returned documents, built once
 }
+
+// progress is a send's running count of documents.
+type progress struct{ sent, returned atomic.Int64 }
 
 // OK reports whether the request succeeded end to end.
 func (r *Result) OK() bool { return r.Err == nil && r.Resp != nil && r.Resp.Error == nil }
@@ -130,6 +144,8 @@ type (
 		err  error
 	}
 	responseMsg struct{ res *Result }
+	// progressMsg redraws the progress of send gen while it runs.
+	progressMsg struct{ gen int }
 	copyMsg     struct {
 		text string
 		err  error
@@ -303,8 +319,8 @@ func (m *Model) validate() {
 		}
 	}
 	if m.mode == ModeGenerate {
-		if n, err := strconv.Atoi(strings.TrimSpace(m.n.Value())); err != nil || n < 1 {
-			m.sizeErr = "the number of documents must be a whole number ≥ 1"
+		if n, err := strconv.Atoi(strings.TrimSpace(m.n.Value())); err != nil || n < 1 || n > MaxGenerate {
+			m.sizeErr = fmt.Sprintf("the number of documents must be a whole number from 1 to %s", thousands(MaxGenerate))
 		}
 	}
 }
@@ -340,6 +356,10 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 		m.autoEndpoint()
 	case responseMsg:
 		return m.received(msg.res)
+	case progressMsg:
+		if msg.gen == m.gen && m.sending {
+			return progressTick(m.gen)
+		}
 	case copyMsg:
 		if msg.err != nil {
 			return common.Toast("copy: "+msg.err.Error(), true)
@@ -474,6 +494,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return m.discover()
 	case msg.String() == "esc" && m.sending:
 		m.cancel()
+		m.cancelled = true
 		return nil
 	}
 	switch m.tab {
@@ -686,19 +707,25 @@ func (m *Model) sendDraft() tea.Cmd {
 }
 
 // send starts sending d as a command; documents from a file are read in
-// the command, off the UI goroutine.
+// the command, off the UI goroutine, and generated ones are made as the
+// client sends them. Cancelling stops both; once a large send has ended
+// its memory is handed back to the system at once, so cancelling a
+// million documents shows in the process's RSS, not minutes later.
 func (m *Model) send(d Draft) tea.Cmd {
 	if m.sending {
 		m.cancel()
 	}
 	m.gen++
 	m.sending = true
+	m.cancelled = false
 	ctx, cancel := context.WithTimeout(m.ctx.Base, SendTimeout)
 	m.cancel = cancel
+	prog := &progress{}
+	m.progress = prog
 	gen, sender, now := m.gen, m.sender, m.ctx.Now
 	m.nextID++
 	id := m.nextID
-	return func() tea.Msg {
+	return tea.Batch(func() tea.Msg {
 		defer cancel()
 		res := &Result{ID: id, Addr: d.Addr, Draft: d, gen: gen}
 		req, err := buildRequest(d)
@@ -707,7 +734,12 @@ func (m *Model) send(d Draft) tea.Cmd {
 			res.At = now()
 			return responseMsg{res}
 		}
-		res.Req = req
+		req.Progress = func(sent, returned int) {
+			prog.sent.Store(int64(sent))
+			prog.returned.Store(int64(returned))
+		}
+		res.Sent = req.Count()
+		res.Req = keepRequest(req)
 		if sender == nil {
 			res.Err = fmt.Errorf("no client configured")
 			res.At = now()
@@ -717,17 +749,41 @@ func (m *Model) send(d Draft) tea.Cmd {
 		res.Resp, res.Err = sender.Send(ctx, d.Addr, req)
 		res.Latency = time.Since(start)
 		res.At = now()
+		if req.Count() > MaxKeptDocs {
+			req = Request{}
+			debug.FreeOSMemory()
+		}
 		return responseMsg{res}
-	}
+	}, progressTick(gen))
 }
 
-// buildRequest turns a draft into a request.
+// progressTick redraws a running send's progress a few times a second.
+func progressTick(gen int) tea.Cmd {
+	return tea.Tick(250*time.Millisecond, func(time.Time) tea.Msg { return progressMsg{gen} })
+}
+
+// keepRequest is what the history keeps of a sent request: without its
+// documents when they are many (the draft says how to make them again).
+func keepRequest(r Request) Request {
+	r.Progress = nil
+	if len(r.Docs) > MaxKeptDocs {
+		r.Docs = nil
+	}
+	return r
+}
+
+// buildRequest turns a draft into a request. Generated documents are not
+// made here but as they are sent; a request of more than AutoRequestSize
+// documents with no request size goes in batches of AutoRequestSize.
 func buildRequest(d Draft) (Request, error) {
 	req := Request{Endpoint: d.Endpoint, Target: d.Target, RequestSize: d.RequestSize}
 	var err error
 	switch d.Mode {
 	case ModeGenerate:
-		req.Docs = Generate(d.N)
+		if d.N < 1 || d.N > MaxGenerate {
+			return req, fmt.Errorf("the number of documents must be from 1 to %d", MaxGenerate)
+		}
+		req.Generate = d.N
 	case ModeFile:
 		if d.File == "" {
 			return req, fmt.Errorf("no JSONL file given")
@@ -738,6 +794,9 @@ func buildRequest(d Draft) (Request, error) {
 	}
 	if err != nil {
 		return req, err
+	}
+	if req.RequestSize <= 0 && req.Count() > AutoRequestSize {
+		req.RequestSize = AutoRequestSize
 	}
 	req.Parameters, err = ParseParameters(d.Params)
 	return req, err
@@ -752,6 +811,8 @@ func (m *Model) received(res *Result) tea.Cmd {
 		return nil // a newer send replaced this one
 	}
 	m.sending = false
+	m.cancelled = false
+	m.progress = nil
 	m.last = res
 	m.respScroll = 0
 	m.histCur = 0
@@ -801,9 +862,19 @@ func (m *Model) historyKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// MaxInlineDocs is the largest number of documents a copied grpcurl
+// command embeds; beyond it only the jig post command is offered (it
+// makes generated documents itself and reads files by name).
+const MaxInlineDocs = 100
+
+// maxInlineFile is the largest JSONL file embedded in a grpcurl command.
+const maxInlineFile = 256 << 10
+
 // copyCmd builds the commands (reading the JSONL file if needed) in a
-// command, copies the jig post one to the clipboard, and opens the modal
-// showing both so they can also be selected with the mouse.
+// command, off the UI's update loop, copies the jig post one to the
+// clipboard, and opens the modal showing both so they can also be
+// selected with the mouse. Documents are inlined in the grpcurl command
+// only when they are few (MaxInlineDocs).
 func (m *Model) copyCmd(d Draft) tea.Cmd {
 	clip := m.clip
 	return func() tea.Msg {
@@ -811,11 +882,7 @@ func (m *Model) copyCmd(d Draft) tea.Cmd {
 		if err != nil {
 			return copyMsg{err: err}
 		}
-		docs, err := copyDocs(d)
-		if err != nil {
-			return copyMsg{err: err}
-		}
-		grpcurl, err := Grpcurl(d, docs)
+		grpcurl, err := grpcurlFor(d)
 		if err != nil {
 			return copyMsg{err: err}
 		}
@@ -829,6 +896,46 @@ func (m *Model) copyCmd(d Draft) tea.Cmd {
 		}
 		return copyMsg{text: post + "\x00" + grpcurl + "\x00" + note}
 	}
+}
+
+// grpcurlFor is the grpcurl command of d, or a line saying why there is
+// none when the documents are too many to inline.
+func grpcurlFor(d Draft) (string, error) {
+	tooMany := func(n string) (string, error) {
+		return "(not built: " + n + " are too many to inline in a command; use the jig post command above)", nil
+	}
+	switch d.Mode {
+	case ModeGenerate:
+		if d.N > MaxInlineDocs {
+			return tooMany(thousands(d.N) + " generated documents")
+		}
+	case ModeFile:
+		if fi, err := os.Stat(d.File); err == nil && fi.Size() > maxInlineFile {
+			return tooMany(fmt.Sprintf("the documents of a %.1f MB file", float64(fi.Size())/(1<<20)))
+		}
+	}
+	docs, err := copyDocs(d)
+	if err != nil {
+		return "", err
+	}
+	if len(docs) > MaxInlineDocs {
+		return tooMany(thousands(len(docs)) + " documents")
+	}
+	return Grpcurl(d, docs)
+}
+
+// thousands formats n with thousands separators: 1,000,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
 }
 
 // CopyText returns the commands shown by the copy modal ("" when closed).

@@ -1,11 +1,18 @@
 package request_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/panes/request"
@@ -273,8 +280,15 @@ func TestBadInputIsNotSent(t *testing.T) {
 	}
 	m.SetDraft(request.Draft{Addr: "127.0.0.1:1", Endpoint: "/x", Mode: request.ModeGenerate, N: 3, RequestSize: 2})
 	press(m, "ctrl+s")
-	if r := s.Requests(); len(r) != 1 || len(r[0].Docs) != 3 || r[0].RequestSize != 2 || r[0].Docs[2].Text != "doc 2" {
+	if r := s.Requests(); len(r) != 1 || r[0].Docs != nil || r[0].Generate != 3 || r[0].RequestSize != 2 {
 		t.Errorf("generated: %+v", r)
+	} else if docs := slices.Collect(r[0].All()); len(docs) != 3 || docs[2].Text != "doc 2" {
+		t.Errorf("generated docs: %v", docs)
+	}
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:1", Endpoint: "/x", Mode: request.ModeGenerate, N: request.MaxGenerate + 1})
+	press(m, "ctrl+s")
+	if len(s.Requests()) != 1 || !strings.Contains(m.View(), "from 1 to 10,000,000") {
+		t.Errorf("more than MaxGenerate documents must not be sent:\n%s", m.View())
 	}
 }
 
@@ -287,5 +301,120 @@ func TestDefaultParamsFromParametersPane(t *testing.T) {
 	m.Update(common.DefaultParamsMsg{Text: "top_k: 7"})
 	if m.Draft().Params != "top_k: 7" {
 		t.Errorf("new defaults replace untouched defaults: %q", m.Draft().Params)
+	}
+}
+
+// TestLargeGeneratedRequestIsBounded sends more generated documents than
+// a response keeps: they are made lazily and batched, the response keeps
+// MaxKeptDocs of them and counts the rest, the history does not hold the
+// documents, and copying gives `jig post --n` with no inlined documents,
+// in a dialog that fits the screen.
+func TestLargeGeneratedRequestIsBounded(t *testing.T) {
+	s := &tuitest.Sender{}
+	m, c := setup(t, s)
+	m.SetSize(80, 24)
+	const n = 3*request.MaxKeptDocs + 7
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/index", Mode: request.ModeGenerate, N: n})
+	press(m, "ctrl+s")
+	r := s.Requests()
+	if len(r) != 1 || r[0].Docs != nil || r[0].Generate != n || r[0].RequestSize != request.AutoRequestSize {
+		t.Fatalf("sent %+v", r)
+	}
+	last := m.Last()
+	if last == nil || !last.OK() || len(last.Resp.Docs) != request.MaxKeptDocs || last.Resp.Returned != n || last.Sent != n || last.Req.Docs != nil {
+		t.Fatalf("last = %+v", last)
+	}
+	if v := m.View(); !strings.Contains(v, "3,007 docs in → 3,007 docs out") {
+		t.Errorf("counts:\n%s", v)
+	}
+	press(m, "c")
+	if len(c.got) != 1 || c.got[0] != "jig post 127.0.0.1:12345 --on /index --n 3007" {
+		t.Errorf("clipboard %q", c.got)
+	}
+	if txt := m.CopyText(); strings.Contains(txt, "doc 1") || !strings.Contains(txt, "3,007 generated documents are too many to inline") {
+		t.Errorf("copy must not inline generated documents:\n%s", txt)
+	}
+	if v := m.View(); strings.Count(v, "\n")+1 != 24 || !strings.Contains(v, "╰") {
+		t.Errorf("the copy dialog must fit 80×24 with its bottom border:\n%s", v)
+	}
+	press(m, "esc")
+}
+
+// TestCopyDialogFitsLongCommands copies 100 long typed lines (inlined in
+// both commands) into a 60×15 screen: the dialog stays on screen, every
+// line within the width, with a count of what it left out.
+func TestCopyDialogFitsLongCommands(t *testing.T) {
+	m, _ := setup(t, &tuitest.Sender{})
+	m.SetSize(60, 15)
+	lines := make([]string, 100)
+	for i := range lines {
+		lines[i] = strings.Repeat("long text ", 8)
+	}
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/index", Mode: request.ModeLines, Lines: strings.Join(lines, "\n")})
+	press(m, "c")
+	v := m.View()
+	rows := strings.Split(v, "\n")
+	if len(rows) != 15 || !strings.Contains(v, "╰") || !strings.Contains(v, "more lines") {
+		t.Fatalf("dialog:\n%s", v)
+	}
+	for _, r := range rows {
+		if w := ansi.StringWidth(r); w > 60 {
+			t.Errorf("row %d wide: %q", w, r)
+		}
+	}
+}
+
+// blockingSender generates documents until its context ends, like a
+// client streaming a huge request to a slow flow.
+type blockingSender struct {
+	tuitest.Sender
+	consumed atomic.Int64
+}
+
+func (b *blockingSender) Send(ctx context.Context, addr string, req request.Request) (*request.Response, error) {
+	for range req.All() {
+		if b.consumed.Add(1)%100 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &request.Response{}, nil
+}
+
+// TestCancelStopsGenerating presses esc while a request of MaxGenerate
+// documents is being made: the generation stops (the sender saw far
+// fewer documents), the pane says it was cancelled and is free to send
+// again.
+func TestCancelStopsGenerating(t *testing.T) {
+	b := &blockingSender{}
+	ctx := tuitest.Context()
+	m := request.New(ctx, b, nil)
+	m.SetSize(100, 24)
+	tuitest.Feed(m, 3, common.StatusMsg{Status: ctx.Status})
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/index", Mode: request.ModeGenerate, N: request.MaxGenerate})
+	cmd := m.Update(tuitest.Key("ctrl+s"))
+	done := make(chan []tea.Msg)
+	go func() { done <- tuitest.Run(cmd, 30*time.Second) }()
+	for b.consumed.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	m.Update(tuitest.Key("esc"))
+	if !strings.Contains(m.View(), "cancelling") {
+		t.Errorf("esc should show the cancel:\n%s", m.View())
+	}
+	msgs := <-done
+	for _, msg := range msgs {
+		m.Update(msg)
+	}
+	if got := b.consumed.Load(); got >= request.MaxGenerate {
+		t.Fatalf("generation ran to the end (%d documents) after cancel", got)
+	}
+	last := m.Last()
+	if last == nil || !errors.Is(last.Err, context.Canceled) {
+		t.Fatalf("last = %+v", last)
+	}
+	if v := m.View(); strings.Contains(v, "sending") || strings.Contains(v, "cancelling") {
+		t.Errorf("still sending after the cancel ended:\n%s", v)
 	}
 }

@@ -45,8 +45,10 @@ func (m *Model) tabBar() string {
 	bar := strings.Join(parts, st.Faint.Render("│"))
 	status := ""
 	switch {
+	case m.sending && m.cancelled:
+		status = st.Warning.Render("cancelling…")
 	case m.sending:
-		status = st.Warning.Render("sending… (esc cancels)")
+		status = st.Warning.Render("sending… " + m.progressText() + "(esc cancels)")
 	case m.last != nil:
 		status = m.summary(m.last)
 	}
@@ -55,6 +57,20 @@ func (m *Model) tabBar() string {
 		return bar
 	}
 	return bar + strings.Repeat(" ", gap) + status
+}
+
+// progressText is the running count of a large send ("" for a small one,
+// which ends before anyone could read it).
+func (m *Model) progressText() string {
+	p := m.progress
+	if p == nil {
+		return ""
+	}
+	sent, ret := p.sent.Load(), p.returned.Load()
+	if sent == 0 && ret == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s docs answered ", thousands(int(ret)))
 }
 
 // summary is the one-line outcome of a result.
@@ -67,7 +83,7 @@ func (m *Model) summary(r *Result) string {
 		return st.Error.Render(fmt.Sprintf("✗ %s in %s", r.Resp.Error.Name, r.Resp.Error.Executor)) +
 			st.Secondary.Render(" · "+common.Duration(r.Latency))
 	}
-	return st.Success.Render("✓ OK") + st.Secondary.Render(fmt.Sprintf(" · %d docs · %s", len(r.Resp.Docs), common.Duration(r.Latency)))
+	return st.Success.Render("✓ OK") + st.Secondary.Render(fmt.Sprintf(" · %s docs · %s", thousands(r.Resp.Returned), common.Duration(r.Latency)))
 }
 
 func (m *Model) composeView(h int) string {
@@ -163,7 +179,7 @@ func (m *Model) composeView(h int) string {
 	if m.sizeErr != "" {
 		size += "  " + st.Error.Render("✗ "+m.sizeErr)
 	} else if strings.TrimSpace(m.size.Value()) == "0" {
-		size += st.Faint.Render("  (all documents in one request)")
+		size += st.Faint.Render(fmt.Sprintf("  (one request; over %s docs: batches of %s)", thousands(AutoRequestSize), thousands(AutoRequestSize)))
 	}
 	row(fSize, "Request size", size)
 
@@ -231,7 +247,7 @@ func (m *Model) responseLines(r *Result) []string {
 		return out
 	}
 	resp := r.Resp
-	out = append(out, st.Secondary.Render(fmt.Sprintf("%d docs in → %d docs out in %d request(s)", len(r.Req.Docs), len(resp.Docs), max(1, resp.Requests))))
+	out = append(out, st.Secondary.Render(fmt.Sprintf("%s docs in → %s docs out in %s request(s)", thousands(r.Sent), thousands(resp.Returned), thousands(max(1, resp.Requests)))))
 	if len(resp.Routes) > 0 {
 		out = append(out, "", st.Header.Render("Route"))
 		out = append(out, m.routeLines(resp.Routes)...)
@@ -256,7 +272,11 @@ func (m *Model) responseLines(r *Result) []string {
 		out = append(out, "", st.Header.Render("Results"))
 		out = append(out, prettyJSON(res)...)
 	}
-	out = append(out, "", st.Header.Render(fmt.Sprintf("Documents (%d)", len(resp.Docs))))
+	title := fmt.Sprintf("Documents (%d)", len(resp.Docs))
+	if resp.Returned > len(resp.Docs) {
+		title = fmt.Sprintf("Documents (the first %s of %s)", thousands(len(resp.Docs)), thousands(resp.Returned))
+	}
+	out = append(out, "", st.Header.Render(title))
 	if r.json == nil {
 		b, err := json.MarshalIndent(resp.Docs, "", "  ")
 		if err != nil {
@@ -384,10 +404,7 @@ func (m *Model) historyView(h int) string {
 		case r.Resp.Error != nil:
 			status, sst = r.Resp.Error.Name+" in "+r.Resp.Error.Executor, st.Error
 		}
-		docs := fmt.Sprint(len(r.Req.Docs))
-		if r.Req.Docs == nil && r.Draft.Mode == ModeGenerate {
-			docs = fmt.Sprint(r.Draft.N)
-		}
+		docs := thousands(r.Sent)
 		target := r.Draft.Target
 		if target == "" {
 			target = "flow"
@@ -413,15 +430,27 @@ func (m *Model) copyView() string {
 		parts = append(parts, "")
 	}
 	w := max(20, m.w-8)
-	wrap := func(s string) string { return ansi.Hardwrap(s, w, true) }
+	// The dialog fits the screen: border 2 rows, two titles, a blank and
+	// the note; what is left is shared by the two commands, and a command
+	// longer than its share is cut with a count of what was left out (the
+	// clipboard has the whole jig post command).
+	rows := max(2, m.h-2-5)
+	wrap := func(s string, n int) string {
+		lines := strings.Split(ansi.Wrap(s, w, ""), "\n")
+		if len(lines) <= n {
+			return strings.Join(lines, "\n")
+		}
+		rest := len(lines) - n + 1
+		return strings.Join(lines[:n-1], "\n") + "\n" + st.Faint.Render(fmt.Sprintf("… %s more lines", thousands(rest)))
+	}
+	postRows := max(1, min(rows/2, len(strings.Split(ansi.Wrap(parts[0], w, ""), "\n"))))
+	note := ansi.Truncate(parts[2]+"  esc closes", w, "…")
 	body := strings.Join([]string{
 		st.Header.Render("jig post"),
-		wrap(parts[0]),
-		"",
+		wrap(parts[0], postRows),
 		st.Header.Render("grpcurl"),
-		wrap(parts[1]),
-		"",
-		st.Faint.Render(parts[2]) + st.Faint.Render("  esc closes"),
+		wrap(parts[1], max(1, rows-postRows)),
+		st.Faint.Render(note),
 	}, "\n")
 	return st.Box.Width(w + 2).Render(body)
 }

@@ -1,0 +1,41 @@
+package teatest_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// sizes are the two terminal sizes of the visual tests: the smallest
+// usual one and a large one.
+var sizes = [][2]int{{80, 24}, {160, 48}}
+
+// eachSize runs f as a subtest per size, named "80x24" and "160x48".
+func eachSize(t *testing.T, f func(t *testing.T, w, h int)) {
+	for _, s := range sizes {
+		t.Run(fmt.Sprintf("%dx%d", s[0], s[1]), func(t *testing.T) { f(t, s[0], s[1]) })
+	}
+}
+
+// TestCopyMillionGenerated copies a request of 1,000,000 generated
+// documents: the dialog offers `jig post --n 1000000`, does not inline
+// the documents, and fits the screen.
+func TestCopyMillionGenerated(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.keys("5")
+		a.waitFor(t, "fields: price")
+		a.keys("j", "j", "l", "j", "enter", "ctrl+u")
+		a.typeText("1000000")
+		a.keys("esc", "c")
+		a.waitFor(t, "too many to inline")
+		a.keys("ctrl+c")
+		m := a.final(t)
+		if got := m.Request().CopyText(); !contains(got, "--n 1000000") {
+			t.Errorf("copy text %q", got)
+		}
+		golden(t, m)
+	})
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
