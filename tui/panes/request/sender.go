@@ -74,7 +74,7 @@ type Request struct {
 	// Progress, when set, is called after each answered request with the
 	// number of documents sent and returned so far. It is called from the
 	// sending goroutine.
-	Progress func(sent, returned int)
+	Progress   func(sent, returned int)
 	Parameters map[string]any
 	// Target is a regular expression of executor names (Jina's
 	// target_executor); "" sends through the whole flow.
