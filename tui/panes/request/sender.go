@@ -59,7 +59,7 @@ const (
 	// but the request has more than AutoRequestSize documents: one
 	// request of a million documents would be held whole in memory by
 	// the client, the gateway and every executor.
-	AutoRequestSize = 1000
+	AutoRequestSize = 100
 )
 
 // Request is what the pane sends.
