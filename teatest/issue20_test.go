@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/tui/panes/request"
 )
 
 // sizes are the two terminal sizes of the visual tests: the smallest
@@ -39,3 +42,47 @@ func TestCopyMillionGenerated(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// searchAnswer makes the fake sender answer like a search flow: each
+// document gets three scored matches with 128-dimensional embeddings.
+func searchAnswer(req request.Request, resp *request.Response) {
+	for i, d := range resp.Docs {
+		d.ID = fmt.Sprintf("query-%d", i)
+		d.Embedding = docarray.NewFloat32(make([]float32, 64))
+		for i := range 3 {
+			mt := &docarray.Document{ID: fmt.Sprintf("match-%d-%s", i, strings.ToLower(d.Text[:5])), Text: fmt.Sprintf("indexed text number %d", i),
+				Embedding: docarray.NewFloat32(make([]float32, 128))}
+			mt.SetScore("cosine", 0.9-float64(i)/7)
+			d.Matches = append(d.Matches, mt)
+		}
+	}
+}
+
+// TestResultsTable sends a search and shows its matches as a table.
+func TestResultsTable(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.sender.Respond = searchAnswer
+		a.keys("5")
+		a.waitFor(t, "fields: price")
+		a.keys("ctrl+s")
+		a.waitFor(t, "indexed text number 2")
+		golden(t, a.quit(t))
+	})
+}
+
+// TestResultDocument opens one match's JSON: the embedding is collapsed
+// to its dtype and shape.
+func TestResultDocument(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.sender.Respond = searchAnswer
+		a.keys("5")
+		a.waitFor(t, "fields: price")
+		a.keys("ctrl+s")
+		a.waitFor(t, "indexed text number 2")
+		a.keys("j", "enter")
+		a.waitFor(t, "float32 [128]")
+		golden(t, a.quit(t))
+	})
+}

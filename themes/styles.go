@@ -35,6 +35,9 @@ type Styles struct {
 	Key, KeyDesc lipgloss.Style
 	// Bar is the filled part of bars and sparklines.
 	Bar lipgloss.Style
+	// Match marks the text a search or filter matched (reverse video in
+	// the warning colour, readable on any background).
+	Match lipgloss.Style
 	// Levels colour the level column: debug, info, warn, error.
 	Levels [4]lipgloss.Style
 	// Sources colour log sources (see Source).
@@ -58,6 +61,7 @@ func NewStyles(t Theme, noColor bool) *Styles {
 	s.Accent = fg(t.Text.Accent)
 	s.Error = fg(t.Text.Error)
 	s.Warning = fg(t.Text.Warning)
+	s.Match = s.Warning.Reverse(true).Bold(true)
 	s.Success = fg(t.Text.Success)
 	s.Bold = fg(t.Text.Primary).Bold(true)
 	s.Header = fg(t.Text.Secondary).Bold(true)

@@ -31,7 +31,8 @@ import (
 // HistorySize is how many sent requests the history keeps.
 const HistorySize = 100
 
-// SendTimeout bounds one send from the pane.
+// SendTimeout bounds one send from the pane, unless it is large (more
+// than AutoRequestSize generated documents), which esc cancels instead.
 const SendTimeout = time.Minute
 
 type tab int
@@ -105,6 +106,7 @@ type Model struct {
 
 	last       *Result
 	respScroll int
+	resp       respState // the Response view (results.go)
 
 	history []*Result // newest first
 	histCur int
@@ -156,7 +158,7 @@ type (
 // that no client is configured); clip copies text to the clipboard (nil:
 // only show the commands).
 func New(ctx *common.Context, sender Sender, clip func(string) error) *Model {
-	m := &Model{ctx: ctx, sender: sender, clip: clip, keys: DefaultKeyMap()}
+	m := &Model{ctx: ctx, sender: sender, clip: clip, keys: DefaultKeyMap(), resp: newRespState()}
 	input := func(placeholder string) textinput.Model {
 		in := textinput.New()
 		in.Prompt = ""
@@ -224,7 +226,9 @@ func (m *Model) Title() string { return "Request" }
 func (m *Model) ShortTitle() string { return "Request" }
 
 // Capturing implements common.Pane.
-func (m *Model) Capturing() bool { return m.editing || m.copyText != "" }
+func (m *Model) Capturing() bool {
+	return m.editing || m.copyText != "" || (m.tab == tabResponse && m.resp.search.Typing())
+}
 
 // Init implements common.Pane.
 func (m *Model) Init() tea.Cmd { return nil }
@@ -499,13 +503,11 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch m.tab {
 	case tabResponse:
-		m.responseKey(msg)
+		return m.respKey(msg)
 	case tabHistory:
 		return m.historyKey(msg)
-	default:
-		return m.composeKey(msg)
 	}
-	return nil
+	return m.composeKey(msg)
 }
 
 func (m *Model) composeKey(msg tea.KeyMsg) tea.Cmd {
@@ -718,7 +720,12 @@ func (m *Model) send(d Draft) tea.Cmd {
 	m.gen++
 	m.sending = true
 	m.cancelled = false
-	ctx, cancel := context.WithTimeout(m.ctx.Base, SendTimeout)
+	// A large send (a million generated documents take minutes) has no
+	// deadline: it shows its progress and esc stops it.
+	ctx, cancel := context.WithCancel(m.ctx.Base)
+	if !d.large() {
+		ctx, cancel = context.WithTimeout(m.ctx.Base, SendTimeout)
+	}
 	m.cancel = cancel
 	prog := &progress{}
 	m.progress = prog
@@ -745,10 +752,12 @@ func (m *Model) send(d Draft) tea.Cmd {
 			res.At = now()
 			return responseMsg{res}
 		}
-		start := time.Now()
+		// The pane's clock times the request (fixed in tests, so frames
+		// are stable).
+		start := now()
 		res.Resp, res.Err = sender.Send(ctx, d.Addr, req)
-		res.Latency = time.Since(start)
 		res.At = now()
+		res.Latency = res.At.Sub(start)
 		if req.Count() > MaxKeptDocs {
 			req = Request{}
 			debug.FreeOSMemory()
@@ -756,6 +765,10 @@ func (m *Model) send(d Draft) tea.Cmd {
 		return responseMsg{res}
 	}, progressTick(gen))
 }
+
+// large reports whether the draft generates more documents than one
+// request carries.
+func (d Draft) large() bool { return d.Mode == ModeGenerate && d.N > AutoRequestSize }
 
 // progressTick redraws a running send's progress a few times a second.
 func progressTick(gen int) tea.Cmd {
@@ -815,6 +828,8 @@ func (m *Model) received(res *Result) tea.Cmd {
 	m.progress = nil
 	m.last = res
 	m.respScroll = 0
+	m.resp.mode, m.resp.cur, m.resp.doc, m.resp.hit = respResults, 0, nil, -1
+	m.resp.search.Clear()
 	m.histCur = 0
 	m.tab = tabResponse
 	if res.Err != nil {

@@ -3,6 +3,7 @@ package request_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/panes/request"
 	"github.com/jig-dev/jig/tui/tuitest"
@@ -213,11 +215,16 @@ func TestSendShowsResponseAndHistory(t *testing.T) {
 		t.Fatalf("tab %s last %+v", m.Tab(), m.Last())
 	}
 	v := m.View()
-	for _, want := range []string{"✓ OK", "2 docs in → 2 docs out", "Route", "gateway", "norm", "index", "2.0ms", "Results", `"count": 2`, "Documents (2)", `"text": "HELLO"`} {
+	for _, want := range []string{"✓ OK", "2 docs in → 2 docs out", "Route", "gateway", "norm", "index", "2.0ms", "Results", `"count": 2`, "Documents (2)", "#1 HELLO"} {
 		if !strings.Contains(v, want) && !strings.Contains(strings.Join(strings.Fields(v), " "), want) {
 			t.Errorf("response lacks %q:\n%s", want, v)
 		}
 	}
+	press(m, "v") // raw JSON
+	if v := m.View(); !strings.Contains(v, `"text": "HELLO"`) {
+		t.Errorf("raw view lacks the JSON:\n%s", v)
+	}
+	press(m, "v")
 	press(m, "]")
 	if m.Tab() != "History" || !strings.Contains(m.View(), "/index") {
 		t.Fatalf("history:\n%s", m.View())
@@ -416,5 +423,65 @@ func TestCancelStopsGenerating(t *testing.T) {
 	}
 	if v := m.View(); strings.Contains(v, "sending") || strings.Contains(v, "cancelling") {
 		t.Errorf("still sending after the cancel ended:\n%s", v)
+	}
+}
+
+// withMatches makes the fake sender answer like a search: each document
+// gets three matches with cosine scores and an embedding.
+func withMatches(req request.Request, resp *request.Response) {
+	for _, d := range resp.Docs {
+		d.Embedding = docarray.NewFloat32([]float32{0.1, 0.2, 0.3, 0.4})
+		for i := range 3 {
+			mt := &docarray.Document{ID: fmt.Sprintf("m%d-%s", i, d.Text), Text: fmt.Sprintf("match %d of %s", i, d.Text),
+				Embedding: docarray.NewFloat32(make([]float32, 128))}
+			mt.SetScore("cosine", 0.9-float64(i)/10)
+			d.Matches = append(d.Matches, mt)
+		}
+	}
+}
+
+// TestResultsView reads a search response as tables of matches, opens
+// one match's JSON with its embedding collapsed, expands it, searches,
+// and toggles the raw JSON.
+func TestResultsView(t *testing.T) {
+	s := &tuitest.Sender{Respond: withMatches}
+	m, _ := setup(t, s)
+	m.SetSize(100, 40)
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/search", Mode: request.ModeLines, Lines: "apple\npear"})
+	press(m, "ctrl+s")
+	v := m.View()
+	for _, want := range []string{"#1 APPLE", "3 matches", "RANK", "COSINE", "match 0 of APPLE", "0.9000", "0.7000", "m2-PEAR"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("results lack %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "0.1, 0.2") {
+		t.Errorf("results must not show embeddings:\n%s", v)
+	}
+	press(m, "j", "j", "enter") // the second match of apple
+	v = m.View()
+	if !strings.Contains(v, `"text": "match 1 of APPLE"`) || !strings.Contains(v, "‹float32 [128]›") || strings.Contains(v, "0, 0, 0") {
+		t.Errorf("document JSON with a collapsed embedding:\n%s", v)
+	}
+	press(m, "x")
+	if v := m.View(); !strings.Contains(v, "… 128 numbers]") {
+		t.Errorf("x expands arrays:\n%s", v)
+	}
+	press(m, "esc")
+	if v := m.View(); !strings.Contains(v, "RANK") {
+		t.Errorf("esc goes back to the results:\n%s", v)
+	}
+	press(m, "/")
+	if !m.Capturing() {
+		t.Fatal("typing a search captures keys")
+	}
+	press(m, "p", "e", "a", "r", "enter")
+	v = m.View()
+	if !strings.Contains(v, "/pear") || !strings.Contains(v, "lines match") {
+		t.Errorf("search footer:\n%s", v)
+	}
+	press(m, "esc", "v")
+	if v := m.View(); !strings.Contains(v, `"matches": [`) {
+		t.Errorf("raw JSON:\n%s", v)
 	}
 }

@@ -237,40 +237,21 @@ func (m *Model) areaRows(f field, name, view string, h int) []string {
 	return out
 }
 
-// responseLines renders a result as lines, for scrolling.
-func (m *Model) responseLines(r *Result) []string {
+// responseLines renders a result as lines, for scrolling: with withDocs
+// the raw JSON of the returned documents, else only the head (request,
+// outcome, route, error, handler results).
+func (m *Model) responseLines(r *Result, withDocs bool) []string {
 	st := m.styles()
-	var out []string
-	out = append(out, st.Bold.Render(fmt.Sprintf("%s %s", r.Draft.Endpoint, r.Addr))+st.Faint.Render(" · sent "+r.At.Format("15:04:05")))
-	out = append(out, m.summary(r))
+	out := m.respHead(r)
 	if r.Err != nil {
 		return out
 	}
 	resp := r.Resp
-	out = append(out, st.Secondary.Render(fmt.Sprintf("%s docs in → %s docs out in %s request(s)", thousands(r.Sent), thousands(resp.Returned), thousands(max(1, resp.Requests)))))
-	if len(resp.Routes) > 0 {
-		out = append(out, "", st.Header.Render("Route"))
-		out = append(out, m.routeLines(resp.Routes)...)
-	}
-	if e := resp.Error; e != nil {
-		out = append(out, "", st.Header.Render("Error"))
-		out = append(out, st.Error.Render(fmt.Sprintf("%s raised by %s", e.Name, e.Executor)))
-		for _, a := range e.Args {
-			for _, l := range strings.Split(common.SanitizeLines(a), "\n") {
-				out = append(out, "  "+st.Error.Render(l))
-			}
-		}
-		for _, s := range e.Stacks {
-			for _, l := range strings.Split(common.SanitizeLines(s), "\n") {
-				if l != "" {
-					out = append(out, "  "+st.Faint.Render(l))
-				}
-			}
-		}
-	}
-	if res, ok := resp.Parameters["__results__"]; ok {
-		out = append(out, "", st.Header.Render("Results"))
-		out = append(out, prettyJSON(res)...)
+	out = append(out, m.routeSection(resp)...)
+	out = append(out, m.errorSection(resp)...)
+	out = append(out, m.handlerSection(resp)...)
+	if !withDocs {
+		return out
 	}
 	title := fmt.Sprintf("Documents (%d)", len(resp.Docs))
 	if resp.Returned > len(resp.Docs) {
@@ -368,13 +349,7 @@ func (m *Model) responseView(h int) string {
 		}
 		return st.Faint.Render(msg)
 	}
-	lines := m.responseLines(m.last)
-	m.respScroll = min(m.respScroll, max(0, len(lines)-h))
-	lines = lines[m.respScroll:min(len(lines), m.respScroll+h)]
-	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, m.w, "…")
-	}
-	return strings.Join(lines, "\n")
+	return m.respView(h)
 }
 
 var histCols = []common.Column{
@@ -453,4 +428,58 @@ func (m *Model) copyView() string {
 		st.Faint.Render(note),
 	}, "\n")
 	return st.Box.Width(w + 2).Render(body)
+}
+
+// respHead is the request, its outcome and the document counts.
+func (m *Model) respHead(r *Result) []string {
+	st := m.styles()
+	out := []string{
+		st.Bold.Render(fmt.Sprintf("%s %s", r.Draft.Endpoint, r.Addr)) + st.Faint.Render(" · sent "+r.At.Format("15:04:05")),
+		m.summary(r),
+	}
+	if r.Err != nil || r.Resp == nil {
+		return out
+	}
+	resp := r.Resp
+	return append(out, st.Secondary.Render(fmt.Sprintf("%s docs in → %s docs out in %s request(s)", thousands(r.Sent), thousands(resp.Returned), thousands(max(1, resp.Requests)))))
+}
+
+// routeSection is the route waterfall.
+func (m *Model) routeSection(resp *Response) []string {
+	if len(resp.Routes) == 0 {
+		return nil
+	}
+	return append([]string{"", m.styles().Header.Render("Route")}, m.routeLines(resp.Routes)...)
+}
+
+// errorSection is the executor's error with its stack.
+func (m *Model) errorSection(resp *Response) []string {
+	e := resp.Error
+	if e == nil {
+		return nil
+	}
+	st := m.styles()
+	out := []string{"", st.Header.Render("Error"), st.Error.Render(fmt.Sprintf("%s raised by %s", e.Name, e.Executor))}
+	for _, a := range e.Args {
+		for _, l := range strings.Split(common.SanitizeLines(a), "\n") {
+			out = append(out, "  "+st.Error.Render(l))
+		}
+	}
+	for _, s := range e.Stacks {
+		for _, l := range strings.Split(common.SanitizeLines(s), "\n") {
+			if l != "" {
+				out = append(out, "  "+st.Faint.Render(l))
+			}
+		}
+	}
+	return out
+}
+
+// handlerSection is what the executors' handlers returned (__results__).
+func (m *Model) handlerSection(resp *Response) []string {
+	res, ok := resp.Parameters["__results__"]
+	if !ok {
+		return nil
+	}
+	return append([]string{"", m.styles().Header.Render("Results")}, prettyJSON(res)...)
 }
