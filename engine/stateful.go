@@ -182,7 +182,9 @@ func (d *deployment) attachRaft(s, r int, join bool) func(ctx context.Context, i
 		cfg.Peers = peers
 		cfg.Join = join
 		cfg.Instance = inst
-		cfg.Logger = d.logger().With("replica", d.cfg.ReplicaName(s, r))
+		// The replica's RAFT lines are its own: the source attribute makes
+		// the log line's source "<deployment>/<replica>" instead of "engine".
+		cfg.Logger = d.logger().With("source", d.cfg.Name+"/"+d.cfg.ReplicaName(s, r))
 		for _, p := range peers {
 			if p.ID == cfg.ID {
 				cfg.BindAddr = p.RaftAddr

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/tui/panes/request"
+	"github.com/jig-dev/jig/tui/tuitest"
 )
 
 // sizes are the two terminal sizes of the visual tests: the smallest
@@ -83,6 +86,30 @@ func TestResultDocument(t *testing.T) {
 		a.waitFor(t, "indexed text number 2")
 		a.keys("j", "enter")
 		a.waitFor(t, "float32 [128]")
+		golden(t, a.quit(t))
+	})
+}
+
+// TestAccessLog shows the gateway's access log among the logs, filtered
+// with its matches highlighted, including the line that says how many
+// requests the rate limit left out.
+func TestAccessLog(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		bus := a.eng.Bus()
+		for i, st := range []string{"ok", "ok", "error"} {
+			bus.Publish(events.Access{
+				Time: tuitest.T0.Add(time.Duration(100+i) * time.Second), Endpoint: "/search", RequestID: fmt.Sprintf("req-%d", i),
+				Docs: 100, DocsOut: 100, Latency: time.Duration(12+i) * time.Millisecond, Status: st,
+				Replicas: []string{"norm/rep-1", "index/shard-0/rep-0", "index/shard-1/rep-1"}, Skipped: 40 * i, Limit: 20,
+			})
+		}
+		a.keys("3")
+		a.waitForAny(t, "14.0ms")
+		a.keys("/")
+		a.typeText("search")
+		a.keys("enter")
+		a.waitFor(t, "filter \"search\"")
 		golden(t, a.quit(t))
 	})
 }

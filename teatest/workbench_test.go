@@ -60,7 +60,7 @@ func TestLogFilter(t *testing.T) {
 	a.keys("3", "/")
 	a.typeText("gate")
 	a.waitFor(t, "2/8 lines")
-	a.keys("enter", "l", "l")
+	a.keys("enter", "L", "L")
 	a.waitFor(t, "level warn+")
 	m := a.quit(t)
 	if m.Logs().Filter() != "gate" || m.Logs().Visible() != 1 {

@@ -291,24 +291,10 @@ func searchHits(lines []string, pat string) []int {
 // the line plain around them.
 func highlight(line, pat string, hl lipgloss.Style) string {
 	plain := ansi.Strip(line)
-	hay, needle := plain, pat
-	if strings.IndexFunc(pat, func(r rune) bool { return r >= 'A' && r <= 'Z' }) < 0 {
-		hay = strings.ToLower(plain)
-	}
-	if needle == "" || !strings.Contains(hay, needle) {
+	if !common.MatchAny(pat, plain) {
 		return line
 	}
-	var b strings.Builder
-	for {
-		i := strings.Index(hay, needle)
-		if i < 0 {
-			b.WriteString(plain)
-			return b.String()
-		}
-		b.WriteString(plain[:i])
-		b.WriteString(hl.Render(plain[i : i+len(needle)]))
-		plain, hay = plain[i+len(needle):], hay[i+len(needle):]
-	}
+	return common.Highlight(plain, pat, lipgloss.NewStyle(), hl)
 }
 
 // respView draws the Response view h rows high.
