@@ -113,3 +113,15 @@ func TestAccessLog(t *testing.T) {
 		golden(t, a.quit(t))
 	})
 }
+
+// TestFailedBuildShown: a failed reload build shows the deployment as
+// serving an old build, not as plain ready.
+func TestFailedBuildShown(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.eng.Bus().Publish(events.Update{Time: tuitest.T0.Add(80 * time.Second), Kind: events.Build, Deployment: "norm",
+			Outcome: events.Failure, Output: "./main.go:12:2: undefined: strngs"})
+		a.waitForAny(t, "old build")
+		golden(t, a.quit(t))
+	})
+}

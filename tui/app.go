@@ -442,12 +442,12 @@ func (m *Model) View() string {
 	if m.confirm.Open() {
 		body = common.Overlay(body, m.confirm.View(m.ctx.Styles), w, paneH)
 	}
-	return lipgloss.JoinVertical(lipgloss.Left,
+	return m.ctx.Styles.Paint(lipgloss.JoinVertical(lipgloss.Left,
 		common.Fit(m.tabBar(w), w),
 		common.Block(body, w, paneH),
 		common.Fit(m.statusBar(w), w),
 		common.Fit(m.hints(w), w),
-	)
+	))
 }
 
 // tooSmallView is btop's "terminal too small" screen: say the size and the

@@ -289,6 +289,11 @@ func (m *Model) View() string {
 		out = append(out, "  "+st.Faint.Render(msg))
 	}
 	m.top = common.Scroll(m.top, cur, bodyH, len(rs))
+	if m.top > 0 {
+		// Newer rows arrive at the top, out of sight while the user reads
+		// further down: say how many are there.
+		out[0] += st.Warning.Render(fmt.Sprintf(" · ↑ %d newer above (g: newest)", m.top))
+	}
 	for i := m.top; i < min(len(rs), m.top+bodyH); i++ {
 		r := rs[i]
 		detail := strings.Join(r.trigger, " ")

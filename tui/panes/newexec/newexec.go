@@ -328,7 +328,7 @@ func (m *Model) View() string {
 func (m *Model) resultView() string {
 	st := m.ctx.Styles
 	if m.err != nil && m.result.Name == "" {
-		return st.Error.Render("✗ "+common.Sanitize(m.err.Error())) + "\n\n" + st.Faint.Render("enter: start again")
+		return strings.Join(common.ErrorLines(m.err.Error(), m.w, 0, st.Error), "\n") + "\n\n" + st.Faint.Render("enter: start again")
 	}
 	r := m.result
 	lines := []string{
@@ -350,7 +350,7 @@ func (m *Model) resultView() string {
 	case stateDone:
 		switch {
 		case m.err != nil:
-			lines = append(lines, st.Error.Render("✗ not added: "+common.Sanitize(m.err.Error())))
+			lines = append(lines, common.ErrorLines("not added: "+m.err.Error(), m.w, 0, st.Error)...)
 		case m.added:
 			lines = append(lines, st.Success.Render("✓ "+r.Name+" runs in the flow; edits to its source reload it."))
 		default:

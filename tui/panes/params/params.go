@@ -192,7 +192,7 @@ func (m *Model) load() {
 	text, ok := m.drafts[m.selected]
 	if !ok {
 		d, _ := m.ctx.Deployment(m.selected)
-		text = d.UsesWith
+		text = common.UnescapeYAML(d.UsesWith)
 	}
 	if m.editor.Value() != text {
 		m.editor.SetValue(text)
@@ -427,7 +427,7 @@ func (m *Model) usesWithView() string {
 	}
 	right := []string{st.Bold.Render(title), m.editor.View()}
 	if e := m.Error(); e != "" {
-		right = append(right, st.Error.Render("✗ "+common.Sanitize(e)))
+		right = append(right, common.ErrorLines(e, max(1, m.w-listWidth-1), 4, st.Error)...)
 	} else {
 		right = append(right, st.Faint.Render("YAML · checked as you type · applying restarts the deployment replica by replica"))
 	}
@@ -450,7 +450,7 @@ func (m *Model) defaultsView() string {
 	}
 	out := []string{st.Bold.Render(title), m.defaults.View()}
 	if m.defaultsErr != "" {
-		out = append(out, st.Error.Render("✗ "+m.defaultsErr))
+		out = append(out, common.ErrorLines(m.defaultsErr, m.w, 4, st.Error)...)
 	} else {
 		out = append(out, st.Faint.Render("JSON or YAML mapping · checked as you type"))
 	}

@@ -551,6 +551,7 @@ func (m *Model) cycle(d int) {
 		m.mode = DocsMode((int(m.mode) + d + 3) % 3)
 		m.SetSize(m.w, m.h)
 		m.validate()
+		m.recheck()
 	case fTarget:
 		choices := []string{""}
 		for _, dep := range m.ctx.Status.Deployments {
@@ -682,30 +683,43 @@ func (m *Model) editKey(msg tea.KeyMsg) tea.Cmd {
 		m.size, cmd = m.size.Update(msg)
 	}
 	m.validate()
+	m.recheck()
 	return cmd
+}
+
+// recheck clears the composer's error once what it complained about is
+// fixed (an error that stays after the fix reads as a new problem).
+func (m *Model) recheck() {
+	if m.composeErr != "" {
+		m.composeErr = m.composeProblem(m.Draft())
+	}
 }
 
 // sendDraft builds the request and sends it.
 func (m *Model) sendDraft() tea.Cmd {
 	m.validate()
 	d := m.Draft()
-	switch {
-	case m.paramsErr != "":
-		m.composeErr = "fix the parameters first: " + m.paramsErr
-	case m.sizeErr != "":
-		m.composeErr = m.sizeErr
-	case d.Addr == "":
-		m.composeErr = "no address: the gateway has no gRPC port yet, or type one"
-	case d.Endpoint == "":
-		m.composeErr = "pick an endpoint"
-	default:
-		m.composeErr = ""
-	}
+	m.composeErr = m.composeProblem(d)
 	if m.composeErr != "" {
 		m.tab = tabCompose
 		return nil
 	}
 	return m.send(d)
+}
+
+// composeProblem is what stops d from being sent ("" if nothing).
+func (m *Model) composeProblem(d Draft) string {
+	switch {
+	case m.paramsErr != "":
+		return "fix the parameters first: " + m.paramsErr
+	case m.sizeErr != "":
+		return m.sizeErr
+	case d.Addr == "":
+		return "no address: the gateway has no gRPC port yet, or type one"
+	case d.Endpoint == "":
+		return "pick an endpoint"
+	}
+	return ""
 }
 
 // send starts sending d as a command; documents from a file are read in

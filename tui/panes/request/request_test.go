@@ -485,3 +485,23 @@ func TestResultsView(t *testing.T) {
 		t.Errorf("raw JSON:\n%s", v)
 	}
 }
+
+// TestComposeErrorClearsWhenFixed: the error that stopped a send goes
+// away as soon as the problem is fixed, without sending again.
+func TestComposeErrorClearsWhenFixed(t *testing.T) {
+	s := &tuitest.Sender{}
+	m, _ := setup(t, s)
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:1", Endpoint: "/x", Params: "{bad", Mode: request.ModeLines, Lines: "a"})
+	press(m, "ctrl+s")
+	if !strings.Contains(m.View(), "fix the parameters first") {
+		t.Fatalf("no error:\n%s", m.View())
+	}
+	press(m, "j", "j", "j", "j", "enter", "ctrl+a", "ctrl+k")
+	if p := m.Draft().Params; p != "" {
+		t.Fatalf("parameters not emptied: %q", p)
+	}
+	if v := m.View(); strings.Contains(v, "fix the parameters first") {
+		t.Errorf("the error stays after the parameters were emptied:\n%s", v)
+	}
+	press(m, "esc")
+}
