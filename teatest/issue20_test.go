@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/tui"
 	"github.com/jig-dev/jig/tui/panes/request"
 	"github.com/jig-dev/jig/tui/tuitest"
 )
@@ -124,4 +127,52 @@ func TestFailedBuildShown(t *testing.T) {
 		a.waitForAny(t, "old build")
 		golden(t, a.quit(t))
 	})
+}
+
+// click is a left click at (x, y).
+func click(x, y int) tea.MouseMsg {
+	return tea.MouseMsg{X: x, Y: y, Button: tea.MouseButtonLeft, Action: tea.MouseActionRelease}
+}
+
+// TestNavigationModel: g and G go to the first and last row in
+// Deployments and Events; a click on a tab opens its pane, a click on a
+// row selects it and a second click opens it; the wheel moves the
+// selection.
+func TestNavigationModel(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.keys("G")
+		a.waitFor(t, "› remote")
+		a.keys("g")
+		a.waitFor(t, "› norm")
+		a.press(tea.MouseMsg{X: 5, Y: 6, Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
+		a.waitFor(t, "› index")
+		a.press(click(3, 6)) // the encoder row (gateway, blank, header, norm, index, encoder)
+		a.waitFor(t, "› encoder")
+		a.press(click(3, 6))
+		a.waitFor(t, "REPLICA")
+		a.press(click(tabX(t, a, "4 Events")+1, 0))
+		a.waitFor(t, "newest first")
+		a.keys("G")
+		a.waitFor(t, "› 15:04:08 leader")
+		m := a.quit(t)
+		if m.Active() != tui.PaneEvents {
+			t.Errorf("active pane %d", m.Active())
+		}
+		golden(t, m)
+	})
+}
+
+// tabX is the column of a tab's label in the last tab bar drawn.
+func tabX(t *testing.T, a *app, label string) int {
+	t.Helper()
+	lines := strings.Split(ansi.Strip(a.all.String()), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if j := strings.Index(lines[i], label); j >= 0 && strings.Contains(lines[i], "jig ") {
+			l := lines[i][strings.Index(lines[i], "jig "):]
+			return ansi.StringWidth(l[:strings.Index(l, label)])
+		}
+	}
+	t.Fatalf("no tab bar with %q drawn", label)
+	return 0
 }

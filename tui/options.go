@@ -17,6 +17,10 @@ type Wizard = newexec.Wizard
 
 // Options configure the workbench. The zero value is usable.
 type Options struct {
+	// NoMouse leaves mouse reporting off (Run), for terminals where
+	// shift+drag does not select text while an application reads the
+	// mouse.
+	NoMouse bool
 	// Sender sends the Request pane's requests; nil uses NewSender() (the
 	// jig client).
 	Sender Sender

@@ -82,3 +82,12 @@ func Toast(text string, isErr bool) tea.Cmd {
 func Binding(helpKey, desc string, keys ...string) key.Binding {
 	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKey, desc))
 }
+
+// The navigation keys every list pane shares, so that g, G, j, k, enter,
+// esc and / mean the same thing everywhere (lazygit, k9s).
+var (
+	// TopKey goes to the first row.
+	TopKey = Binding("g/home", "first row", "g", "home")
+	// BottomKey goes to the last row.
+	BottomKey = Binding("G/end", "last row", "G", "end")
+)

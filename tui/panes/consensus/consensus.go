@@ -180,6 +180,18 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 				break
 			}
 		}
+	case key.Matches(msg, common.TopKey), key.Matches(msg, common.BottomKey):
+		top := key.Matches(msg, common.TopKey)
+		for n := range ls {
+			j := n
+			if !top {
+				j = len(ls) - 1 - n
+			}
+			if ls[j].replica != nil {
+				m.selected = ls[j].id()
+				break
+			}
+		}
 	case key.Matches(msg, k.Snapshot):
 		ask(fmt.Sprintf("Take a RAFT snapshot of %s now?", who), "snapshot "+who,
 			func(ctx context.Context) error { return m.act.RaftSnapshot(ctx, name, sh, rep) })

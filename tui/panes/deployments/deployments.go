@@ -157,6 +157,10 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 		m.selected = rows[max(0, i-1)].Name
 	case key.Matches(msg, k.Down):
 		m.selected = rows[min(len(rows)-1, i+1)].Name
+	case key.Matches(msg, common.TopKey):
+		m.selected = rows[0].Name
+	case key.Matches(msg, common.BottomKey):
+		m.selected = rows[len(rows)-1].Name
 	case key.Matches(msg, k.Open):
 		m.detail = true
 		m.replica = ""
@@ -181,6 +185,10 @@ func (m *Model) detailKey(msg tea.KeyMsg, d engine.DeploymentStatus) tea.Cmd {
 		m.replica = d.ReplicaStatus[max(0, i-1)].Name
 	case key.Matches(msg, k.Down):
 		m.replica = d.ReplicaStatus[min(len(d.ReplicaStatus)-1, i+1)].Name
+	case key.Matches(msg, common.TopKey):
+		m.replica = d.ReplicaStatus[0].Name
+	case key.Matches(msg, common.BottomKey):
+		m.replica = d.ReplicaStatus[len(d.ReplicaStatus)-1].Name
 	case key.Matches(msg, k.RestartReplica):
 		label := fmt.Sprintf("restart replica %s/%s", d.Name, r.Name)
 		name, shard, rep := d.Name, r.Shard, r.Replica
@@ -268,4 +276,30 @@ func (m *Model) stateText(d engine.DeploymentStatus) (string, bool) {
 		return "old build", true
 	}
 	return string(d.State), false
+}
+
+// Click selects the deployment (or, in the detail view, the replica)
+// under the mouse; clicking the selected deployment opens it.
+func (m *Model) Click(_, row int) tea.Cmd {
+	if m.confirm.Open() || m.filter.Typing() {
+		return nil
+	}
+	if d, ok := m.current(); ok && m.detail {
+		// title, endpoints, stats, blank, header
+		if i := m.repTop + row - 5; row >= 5 && i < len(d.ReplicaStatus) {
+			m.replica = d.ReplicaStatus[i].Name
+		}
+		return nil
+	}
+	rows := m.rows()
+	i := m.top + row - 3 // gateway line, blank, header
+	if row < 3 || i >= len(rows) {
+		return nil
+	}
+	if rows[i].Name == m.selected {
+		m.detail, m.replica = true, ""
+		return nil
+	}
+	m.selected = rows[i].Name
+	return nil
 }

@@ -210,6 +210,10 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			m.scroll = max(0, m.scroll-1)
 		case key.Matches(msg, k.Down):
 			m.scroll++
+		case key.Matches(msg, common.TopKey):
+			m.scroll = 0
+		case key.Matches(msg, common.BottomKey):
+			m.scroll = 1 << 20 // the view clamps it
 		}
 		return nil
 	}
@@ -227,6 +231,8 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.selected = rs[min(len(rs)-1, i+1)].id
 	case key.Matches(msg, k.Top):
 		m.selected = rs[0].id
+	case key.Matches(msg, common.BottomKey):
+		m.selected = rs[len(rs)-1].id
 	case key.Matches(msg, k.Open):
 		m.detail, m.scroll = true, 0
 	}
@@ -386,4 +392,23 @@ func sanitizeAll(names []string) []string {
 		out[i] = common.Sanitize(n)
 	}
 	return out
+}
+
+// Click selects the event under the mouse; clicking the selected one
+// opens its details.
+func (m *Model) Click(_, row int) tea.Cmd {
+	if m.detail || m.filter.Typing() {
+		return nil
+	}
+	rs := m.visible()
+	i := m.top + row - 2 // title, header
+	if row < 2 || i >= len(rs) {
+		return nil
+	}
+	if rs[i].id == m.selected {
+		m.detail, m.scroll = true, 0
+		return nil
+	}
+	m.selected = rs[i].id
+	return nil
 }
