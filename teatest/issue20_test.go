@@ -176,3 +176,32 @@ func tabX(t *testing.T, a *app, label string) int {
 	t.Fatalf("no tab bar with %q drawn", label)
 	return 0
 }
+
+// TestQuitAsksWithUnsavedChanges: after adding an executor at runtime, q
+// asks before quitting (the flow YAML does not have it); n stays, y quits.
+func TestQuitAsksWithUnsavedChanges(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.keys("7", "enter")
+		a.typeText("shouter")
+		a.keys("enter")
+		a.waitFor(t, "Add shouter to the running flow")
+		a.keys("y")
+		a.waitFor(t, "shouter runs in the flow")
+		a.keys("q")
+		a.waitFor(t, "Quit and lose the changes?")
+		if a.eng.Stops() != 0 {
+			t.Fatal("q quit without asking")
+		}
+		a.keys("n")
+		a.waitFor(t, "enter new executor")
+		a.keys("q")
+		a.waitFor(t, "Quit and lose")
+		a.keys("ctrl+c")
+		m := a.final(t)
+		if got := m.Unsaved(); len(got) != 1 || got[0] != "executor shouter added" {
+			t.Errorf("unsaved %v", got)
+		}
+		golden(t, m)
+	})
+}

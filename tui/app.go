@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +76,10 @@ type Model struct {
 	// cancel ends the bridge and every command derived from ctx.Base.
 	cancel context.CancelFunc
 	keys   KeyMap
-	help   help.Model
+	// unsaved lists runtime changes of the flow (common.FlowChangedMsg)
+	// that its YAML does not have; q asks before losing them.
+	unsaved []string
+	help    help.Model
 
 	sender      Sender
 	panes       []common.Pane
@@ -230,6 +234,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setToast(fmt.Sprintf("%s: done in %s", msg.Label, common.Duration(msg.Took)), false)
 		}
 		return m, m.broadcast(msg)
+	case common.FlowChangedMsg:
+		if !slices.Contains(m.unsaved, msg.What) {
+			m.unsaved = append(m.unsaved, msg.What)
+		}
+		return m, nil
+	case quitConfirmedMsg:
+		return m, m.quit()
 	case common.FocusPaneMsg:
 		m.setPane(msg.Index)
 		return m, nil
@@ -274,7 +285,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case overlayHelp:
 		switch {
 		case key.Matches(msg, k.Quit):
-			return m.quit()
+			return m.askQuit()
 		case key.Matches(msg, k.Help, k.Back):
 			m.overlay = overlayNone
 		}
@@ -308,7 +319,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
-		return m.quit()
+		return m.askQuit()
 	case key.Matches(msg, k.NextPane):
 		m.setPane((m.active + 1) % numPanes)
 	case key.Matches(msg, k.PrevPane):
@@ -325,6 +336,25 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	return nil
 }
+
+// quitConfirmedMsg is the answer yes to askQuit's question.
+type quitConfirmedMsg struct{}
+
+// askQuit quits, asking first when the flow was changed at runtime: the
+// changes live in the engine only and are lost with it (ctrl+c quits
+// without asking).
+func (m *Model) askQuit() tea.Cmd {
+	if len(m.unsaved) == 0 {
+		return m.quit()
+	}
+	m.overlay = overlayNone
+	m.confirm.Ask(fmt.Sprintf("The flow was changed here and its YAML was not: %s. Quit and lose the changes?",
+		strings.Join(m.unsaved, ", ")), func() tea.Msg { return quitConfirmedMsg{} })
+	return nil
+}
+
+// Unsaved lists the runtime changes of the flow not written to its YAML.
+func (m *Model) Unsaved() []string { return m.unsaved }
 
 // quit stops the engine, then the program: in-flight actions and the
 // bridge are cancelled first, Stop runs as a command bounded by

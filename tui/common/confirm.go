@@ -2,6 +2,7 @@ package common
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -51,7 +52,8 @@ func (c *Confirm) Update(msg tea.KeyMsg) tea.Cmd {
 // View renders the question as a box to overlay on the pane.
 func (c *Confirm) View(st *themes.Styles) string {
 	body := lipgloss.JoinVertical(lipgloss.Left,
-		st.Warning.Bold(true).Render(c.prompt),
+		// Wrapped to fit the smallest screen (80 columns) with its box.
+		st.Warning.Bold(true).Render(strings.Join(Wrap(c.prompt, 64), "\n")),
 		"",
 		st.Key.Render("y")+st.KeyDesc.Render(" yes   ")+st.Key.Render("n")+st.KeyDesc.Render(" no"),
 	)

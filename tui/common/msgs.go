@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
 )
@@ -46,6 +47,19 @@ type ToastMsg struct {
 	Text string
 	// Err marks the notice as an error.
 	Err bool
+}
+
+// FlowChangedMsg says the running flow was changed from the workbench
+// (an executor added, a uses_with applied): the change lives in the
+// engine only, not in the flow's YAML, so quitting asks first.
+type FlowChangedMsg struct {
+	// What describes the change ("uses_with of norm").
+	What string
+}
+
+// FlowChanged returns a command reporting a runtime change of the flow.
+func FlowChanged(what string) tea.Cmd {
+	return func() tea.Msg { return FlowChangedMsg{What: what} }
 }
 
 // ActionDoneMsg reports the end of an engine action started by a pane

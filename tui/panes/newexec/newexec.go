@@ -218,7 +218,8 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 			return common.Toast("add "+m.result.Name+": "+msg.err.Error(), true)
 		}
 		m.added = true
-		return common.Toast(m.result.Name+" added to the flow (reload on)", false)
+		return tea.Batch(common.Toast(m.result.Name+" added to the flow (reload on)", false),
+			common.FlowChanged("executor "+m.result.Name+" added"))
 	case common.ThemeChangedMsg:
 		if m.form != nil {
 			m.form = m.form.WithTheme(huhTheme(m.ctx.Styles))

@@ -257,7 +257,8 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 		if m.drafts[msg.name] == msg.text {
 			delete(m.drafts, msg.name)
 		}
-		return common.Toast(msg.name+" restarted with the new uses_with", false)
+		return tea.Batch(common.Toast(msg.name+" restarted with the new uses_with", false),
+			common.FlowChanged("uses_with of "+msg.name))
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
