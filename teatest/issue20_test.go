@@ -2,6 +2,7 @@ package teatest_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/tui"
 	"github.com/jig-dev/jig/tui/panes/request"
+	"github.com/jig-dev/jig/tui/prefs"
 	"github.com/jig-dev/jig/tui/tuitest"
 )
 
@@ -204,4 +206,44 @@ func TestQuitAsksWithUnsavedChanges(t *testing.T) {
 		}
 		golden(t, m)
 	})
+}
+
+// TestRemembered: the theme and the request history survive a restart
+// of the workbench (prefs.Store in a temporary XDG folder).
+func TestRemembered(t *testing.T) {
+	dir := t.TempDir()
+	store := &prefs.Store{ConfigDir: filepath.Join(dir, "config"), StateDir: filepath.Join(dir, "state")}
+	withStore := func(o *tui.Options) { o.Store = store }
+
+	a := start(t, 80, 24, withStore)
+	a.keys("t")
+	a.waitFor(t, "theme: light")
+	a.keys("5")
+	a.waitFor(t, "fields: price")
+	a.keys("ctrl+s")
+	a.waitFor(t, "HELLO WORLD")
+	// The history is written by a command after the answer: wait for
+	// the file rather than for the screen.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if h, _ := prefs.History[request.Saved](store); len(h) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("history not written")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.quit(t)
+
+	b := start(t, 80, 24, withStore)
+	b.keys("5", "]", "]")
+	b.waitFor(t, "History (1)")
+	m := b.quit(t)
+	if m.Theme() != "light" {
+		t.Errorf("theme %q after a restart", m.Theme())
+	}
+	if h := m.Request().History(); len(h) != 1 || h[0].Draft.Endpoint != "/search" {
+		t.Errorf("history after a restart: %+v", h)
+	}
+	golden(t, m)
 }

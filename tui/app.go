@@ -26,6 +26,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/jig-dev/jig/themes"
+	"github.com/jig-dev/jig/tui/prefs"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/panes/consensus"
 	"github.com/jig-dev/jig/tui/panes/deployments"
@@ -115,6 +116,14 @@ type Model struct {
 // program calls Init: then the bridge starts and the status is polled.
 func New(eng Engine, opts Options) *Model {
 	opts.defaults()
+	var history []request.Saved
+	if opts.Store != nil {
+		// What cannot be read is forgotten: the workbench opens anyway.
+		if p, err := opts.Store.Prefs(); err == nil && opts.Theme == "" {
+			opts.Theme = p.Theme
+		}
+		history, _ = prefs.History[request.Saved](opts.Store)
+	}
 	m := &Model{eng: eng, opts: opts, keys: DefaultKeyMap(), help: help.New(), themes: opts.Themes}
 	for i, t := range m.themes {
 		if strings.EqualFold(t.Name, opts.Theme) {
@@ -149,6 +158,17 @@ func New(eng Engine, opts Options) *Model {
 	m.logs = logs.New(m.ctx, opts.LogCapacity)
 	m.events = eventlog.New(m.ctx, 0)
 	m.request = request.New(m.ctx, sender, clip)
+	if store := opts.Store; store != nil {
+		m.request.LoadHistory(history)
+		m.request.SetPersist(func(entries []request.Saved) tea.Cmd {
+			return func() tea.Msg {
+				if err := prefs.SaveHistory(store, entries, request.HistorySize); err != nil {
+					return common.ToastMsg{Text: "history not saved: " + err.Error(), Err: true}
+				}
+				return nil
+			}
+		})
+	}
 	m.params = params.New(m.ctx, eng)
 	m.newexec = newexec.New(m.ctx, wizard, eng)
 	m.panes = []common.Pane{m.deployments, m.consensus, m.logs, m.events, m.request, m.params, m.newexec}
@@ -397,7 +417,17 @@ func (m *Model) setTheme(i int) tea.Cmd {
 	m.ctx.ThemeGen++
 	m.styleHelp()
 	m.setToast("theme: "+m.themes[i].Name, false)
-	return m.broadcast(common.ThemeChangedMsg{})
+	cmd := m.broadcast(common.ThemeChangedMsg{})
+	if store := m.opts.Store; store != nil {
+		name := m.themes[i].Name
+		cmd = tea.Batch(cmd, func() tea.Msg {
+			if err := store.SavePrefs(prefs.Prefs{Theme: name}); err != nil {
+				return common.ToastMsg{Text: "theme not saved: " + err.Error(), Err: true}
+			}
+			return nil
+		})
+	}
+	return cmd
 }
 
 func (m *Model) styleHelp() {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/themes"
+	"github.com/jig-dev/jig/tui/prefs"
 	"github.com/jig-dev/jig/tui/panes/newexec"
 	"github.com/jig-dev/jig/tui/panes/request"
 )
@@ -17,6 +18,9 @@ type Wizard = newexec.Wizard
 
 // Options configure the workbench. The zero value is usable.
 type Options struct {
+	// Store remembers the theme and the request history between runs
+	// (prefs.Default(): the XDG folders); nil remembers nothing.
+	Store *prefs.Store
 	// NoMouse leaves mouse reporting off (Run), for terminals where
 	// shift+drag does not select text while an application reads the
 	// mouse.

@@ -113,6 +113,9 @@ type Model struct {
 	nextID  int
 
 	copyText string // the copy modal's content; "" when closed
+
+	// persist saves the history between runs (SetPersist); nil: don't.
+	persist func([]Saved) tea.Cmd
 }
 
 // Result is one sent request and its outcome (a history entry).
@@ -834,8 +837,12 @@ func (m *Model) received(res *Result) tea.Cmd {
 	if len(m.history) > HistorySize {
 		m.history = m.history[:HistorySize]
 	}
+	var save tea.Cmd
+	if m.persist != nil {
+		save = m.persist(m.saved())
+	}
 	if res.gen != m.gen {
-		return nil // a newer send replaced this one
+		return save // a newer send replaced this one
 	}
 	m.sending = false
 	m.cancelled = false
@@ -847,9 +854,9 @@ func (m *Model) received(res *Result) tea.Cmd {
 	m.histCur = 0
 	m.tab = tabResponse
 	if res.Err != nil {
-		return common.Toast("request failed: "+res.Err.Error(), true)
+		return tea.Batch(save, common.Toast("request failed: "+res.Err.Error(), true))
 	}
-	return nil
+	return save
 }
 
 func (m *Model) responseKey(msg tea.KeyMsg) {
