@@ -26,7 +26,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/jig-dev/jig/themes"
-	"github.com/jig-dev/jig/tui/prefs"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/panes/consensus"
 	"github.com/jig-dev/jig/tui/panes/deployments"
@@ -35,6 +34,7 @@ import (
 	"github.com/jig-dev/jig/tui/panes/newexec"
 	"github.com/jig-dev/jig/tui/panes/params"
 	"github.com/jig-dev/jig/tui/panes/request"
+	"github.com/jig-dev/jig/tui/prefs"
 )
 
 // Pane indexes, in tab order (keys 1–7).

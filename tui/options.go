@@ -4,9 +4,9 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/themes"
-	"github.com/jig-dev/jig/tui/prefs"
 	"github.com/jig-dev/jig/tui/panes/newexec"
 	"github.com/jig-dev/jig/tui/panes/request"
+	"github.com/jig-dev/jig/tui/prefs"
 )
 
 // Sender sends requests for the Request pane (see request.Sender).
