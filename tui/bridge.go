@@ -198,20 +198,24 @@ func fingerprint(e events.Event) string {
 
 // accessLog turns an access record into the gateway's log line, the
 // most telling fields first so that a narrow screen keeps them:
-// "access /search ok 12.0ms 2→2 docs req 6f1c2a0b · norm/rep-1 index/shard-0/rep-0".
+// "access /search ok 12.0ms 2→2 docs req 6f1c2a0b · norm/rep-1 index/shard-0/rep-0",
+// after "(+431 not logged, limit 20/s)" when the rate limit left some out.
 // A failed request is a warning. When the engine's rate limit left
 // requests out, the line says how many and what the limit is.
 func accessLog(a events.Access) events.Log {
 	var b strings.Builder
-	fmt.Fprintf(&b, "access %s %s %s %d→%d docs", a.Endpoint, a.Status, common.Duration(a.Latency), a.Docs, a.DocsOut)
+	b.WriteString("access ")
+	if a.Skipped > 0 {
+		// First, so that a narrow screen shows it: the lines in view
+		// are a sample.
+		fmt.Fprintf(&b, "(+%d not logged, limit %d/s) ", a.Skipped, a.Limit)
+	}
+	fmt.Fprintf(&b, "%s %s %s %d→%d docs", a.Endpoint, a.Status, common.Duration(a.Latency), a.Docs, a.DocsOut)
 	if a.RequestID != "" {
 		b.WriteString(" req " + a.RequestID)
 	}
 	if len(a.Replicas) > 0 {
 		b.WriteString(" · " + strings.Join(a.Replicas, " "))
-	}
-	if a.Skipped > 0 {
-		fmt.Fprintf(&b, " · +%d requests not logged (access log limited to %d/s)", a.Skipped, a.Limit)
 	}
 	level := slog.LevelInfo
 	if a.Status != "ok" {
