@@ -247,3 +247,20 @@ func TestRemembered(t *testing.T) {
 	}
 	golden(t, m)
 }
+
+// TestHelpScrollsAndGroups: the Request help lists its keys per view
+// (Compose, Response, History) and scrolls, where it does not fit, down
+// to the global keys. (Quitting closes the overlay, so there is no
+// golden frame; TestHelpAndPaletteFit in package tui checks the frame.)
+func TestHelpScrollsAndGroups(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.keys("5")
+		a.waitFor(t, "fields: price")
+		a.keys("?")
+		a.waitFor(t, "Request keys · Compose")
+		a.keys("G")
+		a.waitForAny(t, "Global keys")
+		a.quit(t)
+	})
+}

@@ -80,6 +80,8 @@ type Model struct {
 	// unsaved lists runtime changes of the flow (common.FlowChangedMsg)
 	// that its YAML does not have; q asks before losing them.
 	unsaved []string
+	// helpScroll is the first line of the help overlay shown.
+	helpScroll int
 	help    help.Model
 
 	sender      Sender
@@ -308,7 +310,20 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			return m.askQuit()
 		case key.Matches(msg, k.Help, k.Back):
 			m.overlay = overlayNone
+		case msg.String() == "j" || msg.String() == "down":
+			m.helpScroll++
+		case msg.String() == "k" || msg.String() == "up":
+			m.helpScroll--
+		case msg.String() == "pgdown" || msg.String() == "ctrl+d" || msg.String() == " ":
+			m.helpScroll += max(1, m.ctx.Height-chromeHeight-3)
+		case msg.String() == "pgup" || msg.String() == "ctrl+u":
+			m.helpScroll -= max(1, m.ctx.Height-chromeHeight-3)
+		case key.Matches(msg, common.TopKey):
+			m.helpScroll = 0
+		case key.Matches(msg, common.BottomKey):
+			m.helpScroll = 1 << 20 // helpView clamps it
 		}
+		m.helpScroll = max(0, m.helpScroll)
 		return nil
 	case overlayPalette:
 		chosen, closed, cmd := m.palette.update(msg)
@@ -346,6 +361,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.setPane((m.active + numPanes - 1) % numPanes)
 	case key.Matches(msg, k.Help):
 		m.overlay = overlayHelp
+		m.helpScroll = 0
 	case key.Matches(msg, k.Palette):
 		m.overlay = overlayPalette
 		return m.palette.open(m.commands())
@@ -499,7 +515,7 @@ func (m *Model) View() string {
 		body = m.panes[m.active].View()
 	}
 	if m.overlay == overlayPalette {
-		body = common.Overlay(body, m.palette.view(m.ctx, w-4), w, paneH)
+		body = common.Overlay(body, m.palette.view(m.ctx, w-4, paneH), w, paneH)
 	}
 	if m.confirm.Open() {
 		body = common.Overlay(body, m.confirm.View(m.ctx.Styles), w, paneH)
@@ -617,30 +633,79 @@ func (m *Model) hints(w int) string {
 // then the global keys, in columns.
 func (m *Model) helpView(w, h int) string {
 	st := m.ctx.Styles
-	col := func(title string, groups [][]key.Binding) string {
-		var lines []string
+	var lines []string
+	group := func(title string, keys []key.Binding) {
 		lines = append(lines, st.Header.Render(title))
-		for _, g := range groups {
-			for _, b := range g {
-				if !b.Enabled() {
-					continue
-				}
-				hb := b.Help()
-				lines = append(lines, st.Key.Render(common.Fit(hb.Key, 12))+" "+st.KeyDesc.Render(hb.Desc))
+		for _, b := range keys {
+			if !b.Enabled() {
+				continue
 			}
-			lines = append(lines, "")
+			hb := b.Help()
+			lines = append(lines, "  "+st.Key.Render(common.Fit(hb.Key, 12))+" "+st.KeyDesc.Render(hb.Desc))
 		}
-		return strings.Join(lines, "\n")
+		lines = append(lines, "")
 	}
 	pane := m.panes[m.active]
-	paneCol := col(pane.Title()+" keys", pane.FullHelp())
-	globalCol := col("Global keys", m.keys.FullHelp())
-	var body string
-	if lipgloss.Width(paneCol)+lipgloss.Width(globalCol)+4 <= w {
-		body = lipgloss.JoinHorizontal(lipgloss.Top, paneCol, "    ", globalCol)
+	if g, ok := pane.(common.HelpGrouper); ok {
+		for _, hg := range g.HelpGroups() {
+			group(pane.Title()+" keys · "+hg.Title, hg.Keys)
+		}
 	} else {
-		body = paneCol + "\n" + globalCol
+		var keys []key.Binding
+		for _, g := range pane.FullHelp() {
+			keys = append(keys, g...)
+		}
+		if len(keys) > 0 {
+			group(pane.Title()+" keys", keys)
+		}
 	}
-	title := st.Bold.Render("Help") + st.Faint.Render(" · "+pane.Title()+" · esc or ? closes")
-	return common.Block(title+"\n\n"+body, w, h)
+	var global []key.Binding
+	for _, g := range m.keys.FullHelp() {
+		global = append(global, g...)
+	}
+	group("Global keys", global)
+	// Two columns when they fit side by side, else one list; either way
+	// it scrolls (j/k, pgup/pgdn, g/G) when taller than the screen.
+	if w >= 2*48+4 {
+		// Split at the group boundary nearest the middle.
+		half := len(lines)
+		for i, l := range lines {
+			if l == "" && i+1 < len(lines) && (half == len(lines) || abs(i+1-len(lines)/2) < abs(half-len(lines)/2)) {
+				half = i + 1
+			}
+		}
+		left, right := lines[:half], lines[half:]
+		lw := 0
+		for _, l := range left {
+			lw = max(lw, common.Width(l))
+		}
+		merged := make([]string, max(len(left), len(right)))
+		for i := range merged {
+			if i >= len(left) {
+				merged[i] = strings.Repeat(" ", lw+4) + right[i]
+				continue
+			}
+			merged[i] = common.Fit(left[i], lw+4)
+			if i < len(right) {
+				merged[i] += right[i]
+			}
+		}
+		lines = merged
+	}
+	bodyH := max(1, h-2)
+	m.helpScroll = max(0, min(m.helpScroll, len(lines)-bodyH))
+	more := ""
+	if len(lines) > bodyH {
+		more = fmt.Sprintf(" · lines %d-%d of %d (j/k scroll)", m.helpScroll+1, min(len(lines), m.helpScroll+bodyH), len(lines))
+	}
+	title := st.Bold.Render("Help") + st.Faint.Render(" · "+pane.Title()+" · esc or ? closes"+more)
+	shown := lines[m.helpScroll:min(len(lines), m.helpScroll+bodyH)]
+	return common.Block(title+"\n\n"+strings.Join(shown, "\n"), w, h)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
