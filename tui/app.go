@@ -82,7 +82,7 @@ type Model struct {
 	unsaved []string
 	// helpScroll is the first line of the help overlay shown.
 	helpScroll int
-	help    help.Model
+	help       help.Model
 
 	sender      Sender
 	panes       []common.Pane
