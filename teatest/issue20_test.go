@@ -2,6 +2,7 @@ package teatest_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -191,7 +192,7 @@ func TestQuitAsksWithUnsavedChanges(t *testing.T) {
 		a.keys("y")
 		a.waitFor(t, "shouter runs in the flow")
 		a.keys("q")
-		a.waitFor(t, "Quit and lose the changes?")
+		a.waitFor(t, "Quit and lose")
 		if a.eng.Stops() != 0 {
 			t.Fatal("q quit without asking")
 		}
@@ -262,5 +263,43 @@ func TestHelpScrollsAndGroups(t *testing.T) {
 		a.keys("G")
 		a.waitForAny(t, "Global keys")
 		a.quit(t)
+	})
+}
+
+// TestWriteBackOnQuit: after adding an executor, q shows the change to
+// the flow YAML as a diff; y writes it, keeping the file's comments, and
+// quits.
+func TestWriteBackOnQuit(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		path := filepath.Join(t.TempDir(), "flow.yml")
+		orig := "jtype: Flow\n# my flow\nexecutors:\n  - name: norm # first\n    uses: builtin:TextNormalizer\n"
+		if err := os.WriteFile(path, []byte(orig), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// Status polled often, so the file name below arrives quickly.
+		a := start(t, w, h, func(o *tui.Options) { o.StatusInterval = 10 * time.Millisecond })
+		st := a.eng.Status()
+		st.File = path
+		a.eng.SetStatus(st)
+		a.keys("7", "enter")
+		a.typeText("shouter")
+		a.keys("enter")
+		a.waitFor(t, "Add shouter to the running flow")
+		a.keys("y")
+		a.waitFor(t, "shouter runs in the flow")
+		a.keys("q")
+		a.waitFor(t, "write and quit")
+		a.waitForAny(t, "+   - name: shouter")
+		a.keys("y")
+		a.final(t)
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"# my flow", "name: norm # first", "- name: shouter", "uses: executors/shouter", "reload: true"} {
+			if !strings.Contains(string(got), want) {
+				t.Errorf("written flow lacks %q:\n%s", want, got)
+			}
+		}
 	})
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/jig-dev/jig/themes"
 	"github.com/jig-dev/jig/tui/common"
+	"github.com/jig-dev/jig/tui/flowedit"
 	"github.com/jig-dev/jig/tui/panes/consensus"
 	"github.com/jig-dev/jig/tui/panes/deployments"
 	"github.com/jig-dev/jig/tui/panes/eventlog"
@@ -80,6 +81,10 @@ type Model struct {
 	// unsaved lists runtime changes of the flow (common.FlowChangedMsg)
 	// that its YAML does not have; q asks before losing them.
 	unsaved []string
+	// changes are the same changes, to write them back (writeback.go);
+	// writeBack is the offer being shown.
+	changes   []flowedit.Change
+	writeBack *writeBack
 	// helpScroll is the first line of the help overlay shown.
 	helpScroll int
 	help       help.Model
@@ -260,7 +265,24 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if !slices.Contains(m.unsaved, msg.What) {
 			m.unsaved = append(m.unsaved, msg.What)
 		}
+		m.changes = append(m.changes, msg.Change)
 		return m, nil
+	case writeBackMsg:
+		if msg.err != nil {
+			m.confirm.Ask(fmt.Sprintf("The flow was changed here (%s) and its YAML cannot be updated: %v. Quit and lose the changes?",
+				strings.Join(m.unsaved, ", "), msg.err), func() tea.Msg { return quitConfirmedMsg{} })
+			return m, nil
+		}
+		m.writeBack = msg.wb
+		return m, nil
+	case writtenMsg:
+		if msg.err != nil {
+			m.setToast("not written: "+msg.err.Error(), true)
+			return m, nil
+		}
+		m.unsaved, m.changes = nil, nil
+		m.setToast("wrote "+msg.path, false)
+		return m, m.quit()
 	case quitConfirmedMsg:
 		return m, m.quit()
 	case common.FocusPaneMsg:
@@ -302,6 +324,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	if m.confirm.Open() {
 		return m.confirm.Update(msg)
+	}
+	if m.writeBack != nil {
+		return m.writeBackKey(msg)
 	}
 	switch m.overlay {
 	case overlayHelp:
@@ -384,6 +409,9 @@ func (m *Model) askQuit() tea.Cmd {
 		return m.quit()
 	}
 	m.overlay = overlayNone
+	if path := m.ctx.Status.File; path != "" {
+		return prepareWriteBack(path, m.changes)
+	}
 	m.confirm.Ask(fmt.Sprintf("The flow was changed here and its YAML was not: %s. Quit and lose the changes?",
 		strings.Join(m.unsaved, ", ")), func() tea.Msg { return quitConfirmedMsg{} })
 	return nil
@@ -519,6 +547,9 @@ func (m *Model) View() string {
 	}
 	if m.confirm.Open() {
 		body = common.Overlay(body, m.confirm.View(m.ctx.Styles), w, paneH)
+	}
+	if m.writeBack != nil {
+		body = common.Overlay(body, m.writeBackView(w, paneH), w, paneH)
 	}
 	return m.ctx.Styles.Paint(lipgloss.JoinVertical(lipgloss.Left,
 		common.Fit(m.tabBar(w), w),

@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/tui/flowedit"
 )
 
 // StatusMsg carries a fresh engine snapshot. The root stores it in
@@ -55,11 +56,13 @@ type ToastMsg struct {
 type FlowChangedMsg struct {
 	// What describes the change ("uses_with of norm").
 	What string
+	// Change is the change, to write it back into the YAML.
+	Change flowedit.Change
 }
 
 // FlowChanged returns a command reporting a runtime change of the flow.
-func FlowChanged(what string) tea.Cmd {
-	return func() tea.Msg { return FlowChangedMsg{What: what} }
+func FlowChanged(what string, c flowedit.Change) tea.Cmd {
+	return func() tea.Msg { return FlowChangedMsg{What: what, Change: c} }
 }
 
 // ActionDoneMsg reports the end of an engine action started by a pane

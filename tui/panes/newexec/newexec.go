@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/jig-dev/jig/themes"
 	"github.com/jig-dev/jig/tui/common"
+	"github.com/jig-dev/jig/tui/flowedit"
 )
 
 // Wizard is what the pane needs from the scaffold package: a fresh form
@@ -219,7 +220,7 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 		}
 		m.added = true
 		return tea.Batch(common.Toast(m.result.Name+" added to the flow (reload on)", false),
-			common.FlowChanged("executor "+m.result.Name+" added"))
+			common.FlowChanged("executor "+m.result.Name+" added", flowedit.Change{Add: true, Name: m.result.Name, Uses: m.result.Uses, Reload: true}))
 	case common.ThemeChangedMsg:
 		if m.form != nil {
 			m.form = m.form.WithTheme(huhTheme(m.ctx.Styles))

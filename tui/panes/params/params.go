@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/tui/common"
+	"github.com/jig-dev/jig/tui/flowedit"
 	"github.com/jig-dev/jig/tui/panes/request"
 	"gopkg.in/yaml.v3"
 )
@@ -258,7 +259,7 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 			delete(m.drafts, msg.name)
 		}
 		return tea.Batch(common.Toast(msg.name+" restarted with the new uses_with", false),
-			common.FlowChanged("uses_with of "+msg.name))
+			common.FlowChanged("uses_with of "+msg.name, flowedit.Change{Name: msg.name, UsesWith: msg.text}))
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
