@@ -18,7 +18,7 @@ type Clicker interface {
 // (panes implementing Clicker), and the wheel moves like ↑/↓ in the pane
 // under it. Modals and text fields keep the mouse out.
 func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
-	if m.tooSmall || m.quitting || m.overlay != overlayNone || m.confirm.Open() {
+	if m.tooSmall || m.quitting || m.overlay != overlayNone || m.confirm.Open() || m.writeBack != nil {
 		return nil
 	}
 	pane := m.panes[m.active]
