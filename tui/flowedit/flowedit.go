@@ -8,6 +8,7 @@ package flowedit
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -76,7 +77,34 @@ func Apply(src []byte, changes []Change) ([]byte, error) {
 	if err := enc.Encode(&doc); err != nil {
 		return nil, err
 	}
-	return out.Bytes(), enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return keepAlignment(src, out.Bytes()), nil
+}
+
+// commentGap matches the spaces before a line comment.
+var commentGap = regexp.MustCompile(`\s+#`)
+
+// keepAlignment puts back the original form of lines the encoder only
+// re-spaced: yaml.v3 keeps comments but writes one space before a line
+// comment, which would undo the user's aligned comment column and show
+// every such line in the diff.
+func keepAlignment(src, out []byte) []byte {
+	orig := map[string]string{}
+	for _, l := range strings.Split(string(src), "\n") {
+		k := commentGap.ReplaceAllString(l, " #")
+		if _, ok := orig[k]; !ok {
+			orig[k] = l
+		}
+	}
+	lines := strings.Split(string(out), "\n")
+	for i, l := range lines {
+		if o, ok := orig[commentGap.ReplaceAllString(l, " #")]; ok {
+			lines[i] = o
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
 }
 
 func scalar(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }

@@ -10,7 +10,7 @@ const flowYAML = `jtype: Flow
 with:
   port: 12345
 executors:
-  - name: norm # lower-cases
+  - name: norm        # lower-cases
     uses: builtin:TextNormalizer
     uses_with:
       lowercase: true # keep
@@ -27,7 +27,7 @@ func TestApplyKeepsCommentsAndOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(out)
-	for _, want := range []string{"# the gateway", "name: norm # lower-cases", "lowercase: false", "strip: true", "- name: shouter\n    uses: executors/shouter\n    reload: true"} {
+	for _, want := range []string{"# the gateway", "name: norm        # lower-cases", "lowercase: false", "strip: true", "- name: shouter\n    uses: executors/shouter\n    reload: true"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("lacks %q:\n%s", want, s)
 		}
@@ -41,5 +41,23 @@ func TestApplyKeepsCommentsAndOrder(t *testing.T) {
 	}
 	if _, err := Apply([]byte(flowYAML), []Change{{Name: "nope", UsesWith: "a: 1"}}); err == nil {
 		t.Error("an unknown executor is an error")
+	}
+}
+
+// TestDiffShowsOnlyTheChange: aligned comments are kept, so the diff of
+// one uses_with change holds only that change.
+func TestDiffShowsOnlyTheChange(t *testing.T) {
+	out, err := Apply([]byte(flowYAML), []Change{{Name: "norm", UsesWith: "lowercase: false\n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for _, l := range Diff(flowYAML, string(out)) {
+		if strings.HasPrefix(l, "+ ") || strings.HasPrefix(l, "- ") {
+			changed = append(changed, l)
+		}
+	}
+	if len(changed) != 2 || !strings.Contains(changed[0]+changed[1], "lowercase: false") {
+		t.Errorf("changed lines %q:\n%s", changed, out)
 	}
 }
