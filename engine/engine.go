@@ -78,6 +78,7 @@ type Engine struct {
 	opts    Options
 	bus     *events.Bus
 	logger  *slog.Logger
+	access  *accessLog // the gateway's access log (access.go)
 	prom    *metrics.Prom
 	gwStats *metrics.Recorder
 	builder *build.Builder
@@ -138,6 +139,7 @@ func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
 		deps: map[string]*deployment{}, done: make(chan struct{}), started: time.Now(),
 	}
 	e.logger = slog.New(teeHandler{events.NewLogHandler(e.bus, "engine", opts.LogLevel), opts.Logger})
+	e.access = newAccessLog(e.bus, AccessLogLimit)
 	e.watchCtx, e.watchCancel = context.WithCancel(context.Background())
 	e.stateDir = StateDir(f)
 	e.logState(f)
@@ -238,7 +240,9 @@ func (e *Engine) swapRouter() *router.Router {
 	}
 	graph := e.flow.Graph
 	e.mu.RUnlock()
-	old := e.router.Swap(router.New(graph, deps, e.gwStats, e.logger))
+	rt := router.New(graph, deps, e.gwStats, e.logger)
+	rt.AccessLog = e.access.record
+	old := e.router.Swap(rt)
 	if old != nil {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), e.opts.StopTimeout)

@@ -231,7 +231,9 @@ func (d *deployment) attachRaft(s, r int, join bool) func(ctx context.Context, i
 		cfg.Peers = peers
 		cfg.Join = join
 		cfg.Instance = inst
-		cfg.Logger = d.logger().With("replica", d.cfg.ReplicaName(s, r))
+		// The replica's RAFT lines are its own: the source attribute makes
+		// the log line's source "<deployment>/<replica>" instead of "engine".
+		cfg.Logger = d.logger().With("replica", d.cfg.ReplicaName(s, r), "source", d.cfg.Name+"/"+d.cfg.ReplicaName(s, r))
 		cfg.OnRepair = func(rp consensus.Repair) { d.publishRepair(d.cfg.ReplicaName(s, r), rp.Dir, rp.MovedTo, rp.Reason) }
 		for _, p := range peers {
 			if p.ID == cfg.ID {

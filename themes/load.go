@@ -101,7 +101,7 @@ var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 //	text: {primary: "#839496", secondary: ..., faint: ..., inverted: ...,
 //	       accent: ..., error: ..., warning: ..., success: ...}
 //	border: {primary: ..., faint: ...}
-//	background: {selected: ...}
+//	background: {selected: ..., base: ...}
 //	log:
 //	  levels: {debug: ..., info: ..., warn: ..., error: ...}
 //	  sources: ["#268bd2", "#859900", "7"]
@@ -169,6 +169,7 @@ func Parse(file string, data []byte, known []Theme) (Theme, []error) {
 		"background": func(n *yaml.Node) {
 			p.mapping(n, "background.", map[string]func(*yaml.Node){
 				"selected": p.color(&t.Background.Selected, "background.selected"),
+				"base":     p.color(&t.Background.Base, "background.base"),
 			})
 		},
 		"log": func(n *yaml.Node) {

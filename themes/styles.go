@@ -3,6 +3,7 @@ package themes
 import (
 	"hash/fnv"
 	"log/slog"
+	"strings"
 
 	"github.com/charmbracelet/lipgloss"
 )
@@ -35,10 +36,38 @@ type Styles struct {
 	Key, KeyDesc lipgloss.Style
 	// Bar is the filled part of bars and sparklines.
 	Bar lipgloss.Style
+	// Match marks the text a search or filter matched (reverse video in
+	// the warning colour, readable on any background).
+	Match lipgloss.Style
 	// Levels colour the level column: debug, info, warn, error.
 	Levels [4]lipgloss.Style
 	// Sources colour log sources (see Source).
 	Sources []lipgloss.Style
+
+	// base is the theme's screen background (Background.Base), "" for
+	// none or without colour.
+	base string
+}
+
+// Paint draws the theme's screen background behind frame (see
+// Background.Base): the background is set at the start of every line and
+// again after every reset, so text drawn with styles that set no
+// background of their own stays on it. Lines must already be padded to
+// the screen's width. Without a base colour frame is returned unchanged.
+func (s *Styles) Paint(frame string) string {
+	if s.base == "" {
+		return frame
+	}
+	seq := lipgloss.ColorProfile().Color(s.base).Sequence(true)
+	if seq == "" {
+		return frame // an Ascii profile: no colour at all
+	}
+	bg := "\x1b[" + seq + "m"
+	lines := strings.Split(frame, "\n")
+	for i, l := range lines {
+		lines[i] = bg + strings.ReplaceAll(l, "\x1b[0m", "\x1b[0m"+bg) + "\x1b[0m"
+	}
+	return strings.Join(lines, "\n")
 }
 
 // NewStyles builds the styles of t. With noColor the styles use no colour
@@ -52,12 +81,16 @@ func NewStyles(t Theme, noColor bool) *Styles {
 		return lipgloss.NewStyle().Foreground(lipgloss.Color(c))
 	}
 	s := &Styles{Theme: t, NoColor: noColor}
+	if !noColor {
+		s.base = t.Background.Base
+	}
 	s.Primary = fg(t.Text.Primary)
 	s.Secondary = fg(t.Text.Secondary)
 	s.Faint = fg(t.Text.Faint)
 	s.Accent = fg(t.Text.Accent)
 	s.Error = fg(t.Text.Error)
 	s.Warning = fg(t.Text.Warning)
+	s.Match = s.Warning.Reverse(true).Bold(true)
 	s.Success = fg(t.Text.Success)
 	s.Bold = fg(t.Text.Primary).Bold(true)
 	s.Header = fg(t.Text.Secondary).Bold(true)

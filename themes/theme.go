@@ -40,6 +40,11 @@ type Border struct {
 type Background struct {
 	// Selected is the background of the selected row.
 	Selected string
+	// Base, when set, is painted behind the whole screen. A theme whose
+	// text colours only read on one kind of background sets it (light,
+	// high-contrast): without it, near-black text lands on a dark terminal
+	// and bright white on a light one. "" keeps the terminal's own.
+	Base string
 }
 
 // Levels holds one colour per log level.
@@ -95,7 +100,7 @@ func Light() Theme {
 			Accent: "#005fd7", Error: "#d70000", Warning: "#af5f00", Success: "#008700",
 		},
 		Border:     Border{Primary: "#005fd7", Faint: "#bcbcbc"},
-		Background: Background{Selected: "#d7e3ff"},
+		Background: Background{Selected: "#d7e3ff", Base: "#ffffff"},
 		Levels:     Levels{Debug: "#808080", Info: "#005faf", Warn: "#af5f00", Error: "#d70000"},
 		Sources: []string{
 			"#005f87", "#005f00", "#875f00", "#870087", "#008787", "#af0000",
@@ -115,7 +120,7 @@ func HighContrast() Theme {
 			Accent: "11", Error: "9", Warning: "11", Success: "10",
 		},
 		Border:     Border{Primary: "11", Faint: "15"},
-		Background: Background{Selected: "4"},
+		Background: Background{Selected: "4", Base: "0"},
 		Levels:     Levels{Debug: "7", Info: "14", Warn: "11", Error: "9"},
 		Sources:    []string{"14", "10", "11", "13", "12", "9", "15"},
 	}

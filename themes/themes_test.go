@@ -145,3 +145,27 @@ func TestSourceColourIsStable(t *testing.T) {
 		t.Errorf("sources map to only %d colours", len(seen))
 	}
 }
+
+// TestPaintBackground: light and high-contrast paint their background
+// behind every line and after every reset; dark and NO_COLOR leave the
+// frame alone.
+func TestPaintBackground(t *testing.T) {
+	prev := lipgloss.ColorProfile()
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	defer lipgloss.SetColorProfile(prev)
+	frame := "a \x1b[0mb\nc"
+	light := NewStyles(Light(), false).Paint(frame)
+	bg := "\x1b[48;2;255;255;255m"
+	if want := bg + "a \x1b[0m" + bg + "b\x1b[0m\n" + bg + "c\x1b[0m"; light != want {
+		t.Errorf("light:\n got %q\nwant %q", light, want)
+	}
+	if hc := NewStyles(HighContrast(), false).Paint(frame); !strings.HasPrefix(hc, "\x1b[40m") && !strings.HasPrefix(hc, "\x1b[48;5;0m") && !strings.HasPrefix(hc, "\x1b[48;2;0;0;0m") {
+		t.Errorf("high-contrast paints black: %q", hc)
+	}
+	if got := NewStyles(Dark(), false).Paint(frame); got != frame {
+		t.Errorf("dark keeps the terminal's background: %q", got)
+	}
+	if got := NewStyles(Light(), true).Paint(frame); got != frame {
+		t.Errorf("NO_COLOR paints nothing: %q", got)
+	}
+}

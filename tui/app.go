@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/jig-dev/jig/themes"
 	"github.com/jig-dev/jig/tui/common"
+	"github.com/jig-dev/jig/tui/flowedit"
 	"github.com/jig-dev/jig/tui/panes/consensus"
 	"github.com/jig-dev/jig/tui/panes/deployments"
 	"github.com/jig-dev/jig/tui/panes/eventlog"
@@ -33,6 +35,7 @@ import (
 	"github.com/jig-dev/jig/tui/panes/newexec"
 	"github.com/jig-dev/jig/tui/panes/params"
 	"github.com/jig-dev/jig/tui/panes/request"
+	"github.com/jig-dev/jig/tui/prefs"
 )
 
 // Pane indexes, in tab order (keys 1–7).
@@ -75,7 +78,16 @@ type Model struct {
 	// cancel ends the bridge and every command derived from ctx.Base.
 	cancel context.CancelFunc
 	keys   KeyMap
-	help   help.Model
+	// unsaved lists runtime changes of the flow (common.FlowChangedMsg)
+	// that its YAML does not have; q asks before losing them.
+	unsaved []string
+	// changes are the same changes, to write them back (writeback.go);
+	// writeBack is the offer being shown.
+	changes   []flowedit.Change
+	writeBack *writeBack
+	// helpScroll is the first line of the help overlay shown.
+	helpScroll int
+	help       help.Model
 
 	sender      Sender
 	panes       []common.Pane
@@ -111,6 +123,14 @@ type Model struct {
 // program calls Init: then the bridge starts and the status is polled.
 func New(eng Engine, opts Options) *Model {
 	opts.defaults()
+	var history []request.Saved
+	if opts.Store != nil {
+		// What cannot be read is forgotten: the workbench opens anyway.
+		if p, err := opts.Store.Prefs(); err == nil && opts.Theme == "" {
+			opts.Theme = p.Theme
+		}
+		history, _ = prefs.History[request.Saved](opts.Store)
+	}
 	m := &Model{eng: eng, opts: opts, keys: DefaultKeyMap(), help: help.New(), themes: opts.Themes}
 	for i, t := range m.themes {
 		if strings.EqualFold(t.Name, opts.Theme) {
@@ -145,6 +165,17 @@ func New(eng Engine, opts Options) *Model {
 	m.logs = logs.New(m.ctx, opts.LogCapacity)
 	m.events = eventlog.New(m.ctx, 0)
 	m.request = request.New(m.ctx, sender, clip)
+	if store := opts.Store; store != nil {
+		m.request.LoadHistory(history)
+		m.request.SetPersist(func(entries []request.Saved) tea.Cmd {
+			return func() tea.Msg {
+				if err := prefs.SaveHistory(store, entries, request.HistorySize); err != nil {
+					return common.ToastMsg{Text: "history not saved: " + err.Error(), Err: true}
+				}
+				return nil
+			}
+		})
+	}
 	m.params = params.New(m.ctx, eng)
 	m.newexec = newexec.New(m.ctx, wizard, eng)
 	m.panes = []common.Pane{m.deployments, m.consensus, m.logs, m.events, m.request, m.params, m.newexec}
@@ -205,6 +236,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.broadcast(msg)
 	case tea.KeyMsg:
 		return m, m.key(msg)
+	case tea.MouseMsg:
+		return m, m.mouse(msg)
 	case bridgeMsg:
 		cmd := m.broadcast(msg.EventsMsg)
 		if m.quitting || m.bridge == nil {
@@ -228,6 +261,30 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setToast(fmt.Sprintf("%s: done in %s", msg.Label, common.Duration(msg.Took)), false)
 		}
 		return m, m.broadcast(msg)
+	case common.FlowChangedMsg:
+		if !slices.Contains(m.unsaved, msg.What) {
+			m.unsaved = append(m.unsaved, msg.What)
+		}
+		m.changes = append(m.changes, msg.Change)
+		return m, nil
+	case writeBackMsg:
+		if msg.err != nil {
+			m.confirm.Ask(fmt.Sprintf("The flow was changed here (%s) and its YAML cannot be updated: %v. Quit and lose the changes?",
+				strings.Join(m.unsaved, ", "), msg.err), func() tea.Msg { return quitConfirmedMsg{} })
+			return m, nil
+		}
+		m.writeBack = msg.wb
+		return m, nil
+	case writtenMsg:
+		if msg.err != nil {
+			m.setToast("not written: "+msg.err.Error(), true)
+			return m, nil
+		}
+		m.unsaved, m.changes = nil, nil
+		m.setToast("wrote "+msg.path, false)
+		return m, m.quit()
+	case quitConfirmedMsg:
+		return m, m.quit()
 	case common.FocusPaneMsg:
 		m.setPane(msg.Index)
 		return m, nil
@@ -268,14 +325,30 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	if m.confirm.Open() {
 		return m.confirm.Update(msg)
 	}
+	if m.writeBack != nil {
+		return m.writeBackKey(msg)
+	}
 	switch m.overlay {
 	case overlayHelp:
 		switch {
 		case key.Matches(msg, k.Quit):
-			return m.quit()
+			return m.askQuit()
 		case key.Matches(msg, k.Help, k.Back):
 			m.overlay = overlayNone
+		case msg.String() == "j" || msg.String() == "down":
+			m.helpScroll++
+		case msg.String() == "k" || msg.String() == "up":
+			m.helpScroll--
+		case msg.String() == "pgdown" || msg.String() == "ctrl+d" || msg.String() == " ":
+			m.helpScroll += max(1, m.ctx.Height-chromeHeight-3)
+		case msg.String() == "pgup" || msg.String() == "ctrl+u":
+			m.helpScroll -= max(1, m.ctx.Height-chromeHeight-3)
+		case key.Matches(msg, common.TopKey):
+			m.helpScroll = 0
+		case key.Matches(msg, common.BottomKey):
+			m.helpScroll = 1 << 20 // helpView clamps it
 		}
+		m.helpScroll = max(0, m.helpScroll)
 		return nil
 	case overlayPalette:
 		chosen, closed, cmd := m.palette.update(msg)
@@ -306,13 +379,14 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
-		return m.quit()
+		return m.askQuit()
 	case key.Matches(msg, k.NextPane):
 		m.setPane((m.active + 1) % numPanes)
 	case key.Matches(msg, k.PrevPane):
 		m.setPane((m.active + numPanes - 1) % numPanes)
 	case key.Matches(msg, k.Help):
 		m.overlay = overlayHelp
+		m.helpScroll = 0
 	case key.Matches(msg, k.Palette):
 		m.overlay = overlayPalette
 		return m.palette.open(m.commands())
@@ -323,6 +397,28 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	return nil
 }
+
+// quitConfirmedMsg is the answer yes to askQuit's question.
+type quitConfirmedMsg struct{}
+
+// askQuit quits, asking first when the flow was changed at runtime: the
+// changes live in the engine only and are lost with it (ctrl+c quits
+// without asking).
+func (m *Model) askQuit() tea.Cmd {
+	if len(m.unsaved) == 0 {
+		return m.quit()
+	}
+	m.overlay = overlayNone
+	if path := m.ctx.Status.File; path != "" {
+		return prepareWriteBack(path, m.changes)
+	}
+	m.confirm.Ask(fmt.Sprintf("The flow was changed here and its YAML was not: %s. Quit and lose the changes?",
+		strings.Join(m.unsaved, ", ")), func() tea.Msg { return quitConfirmedMsg{} })
+	return nil
+}
+
+// Unsaved lists the runtime changes of the flow not written to its YAML.
+func (m *Model) Unsaved() []string { return m.unsaved }
 
 // quit stops the engine, then the program: in-flight actions and the
 // bridge are cancelled first, Stop runs as a command bounded by
@@ -365,7 +461,17 @@ func (m *Model) setTheme(i int) tea.Cmd {
 	m.ctx.ThemeGen++
 	m.styleHelp()
 	m.setToast("theme: "+m.themes[i].Name, false)
-	return m.broadcast(common.ThemeChangedMsg{})
+	cmd := m.broadcast(common.ThemeChangedMsg{})
+	if store := m.opts.Store; store != nil {
+		name := m.themes[i].Name
+		cmd = tea.Batch(cmd, func() tea.Msg {
+			if err := store.SavePrefs(prefs.Prefs{Theme: name}); err != nil {
+				return common.ToastMsg{Text: "theme not saved: " + err.Error(), Err: true}
+			}
+			return nil
+		})
+	}
+	return cmd
 }
 
 func (m *Model) styleHelp() {
@@ -437,17 +543,20 @@ func (m *Model) View() string {
 		body = m.panes[m.active].View()
 	}
 	if m.overlay == overlayPalette {
-		body = common.Overlay(body, m.palette.view(m.ctx, w-4), w, paneH)
+		body = common.Overlay(body, m.palette.view(m.ctx, w-4, paneH), w, paneH)
 	}
 	if m.confirm.Open() {
 		body = common.Overlay(body, m.confirm.View(m.ctx.Styles), w, paneH)
 	}
-	return lipgloss.JoinVertical(lipgloss.Left,
+	if m.writeBack != nil {
+		body = common.Overlay(body, m.writeBackView(w, paneH), w, paneH)
+	}
+	return m.ctx.Styles.Paint(lipgloss.JoinVertical(lipgloss.Left,
 		common.Fit(m.tabBar(w), w),
 		common.Block(body, w, paneH),
 		common.Fit(m.statusBar(w), w),
 		common.Fit(m.hints(w), w),
-	)
+	))
 }
 
 // tooSmallView is btop's "terminal too small" screen: say the size and the
@@ -555,30 +664,79 @@ func (m *Model) hints(w int) string {
 // then the global keys, in columns.
 func (m *Model) helpView(w, h int) string {
 	st := m.ctx.Styles
-	col := func(title string, groups [][]key.Binding) string {
-		var lines []string
+	var lines []string
+	group := func(title string, keys []key.Binding) {
 		lines = append(lines, st.Header.Render(title))
-		for _, g := range groups {
-			for _, b := range g {
-				if !b.Enabled() {
-					continue
-				}
-				hb := b.Help()
-				lines = append(lines, st.Key.Render(common.Fit(hb.Key, 12))+" "+st.KeyDesc.Render(hb.Desc))
+		for _, b := range keys {
+			if !b.Enabled() {
+				continue
 			}
-			lines = append(lines, "")
+			hb := b.Help()
+			lines = append(lines, "  "+st.Key.Render(common.Fit(hb.Key, 12))+" "+st.KeyDesc.Render(hb.Desc))
 		}
-		return strings.Join(lines, "\n")
+		lines = append(lines, "")
 	}
 	pane := m.panes[m.active]
-	paneCol := col(pane.Title()+" keys", pane.FullHelp())
-	globalCol := col("Global keys", m.keys.FullHelp())
-	var body string
-	if lipgloss.Width(paneCol)+lipgloss.Width(globalCol)+4 <= w {
-		body = lipgloss.JoinHorizontal(lipgloss.Top, paneCol, "    ", globalCol)
+	if g, ok := pane.(common.HelpGrouper); ok {
+		for _, hg := range g.HelpGroups() {
+			group(pane.Title()+" keys · "+hg.Title, hg.Keys)
+		}
 	} else {
-		body = paneCol + "\n" + globalCol
+		var keys []key.Binding
+		for _, g := range pane.FullHelp() {
+			keys = append(keys, g...)
+		}
+		if len(keys) > 0 {
+			group(pane.Title()+" keys", keys)
+		}
 	}
-	title := st.Bold.Render("Help") + st.Faint.Render(" · "+pane.Title()+" · esc or ? closes")
-	return common.Block(title+"\n\n"+body, w, h)
+	var global []key.Binding
+	for _, g := range m.keys.FullHelp() {
+		global = append(global, g...)
+	}
+	group("Global keys", global)
+	// Two columns when they fit side by side, else one list; either way
+	// it scrolls (j/k, pgup/pgdn, g/G) when taller than the screen.
+	if w >= 2*48+4 {
+		// Split at the group boundary nearest the middle.
+		half := len(lines)
+		for i, l := range lines {
+			if l == "" && i+1 < len(lines) && (half == len(lines) || abs(i+1-len(lines)/2) < abs(half-len(lines)/2)) {
+				half = i + 1
+			}
+		}
+		left, right := lines[:half], lines[half:]
+		lw := 0
+		for _, l := range left {
+			lw = max(lw, common.Width(l))
+		}
+		merged := make([]string, max(len(left), len(right)))
+		for i := range merged {
+			if i >= len(left) {
+				merged[i] = strings.Repeat(" ", lw+4) + right[i]
+				continue
+			}
+			merged[i] = common.Fit(left[i], lw+4)
+			if i < len(right) {
+				merged[i] += right[i]
+			}
+		}
+		lines = merged
+	}
+	bodyH := max(1, h-2)
+	m.helpScroll = max(0, min(m.helpScroll, len(lines)-bodyH))
+	more := ""
+	if len(lines) > bodyH {
+		more = fmt.Sprintf(" · lines %d-%d of %d (j/k scroll)", m.helpScroll+1, min(len(lines), m.helpScroll+bodyH), len(lines))
+	}
+	title := st.Bold.Render("Help") + st.Faint.Render(" · "+pane.Title()+" · esc or ? closes"+more)
+	shown := lines[m.helpScroll:min(len(lines), m.helpScroll+bodyH)]
+	return common.Block(title+"\n\n"+strings.Join(shown, "\n"), w, h)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -294,3 +294,37 @@ func TestThemeErrorsAreShown(t *testing.T) {
 		t.Errorf("theme problems go to the logs:\n%s", v)
 	}
 }
+
+// TestHelpAndPaletteFit: at 80×24 the Request help scrolls (its first
+// frame says so, G reaches the global keys) and groups its keys by view;
+// the palette's rows do not wrap and its bottom border is on screen.
+func TestHelpAndPaletteFit(t *testing.T) {
+	m, _ := newTestModel(t)
+	send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	keys(m, "5", "?")
+	v := m.View()
+	if !strings.Contains(v, "Request keys · Compose") || !strings.Contains(v, "j/k scroll") || strings.Contains(v, "Global keys") {
+		t.Errorf("first help frame:\n%s", v)
+	}
+	keys(m, "G")
+	if v := m.View(); !strings.Contains(v, "Global keys") || !strings.Contains(v, "cycle theme") {
+		t.Errorf("G shows the end of help:\n%s", v)
+	}
+	keys(m, "esc", ":")
+	v = m.View()
+	lines := strings.Split(v, "\n")
+	if len(lines) != 24 || !strings.Contains(v, "╰") {
+		t.Errorf("palette at 80×24:\n%s", v)
+	}
+	for _, l := range lines {
+		if common.Width(l) > 80 {
+			t.Errorf("wider than 80: %q", l)
+		}
+	}
+	// Every palette row has its border on the right: nothing wrapped.
+	for _, l := range lines {
+		if strings.Contains(l, "│ ") && strings.Count(l, "│") < 2 && !strings.HasPrefix(strings.TrimSpace(l), "jig") {
+			t.Errorf("a palette row wrapped: %q", l)
+		}
+	}
+}

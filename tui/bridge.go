@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -86,6 +87,10 @@ type batch struct {
 func (p *batch) empty() bool { return len(p.logs) == 0 && len(p.other) == 0 && p.dropped == 0 }
 
 func (p *batch) add(e events.Event) {
+	if a, ok := e.(events.Access); ok {
+		// The access log is shown with the logs, as the gateway's lines.
+		e = accessLog(a)
+	}
 	if l, ok := e.(events.Log); ok {
 		p.logs = appendLog(p.logs, l)
 		if n := len(p.logs); n > 2*p.max {
@@ -189,4 +194,32 @@ func fingerprint(e events.Event) string {
 		return fmt.Sprintf("L%d|%s|%s", l.Time.UnixNano(), l.Source, l.Message)
 	}
 	return fmt.Sprintf("%T%d|%v", e, e.When().UnixNano(), e)
+}
+
+// accessLog turns an access record into the gateway's log line, the
+// most telling fields first so that a narrow screen keeps them:
+// "access /search ok 12.0ms 2→2 docs req 6f1c2a0b · norm/rep-1 index/shard-0/rep-0",
+// after "(+431 not logged, limit 20/s)" when the rate limit left some out.
+// A failed request is a warning. When the engine's rate limit left
+// requests out, the line says how many and what the limit is.
+func accessLog(a events.Access) events.Log {
+	var b strings.Builder
+	b.WriteString("access ")
+	if a.Skipped > 0 {
+		// First, so that a narrow screen shows it: the lines in view
+		// are a sample.
+		fmt.Fprintf(&b, "(+%d not logged, limit %d/s) ", a.Skipped, a.Limit)
+	}
+	fmt.Fprintf(&b, "%s %s %s %d→%d docs", a.Endpoint, a.Status, common.Duration(a.Latency), a.Docs, a.DocsOut)
+	if a.RequestID != "" {
+		b.WriteString(" req " + a.RequestID)
+	}
+	if len(a.Replicas) > 0 {
+		b.WriteString(" · " + strings.Join(a.Replicas, " "))
+	}
+	level := slog.LevelInfo
+	if a.Status != "ok" {
+		level = slog.LevelWarn
+	}
+	return events.Log{Time: a.Time, Source: "gateway", Level: level, Message: b.String()}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/jig-dev/jig/themes"
 	"github.com/jig-dev/jig/tui/panes/newexec"
 	"github.com/jig-dev/jig/tui/panes/request"
+	"github.com/jig-dev/jig/tui/prefs"
 )
 
 // Sender sends requests for the Request pane (see request.Sender).
@@ -17,6 +18,13 @@ type Wizard = newexec.Wizard
 
 // Options configure the workbench. The zero value is usable.
 type Options struct {
+	// Store remembers the theme and the request history between runs
+	// (prefs.Default(): the XDG folders); nil remembers nothing.
+	Store *prefs.Store
+	// NoMouse leaves mouse reporting off (Run), for terminals where
+	// shift+drag does not select text while an application reads the
+	// mouse.
+	NoMouse bool
 	// Sender sends the Request pane's requests; nil uses NewSender() (the
 	// jig client).
 	Sender Sender

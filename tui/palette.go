@@ -93,19 +93,27 @@ func (p *palette) update(msg tea.KeyMsg) (chosen *command, closed bool, cmd tea.
 	return nil, false, cmd
 }
 
-func (p *palette) view(ctx *common.Context, w int) string {
+func (p *palette) view(ctx *common.Context, w, h int) string {
 	st := ctx.Styles
 	w = min(w, 70)
 	p.input.Width = w - 6
 	lines := []string{p.input.View(), st.Rule.Render(strings.Repeat("─", w-4))}
-	top := common.Scroll(0, p.cursor, p.maxShown, len(p.matches))
-	for i := top; i < min(len(p.matches), top+p.maxShown); i++ {
+	// The box fits the pane area: borders, input and rule take 4 rows.
+	shown := max(1, min(p.maxShown, h-4))
+	top := common.Scroll(0, p.cursor, shown, len(p.matches))
+	// Each row is exactly the box's inner width: "› " or "  ", the title
+	// and the hint in a column of at most 24 cells, both cut to fit, so
+	// nothing wraps onto the next line.
+	inner := w - 4
+	for i := top; i < min(len(p.matches), top+shown); i++ {
 		c := p.matches[i]
-		text := common.Fit(c.Title, w-6-min(24, common.Width(c.Hint)))
+		hintW := min(24, common.Width(c.Hint))
+		text := common.Fit(c.Title, max(1, inner-2-hintW-1))
+		hint := common.Fit(c.Hint, hintW)
 		if i == p.cursor {
-			lines = append(lines, st.Selected.Render(common.Fit("› "+text+" "+c.Hint, w-4)))
+			lines = append(lines, st.Selected.Render(common.Fit("› "+text+" "+hint, inner)))
 		} else {
-			lines = append(lines, "  "+st.Primary.Render(text)+" "+st.Faint.Render(c.Hint))
+			lines = append(lines, "  "+st.Primary.Render(text)+" "+st.Faint.Render(hint))
 		}
 	}
 	if len(p.matches) == 0 {

@@ -14,11 +14,17 @@ import (
 // cancelled, program killed), Run stops the engine itself, so the flow
 // never outlives the workbench.
 //
-// Mouse capture is left off so the terminal's text selection keeps
-// working (k9s #874); copy uses OSC 52.
+// The mouse is on (clicks on tabs and rows, the wheel); the terminal's
+// own text selection still works with shift+drag (option+drag in some
+// macOS terminals), and copy uses OSC 52. Options.NoMouse turns it off
+// for terminals where that does not work (k9s #874).
 func Run(ctx context.Context, eng Engine, opts Options, progOpts ...tea.ProgramOption) error {
 	m := New(eng, opts)
-	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}, progOpts...)...)
+	base := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}
+	if !opts.NoMouse {
+		base = append(base, tea.WithMouseCellMotion())
+	}
+	p := tea.NewProgram(m, append(base, progOpts...)...)
 	final, err := p.Run()
 	m.cancel() // ends the bridge and any action still running
 

@@ -86,16 +86,25 @@ func schemaFields(s map[string]any) []request.Field {
 	return request.FieldsOf(model)
 }
 
-// Send implements request.Sender with client.Post: documents go in
-// requests of RequestSize (0: one request), answers are put back in
-// input order, the routes and parameters shown are the last request's,
-// and an executor's failure becomes Response.Error.
+// Send implements request.Sender with client.PostStream: documents go in
+// requests of RequestSize (0: one request), generated ones are made as
+// they are sent, at most request.MaxKeptDocs returned documents are kept
+// (in input order) and the rest counted, the routes and parameters shown
+// are the last request's, and an executor's failure becomes
+// Response.Error. Memory therefore stays bounded by the client's prefetch
+// whatever the number of documents, and cancelling ctx stops the
+// generation as well as the sending.
 func (s *clientSender) Send(ctx context.Context, addr string, req request.Request) (*request.Response, error) {
 	c, err := s.client(addr)
 	if err != nil {
 		return nil, err
 	}
 	out := &request.Response{}
+	count := req.Count()
+	size := req.RequestSize
+	if size <= 0 {
+		size = max(1, count)
+	}
 	opts := []client.PostOption{
 		client.RequestSize(req.RequestSize),
 		client.Ordered(true),
@@ -105,11 +114,18 @@ func (s *clientSender) Send(ctx context.Context, addr string, req request.Reques
 			if r == nil {
 				return
 			}
+			out.Returned += len(r.Docs)
+			if room := request.MaxKeptDocs - len(out.Docs); room > 0 {
+				out.Docs = append(out.Docs, r.Docs[:min(room, len(r.Docs))]...)
+			}
 			out.Parameters = r.Parameters
 			out.Routes = out.Routes[:0]
 			for _, rt := range r.Routes {
 				out.Routes = append(out.Routes, request.Route{Executor: rt.Executor, Start: rt.Start, End: rt.End,
 					Failed: rt.Status != nil && rt.Status.Code == client.StatusError})
+			}
+			if req.Progress != nil {
+				req.Progress(min(count, out.Requests*size), out.Returned)
 			}
 		}),
 	}
@@ -119,7 +135,7 @@ func (s *clientSender) Send(ctx context.Context, addr string, req request.Reques
 	if req.Target != "" {
 		opts = append(opts, client.TargetExecutor(req.Target))
 	}
-	out.Docs, _, err = c.Post(ctx, req.Endpoint, req.Docs, opts...)
+	err = c.PostStream(ctx, req.Endpoint, req.All(), opts...)
 	var ee *client.ExecutorError
 	if errors.As(err, &ee) {
 		out.Error = &request.Exception{Name: ee.Name(), Args: ee.Args(), Executor: ee.Executor()}

@@ -139,8 +139,12 @@ func TestRequestPaneAgainstRealWorker(t *testing.T) {
 	if got := strings.Join(last.Resp.Docs.Texts(), ","); got != "HELLO?,WORLD?" {
 		t.Errorf("docs %s", got)
 	}
-	if v := m.View(); !strings.Contains(v, "✓ OK") || !strings.Contains(v, `"text": "HELLO?"`) {
-		t.Errorf("view:\n%s", v)
+	if v := m.View(); !strings.Contains(v, "✓ OK") || !strings.Contains(v, "#1 HELLO?") {
+		t.Errorf("results view:\n%s", v)
+	}
+	tuitest.Feed(m, 1, tuitest.Key("v"))
+	if v := m.View(); !strings.Contains(v, `"text": "HELLO?"`) {
+		t.Errorf("raw view:\n%s", v)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/examples"
 	"github.com/jig-dev/jig/tui"
+	"github.com/jig-dev/jig/tui/prefs"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -68,5 +69,8 @@ func runWorkbench(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions, level slo
 	if err != nil {
 		return err
 	}
-	return tui.Run(cmd.Context(), eng, tui.Options{})
+	// The theme and request history are remembered in the XDG folders;
+	// without a home folder the workbench simply forgets them.
+	store, _ := prefs.Default()
+	return tui.Run(cmd.Context(), eng, tui.Options{Store: store})
 }

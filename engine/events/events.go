@@ -131,3 +131,31 @@ type Leader struct {
 
 // When implements Event.
 func (e Leader) When() time.Time { return e.Time }
+
+// Access is one request through the gateway: the access log. The engine
+// rate-limits them (see Skipped), so a flow under load publishes a bounded
+// number per second.
+type Access struct {
+	Time time.Time
+	// Endpoint is the request's executor endpoint ("/search").
+	Endpoint string
+	// RequestID is the request's header.request_id.
+	RequestID string
+	// Docs and DocsOut count the documents in and out.
+	Docs, DocsOut int
+	Latency       time.Duration
+	// Status is "ok", "error" (an executor failed), or the gRPC code of a
+	// delivery failure ("unavailable", "deadline_exceeded", ...).
+	Status string
+	// Replicas are the replicas that served the request, in the order
+	// they answered: "norm/rep-1", "index/shard-0/rep-0".
+	Replicas []string
+	// Skipped is how many requests were not logged since the previous
+	// Access event, because more than Limit arrived within a second.
+	Skipped int
+	// Limit is the most Access events published per second.
+	Limit int
+}
+
+// When implements Event.
+func (e Access) When() time.Time { return e.Time }

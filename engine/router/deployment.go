@@ -296,6 +296,7 @@ func (d *Deployment) sendShard(ctx context.Context, i int, req *jinapb.DataReque
 		t.outstanding.Add(-1)
 		cancel()
 		if err == nil {
+			served(ctx, d.Name, t.Name)
 			return resp, nil
 		}
 		if ctx.Err() != nil {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/engine/metrics"
 	"github.com/jig-dev/jig/executors"
@@ -38,6 +40,30 @@ type Router struct {
 	// the requests routed by the previous router finish before it stops
 	// the deployments they may still reach.
 	inflight atomic.Int64
+
+	// AccessLog, when set before the router is used, is called once per
+	// routed request with its access-log record (the engine rate-limits
+	// and publishes them). It must not block.
+	AccessLog func(events.Access)
+}
+
+// servedBy collects the replicas that answered one request, for the
+// access log; shards of one deployment answer concurrently.
+type servedBy struct {
+	mu    sync.Mutex
+	names []string
+}
+
+type servedByKey struct{}
+
+// served records that replica of deployment dep answered the request
+// ctx belongs to (a no-op without an access log).
+func served(ctx context.Context, dep, replica string) {
+	if s, ok := ctx.Value(servedByKey{}).(*servedBy); ok {
+		s.mu.Lock()
+		s.names = append(s.names, dep+"/"+replica)
+		s.mu.Unlock()
+	}
 }
 
 // New returns a router over graph; deps must hold a Deployment per node.
@@ -94,9 +120,17 @@ func (r *Router) Route(ctx context.Context, req *jinapb.DataRequestProto) (*jina
 		done = r.stats.Begin()
 	}
 	start := time.Now()
+	var sb *servedBy
+	if r.AccessLog != nil {
+		sb = &servedBy{}
+		ctx = context.WithValue(ctx, servedByKey{}, sb)
+	}
 	resp, err := r.route(ctx, req)
 	if done != nil {
 		done(err != nil || resp.GetHeader().GetStatus().GetCode() == jinapb.StatusProto_ERROR)
+	}
+	if sb != nil {
+		r.access(req, resp, err, start, sb)
 	}
 	if err != nil {
 		return nil, err
@@ -354,4 +388,25 @@ func (w *walk) dag(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.D
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 	return out.resp, out.err
+}
+
+// access reports one routed request to AccessLog.
+func (r *Router) access(req, resp *jinapb.DataRequestProto, err error, start time.Time, sb *servedBy) {
+	a := events.Access{
+		Time: time.Now(), Endpoint: executors.Endpoint(req), RequestID: req.GetHeader().GetRequestId(),
+		Docs: len(req.GetData().GetDocs().GetDocs()), Latency: time.Since(start), Status: "ok",
+	}
+	switch {
+	case err != nil:
+		a.Status = strings.ToLower(status.Code(err).String())
+	case failed(resp):
+		a.Status = "error"
+	}
+	if resp != nil {
+		a.DocsOut = len(resp.GetData().GetDocs().GetDocs())
+	}
+	sb.mu.Lock()
+	a.Replicas = sb.names
+	sb.mu.Unlock()
+	r.AccessLog(a)
 }

@@ -127,3 +127,20 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestUnescapeYAML: yaml.v3's \U escapes of emoji are shown as the
+// characters; escaped backslashes and non-printable code points stay.
+func TestUnescapeYAML(t *testing.T) {
+	for in, want := range map[string]string{
+		`greeting: "hi \U0001F44B"`:  `greeting: "hi 👋"`,
+		`path: "C:\\U0001F44B"`:      `path: "C:\\U0001F44B"`,
+		`x: "\\\U0001F44B"`:          `x: "\\👋"`,
+		`bell: "\u0007"`:             `bell: "\u0007"`,
+		`plain: text`:                `plain: text`,
+		`e: "caf\u00e9 \U0001F600!"`: `e: "café 😀!"`,
+	} {
+		if got := UnescapeYAML(in); got != want {
+			t.Errorf("UnescapeYAML(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package common
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -51,7 +52,8 @@ func (c *Confirm) Update(msg tea.KeyMsg) tea.Cmd {
 // View renders the question as a box to overlay on the pane.
 func (c *Confirm) View(st *themes.Styles) string {
 	body := lipgloss.JoinVertical(lipgloss.Left,
-		st.Warning.Bold(true).Render(c.prompt),
+		// Wrapped to fit the smallest screen (80 columns) with its box.
+		st.Warning.Bold(true).Render(strings.Join(Wrap(c.prompt, 64), "\n")),
 		"",
 		st.Key.Render("y")+st.KeyDesc.Render(" yes   ")+st.Key.Render("n")+st.KeyDesc.Render(" no"),
 	)
@@ -82,3 +84,12 @@ func Toast(text string, isErr bool) tea.Cmd {
 func Binding(helpKey, desc string, keys ...string) key.Binding {
 	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKey, desc))
 }
+
+// The navigation keys every list pane shares, so that g, G, j, k, enter,
+// esc and / mean the same thing everywhere (lazygit, k9s).
+var (
+	// TopKey goes to the first row.
+	TopKey = Binding("g/home", "first row", "g", "home")
+	// BottomKey goes to the last row.
+	BottomKey = Binding("G/end", "last row", "G", "end")
+)

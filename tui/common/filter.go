@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 )
 
 // Filter is the `/` filter of list panes (lazydocker #655's behaviour):
@@ -95,4 +96,38 @@ func MatchAny(pat string, fields ...string) bool {
 		}
 	}
 	return false
+}
+
+// Highlight draws plain text in base with every occurrence of pat (smart
+// case, as MatchAny) drawn in hl, so a filter or search shows what it
+// matched.
+func Highlight(text, pat string, base, hl lipgloss.Style) string {
+	if pat == "" {
+		return base.Render(text)
+	}
+	hay := text
+	if strings.IndexFunc(pat, unicode.IsUpper) < 0 {
+		hay = strings.ToLower(text)
+		pat = strings.ToLower(pat)
+	}
+	// ToLower may change byte lengths outside ASCII; then only the
+	// whole-text style is safe.
+	if len(hay) != len(text) || !strings.Contains(hay, pat) {
+		return base.Render(text)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(hay, pat)
+		if i < 0 {
+			if text != "" {
+				b.WriteString(base.Render(text))
+			}
+			return b.String()
+		}
+		if i > 0 {
+			b.WriteString(base.Render(text[:i]))
+		}
+		b.WriteString(hl.Render(text[i : i+len(pat)]))
+		text, hay = text[i+len(pat):], hay[i+len(pat):]
+	}
 }

@@ -4,8 +4,10 @@ import (
 	"log/slog"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/tui/flowedit"
 )
 
 // StatusMsg carries a fresh engine snapshot. The root stores it in
@@ -46,6 +48,21 @@ type ToastMsg struct {
 	Text string
 	// Err marks the notice as an error.
 	Err bool
+}
+
+// FlowChangedMsg says the running flow was changed from the workbench
+// (an executor added, a uses_with applied): the change lives in the
+// engine only, not in the flow's YAML, so quitting asks first.
+type FlowChangedMsg struct {
+	// What describes the change ("uses_with of norm").
+	What string
+	// Change is the change, to write it back into the YAML.
+	Change flowedit.Change
+}
+
+// FlowChanged returns a command reporting a runtime change of the flow.
+func FlowChanged(what string, c flowedit.Change) tea.Cmd {
+	return func() tea.Msg { return FlowChangedMsg{What: what, Change: c} }
 }
 
 // ActionDoneMsg reports the end of an engine action started by a pane

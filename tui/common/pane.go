@@ -2,6 +2,7 @@ package common
 
 import (
 	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -31,4 +32,17 @@ type Pane interface {
 	// focus or a confirmation is open, so "q" is a letter and "1" a digit,
 	// not quit and "go to pane 1". Only ctrl+c bypasses a capturing pane.
 	Capturing() bool
+}
+
+// HelpGroup is a titled group of keys in the help overlay.
+type HelpGroup struct {
+	Title string
+	Keys  []key.Binding
+}
+
+// HelpGrouper is a pane whose keys differ by view (Request: Compose,
+// Response, History): help lists them under one title per view instead
+// of one mixed list.
+type HelpGrouper interface {
+	HelpGroups() []HelpGroup
 }

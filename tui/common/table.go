@@ -17,8 +17,13 @@ type Column struct {
 	// Drop is the column's hiding order when the table is too wide: the
 	// highest Drop goes first; 0 is never hidden.
 	Drop int
-	// Flex columns take the space left over.
+	// Flex columns take the space left over (and shrink to Min first
+	// when space is short).
 	Flex bool
+	// Fixed keeps a Flex column from growing: it shrinks when space is
+	// short but leaves extra space to the other Flex columns (a name that
+	// is rarely long should not starve a chart).
+	Fixed bool
 }
 
 // Cell is one table cell: plain text and the style to draw it with.
@@ -80,7 +85,7 @@ func Layout(cols []Column, width int) []int {
 	if extra := width - total(); extra > 0 {
 		var flex []int
 		for i, c := range cols {
-			if c.Flex && widths[i] > 0 {
+			if c.Flex && !c.Fixed && widths[i] > 0 {
 				flex = append(flex, i)
 			}
 		}

@@ -1,9 +1,13 @@
 package common
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -188,4 +192,52 @@ func Wrap(s string, w int) []string {
 		return []string{s}
 	}
 	return strings.Split(ansi.Wrap(s, w, ""), "\n")
+}
+
+// ErrorLines wraps an error message to width w as "✗ message" with
+// continuation lines indented under the text, at most maxLines of them
+// (the last one cut with "…"), so an error names every choice it lists
+// instead of ending at the screen's edge.
+func ErrorLines(msg string, w, maxLines int, st lipgloss.Style) []string {
+	parts := Wrap(Sanitize(msg), max(1, w-2))
+	if maxLines > 0 && len(parts) > maxLines {
+		parts = append(parts[:maxLines-1], Truncate(strings.Join(parts[maxLines-1:], " "), max(1, w-2)))
+	}
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		prefix := "  "
+		if i == 0 {
+			prefix = "✗ "
+		}
+		out[i] = st.Render(prefix + p)
+	}
+	return out
+}
+
+// yamlEscape matches YAML's \U and \u escapes, with the backslashes
+// before them (an even run is literal backslashes, not an escape).
+var yamlEscape = regexp.MustCompile(`(\\+)(U[0-9A-Fa-f]{8}|u[0-9A-Fa-f]{4})`)
+
+// UnescapeYAML puts back the characters yaml.v3 writes as \U0001F44B
+// escapes (it escapes every character outside the Basic Multilingual
+// Plane, emoji included) inside double-quoted scalars, so YAML shown for
+// editing reads as it was written. The result is the same YAML: a
+// double-quoted scalar may hold any printable character.
+func UnescapeYAML(s string) string {
+	if !strings.Contains(s, `\U`) && !strings.Contains(s, `\u`) {
+		return s
+	}
+	return yamlEscape.ReplaceAllStringFunc(s, func(m string) string {
+		sub := yamlEscape.FindStringSubmatch(m)
+		slashes, code := sub[1], sub[2]
+		if len(slashes)%2 == 0 {
+			return m
+		}
+		v, err := strconv.ParseUint(code[1:], 16, 32)
+		r := rune(v)
+		if err != nil || !utf8.ValidRune(r) || !unicode.IsPrint(r) {
+			return m
+		}
+		return slashes[:len(slashes)-1] + string(r)
+	})
 }

@@ -251,6 +251,9 @@ type Sender struct {
 	Err error
 	// EndpointList is what Endpoints returns.
 	EndpointList []request.Endpoint
+	// Respond, when set, may change each response before it is returned
+	// (add matches and scores, say).
+	Respond func(request.Request, *request.Response)
 }
 
 // Requests returns the requests sent so far.
@@ -276,9 +279,23 @@ func (s *Sender) Send(ctx context.Context, addr string, req request.Request) (*r
 	if s.Err != nil {
 		return nil, s.Err
 	}
-	out := &request.Response{Requests: 1, Parameters: map[string]any{"__results__": map[string]any{"index": map[string]any{"count": float64(len(req.Docs))}}}}
-	for _, d := range req.Docs {
-		out.Docs = append(out.Docs, &docarray.Document{ID: d.ID, Text: strings.ToUpper(d.Text)})
+	out := &request.Response{Requests: 1, Parameters: map[string]any{"__results__": map[string]any{"index": map[string]any{"count": float64(req.Count())}}}}
+	// Like the real sender: documents are made as they are consumed, only
+	// the first request.MaxKeptDocs answers are kept, and ctx stops it.
+	for d := range req.All() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out.Returned++
+		if len(out.Docs) < request.MaxKeptDocs {
+			out.Docs = append(out.Docs, &docarray.Document{ID: d.ID, Text: strings.ToUpper(d.Text), Embedding: d.Embedding})
+		}
+		if req.Progress != nil && out.Returned%1000 == 0 {
+			req.Progress(out.Returned, out.Returned)
+		}
+	}
+	if s.Respond != nil {
+		s.Respond(req, out)
 	}
 	out.Routes = []request.Route{
 		{Executor: "gateway", Start: T0, End: T0.Add(10 * time.Millisecond)},

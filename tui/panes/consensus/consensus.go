@@ -7,6 +7,7 @@ package consensus
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -179,6 +180,18 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 				break
 			}
 		}
+	case key.Matches(msg, common.TopKey), key.Matches(msg, common.BottomKey):
+		top := key.Matches(msg, common.TopKey)
+		for n := range ls {
+			j := n
+			if !top {
+				j = len(ls) - 1 - n
+			}
+			if ls[j].replica != nil {
+				m.selected = ls[j].id()
+				break
+			}
+		}
 	case key.Matches(msg, k.Snapshot):
 		ask(fmt.Sprintf("Take a RAFT snapshot of %s now?", who), "snapshot "+who,
 			func(ctx context.Context) error { return m.act.RaftSnapshot(ctx, name, sh, rep) })
@@ -245,12 +258,7 @@ func (m *Model) View() string {
 		if rs == nil {
 			rs = &engine.RaftStatus{State: string(r.State)}
 		}
-		var hi uint64
-		for _, o := range l.shard.replicas {
-			if o.Raft != nil {
-				hi = max(hi, o.Raft.LastIndex)
-			}
-		}
+		lo, hi := barRange(l.shard)
 		barW := widths[3]
 		contact := "-"
 		if rs.State == "Follower" {
@@ -260,7 +268,7 @@ func (m *Model) View() string {
 		if rs.LastSnapshotIndex > 0 {
 			snap = fmt.Sprintf("#%d %s", rs.LastSnapshotIndex, common.Ago(rs.LastSnapshot, now))
 		}
-		plainBar, styledBar := logBar(rs, hi, barW, m.ctx)
+		plainBar, styledBar := logBar(rs, lo, hi, barW, m.ctx)
 		cells := []common.Cell{
 			common.C(r.Name, st.Bold),
 			common.C(rs.State, st.State(rs.State)),
@@ -298,24 +306,61 @@ func (m *Model) header(s *shard) string {
 	}
 	parts = append(parts, st.Secondary.Render(fmt.Sprintf("term %d", term)),
 		st.Secondary.Render(fmt.Sprintf("%d replicas", len(s.replicas))))
+	// The last leader change, as it applies to what the status shows: an
+	// election only while there is a leader, else how long there has
+	// been none (when the engine said so).
 	if e, ok := m.elected[fmt.Sprintf("%s/%d", s.dep.Name, s.index)]; ok {
-		parts = append(parts, st.Faint.Render("elected "+common.Ago(e.Time, m.ctx.Now())+" ago"))
+		switch {
+		case leader != "" && e.Replica != "":
+			parts = append(parts, st.Faint.Render("elected "+common.Ago(e.Time, m.ctx.Now())+" ago"))
+		case leader == "" && e.Replica == "":
+			parts = append(parts, st.Error.Render("for "+common.Ago(e.Time, m.ctx.Now())))
+		}
 	}
 	return strings.Join(parts, st.Faint.Render(" · "))
 }
 
-// logBar draws a replica's log as one bar scaled to the shard's highest
-// index: applied (█), committed but not applied (▓), appended but not
-// committed (░). It returns the plain and the styled form.
-func logBar(r *engine.RaftStatus, hi uint64, w int, ctx *common.Context) (string, string) {
+// barRange is the index range the shard's log bars span. Scaled from 0,
+// a replica a few hundred entries behind a log of a million draws the
+// same full bar as the leader; so the range starts below the most
+// lagging replica's applied index by as much as it lags, which draws that
+// replica half full and the leader full. When every replica has applied
+// everything, lo == hi and every bar is full, which is the truth.
+func barRange(s *shard) (lo, hi uint64) {
+	lo = math.MaxUint64
+	for _, o := range s.replicas {
+		if o.Raft != nil {
+			hi = max(hi, o.Raft.LastIndex)
+			lo = min(lo, o.Raft.AppliedIndex)
+		}
+	}
+	if lo == math.MaxUint64 || lo >= hi {
+		return hi, hi
+	}
+	lag := hi - lo
+	return lo - min(lo, lag), hi
+}
+
+// logBar draws a replica's log as one bar over the index range [lo, hi]
+// (barRange): applied (█), committed but not applied (▓), appended but
+// not committed (░). It returns the plain and the styled form.
+func logBar(r *engine.RaftStatus, lo, hi uint64, w int, ctx *common.Context) (string, string) {
 	if w <= 0 {
 		return "", ""
 	}
 	cells := func(v uint64) int {
-		if hi == 0 {
+		switch {
+		case hi == 0:
+			return 0
+		case lo >= hi:
+			if v >= hi {
+				return w
+			}
+			return 0
+		case v <= lo:
 			return 0
 		}
-		return int(min(uint64(w), (v*uint64(w)+hi-1)/hi))
+		return int(min(uint64(w), (v-lo)*uint64(w)/(hi-lo)))
 	}
 	a := cells(r.AppliedIndex)
 	c := max(a, cells(r.CommitIndex))

@@ -30,11 +30,17 @@ func (m *Model) ShortHelp() []key.Binding {
 		return common.ConfirmKeys()
 	}
 	k := m.keys
+	if len(m.shards()) == 0 {
+		return nil // a stateless flow: nothing here to act on
+	}
 	return []key.Binding{k.Snapshot, k.Transfer, k.Kill, k.Restart}
 }
 
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
+	if len(m.shards()) == 0 {
+		return nil
+	}
 	return [][]key.Binding{{k.Up, k.Down}, {k.Snapshot, k.Transfer, k.Kill, k.Restart}}
 }

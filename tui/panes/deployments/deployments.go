@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jig-dev/jig/engine"
+	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/tui/common"
 )
 
@@ -39,11 +40,16 @@ type Model struct {
 
 	filter  common.Filter
 	confirm common.Confirm
+
+	// failed holds the last failed build or reload per deployment, until
+	// one succeeds: the deployment is then ready with its previous binary,
+	// which the table must not show as plain "ready".
+	failed map[string]events.Update
 }
 
 // New returns the Deployments pane.
 func New(ctx *common.Context, act Actions) *Model {
-	return &Model{ctx: ctx, act: act, keys: DefaultKeyMap(), filter: common.NewFilter()}
+	return &Model{ctx: ctx, act: act, keys: DefaultKeyMap(), filter: common.NewFilter(), failed: map[string]events.Update{}}
 }
 
 // Title implements common.Pane.
@@ -116,6 +122,10 @@ func (m *Model) currentReplica(d engine.DeploymentStatus) (engine.ReplicaStatus,
 
 // Update implements common.Pane.
 func (m *Model) Update(in tea.Msg) tea.Cmd {
+	if ev, ok := in.(common.EventsMsg); ok {
+		m.track(ev.Other)
+		return nil
+	}
 	msg, ok := in.(tea.KeyMsg)
 	if !ok {
 		return nil
@@ -147,6 +157,10 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 		m.selected = rows[max(0, i-1)].Name
 	case key.Matches(msg, k.Down):
 		m.selected = rows[min(len(rows)-1, i+1)].Name
+	case key.Matches(msg, common.TopKey):
+		m.selected = rows[0].Name
+	case key.Matches(msg, common.BottomKey):
+		m.selected = rows[len(rows)-1].Name
 	case key.Matches(msg, k.Open):
 		m.detail = true
 		m.replica = ""
@@ -171,6 +185,10 @@ func (m *Model) detailKey(msg tea.KeyMsg, d engine.DeploymentStatus) tea.Cmd {
 		m.replica = d.ReplicaStatus[max(0, i-1)].Name
 	case key.Matches(msg, k.Down):
 		m.replica = d.ReplicaStatus[min(len(d.ReplicaStatus)-1, i+1)].Name
+	case key.Matches(msg, common.TopKey):
+		m.replica = d.ReplicaStatus[0].Name
+	case key.Matches(msg, common.BottomKey):
+		m.replica = d.ReplicaStatus[len(d.ReplicaStatus)-1].Name
 	case key.Matches(msg, k.RestartReplica):
 		label := fmt.Sprintf("restart replica %s/%s", d.Name, r.Name)
 		name, shard, rep := d.Name, r.Shard, r.Replica
@@ -232,4 +250,56 @@ func ports(d engine.DeploymentStatus) string {
 		s[i] = fmt.Sprint(p)
 	}
 	return strings.Join(s, ",")
+}
+
+// track follows build and reload outcomes per deployment.
+func (m *Model) track(evs []events.Event) {
+	for _, e := range evs {
+		u, ok := e.(events.Update)
+		if !ok || u.Deployment == "" || (u.Kind != events.Build && u.Kind != events.Reload) {
+			continue
+		}
+		switch u.Outcome {
+		case events.Failure:
+			m.failed[u.Deployment] = u
+		case events.Succeeded:
+			delete(m.failed, u.Deployment)
+		}
+	}
+}
+
+// stateText is a deployment's state as the table shows it: "ready" with a
+// failed build or reload since the last good one is "old build" (it
+// serves the previous binary).
+func (m *Model) stateText(d engine.DeploymentStatus) (string, bool) {
+	if _, bad := m.failed[d.Name]; bad && d.State == events.Ready {
+		return "old build", true
+	}
+	return string(d.State), false
+}
+
+// Click selects the deployment (or, in the detail view, the replica)
+// under the mouse; clicking the selected deployment opens it.
+func (m *Model) Click(_, row int) tea.Cmd {
+	if m.confirm.Open() || m.filter.Typing() {
+		return nil
+	}
+	if d, ok := m.current(); ok && m.detail {
+		// title, endpoints, stats, blank, header
+		if i := m.repTop + row - 5; row >= 5 && i < len(d.ReplicaStatus) {
+			m.replica = d.ReplicaStatus[i].Name
+		}
+		return nil
+	}
+	rows := m.rows()
+	i := m.top + row - 3 // gateway line, blank, header
+	if row < 3 || i >= len(rows) {
+		return nil
+	}
+	if rows[i].Name == m.selected {
+		m.detail, m.replica = true, ""
+		return nil
+	}
+	m.selected = rows[i].Name
+	return nil
 }

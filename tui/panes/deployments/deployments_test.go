@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/panes/deployments"
 	"github.com/jig-dev/jig/tui/tuitest"
@@ -122,6 +123,41 @@ func TestNarrowTerminalDropsColumns(t *testing.T) {
 	for _, r := range strings.Split(v, "\n") {
 		if common.Width(r) != 80 {
 			t.Fatalf("row width %d: %q", common.Width(r), r)
+		}
+	}
+}
+
+// TestFailedBuildIsNotPlainReady: after a failed reload build the
+// deployment still serves (ready, the previous binary) and the table says
+// so, until a build succeeds.
+func TestFailedBuildIsNotPlainReady(t *testing.T) {
+	m, _, _ := setup(t)
+	m.Update(common.EventsMsg{Other: []events.Event{events.Update{Time: tuitest.T0, Kind: events.Build, Deployment: "norm", Outcome: events.Failure, Output: "undefined: embedd"}}})
+	v := m.View()
+	if !strings.Contains(v, "old build") {
+		t.Errorf("a failed build shows as plain ready:\n%s", v)
+	}
+	keys(m, "enter")
+	if v := m.View(); !strings.Contains(v, "build failed at 15:04:05, serving the previous build: undefined: embedd") {
+		t.Errorf("detail:\n%s", v)
+	}
+	keys(m, "esc")
+	m.Update(common.EventsMsg{Other: []events.Event{events.Update{Time: tuitest.T0, Kind: events.Reload, Deployment: "norm", Outcome: events.Succeeded}}})
+	if v := m.View(); strings.Contains(v, "old build") {
+		t.Errorf("a successful reload clears it:\n%s", v)
+	}
+}
+
+// TestExtraWidthGoesToTraffic: on a wide screen the sparkline grows, not
+// the USES column.
+func TestExtraWidthGoesToTraffic(t *testing.T) {
+	m, _, _ := setup(t)
+	m.SetSize(200, 20)
+	for _, l := range strings.Split(m.View(), "\n") {
+		if strings.Contains(l, "› norm") {
+			if n := strings.Count(l, "▁") + strings.Count(l, "▂") + strings.Count(l, "▃") + strings.Count(l, "▄") + strings.Count(l, "▅") + strings.Count(l, "▆") + strings.Count(l, "▇") + strings.Count(l, "█"); n < 30 {
+				t.Errorf("sparkline of %d cells at 200 columns:\n%s", n, l)
+			}
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // narrow, P50 goes first, then SHARDS, PORTS, USES and the sparkline.
 var listCols = []common.Column{
 	{Title: "NAME", Width: 14},
-	{Title: "USES", Width: 18, Min: 10, Flex: true, Drop: 2},
+	{Title: "USES", Width: 22, Min: 10, Flex: true, Fixed: true, Drop: 2},
 	{Title: "READY", Width: 5, Right: true},
 	{Title: "SHARDS", Width: 6, Right: true, Drop: 4},
 	{Title: "PORTS", Width: 11, Drop: 3},
@@ -112,7 +112,7 @@ func (m *Model) listView() string {
 			common.C(ready, readyStyle),
 			common.C(fmt.Sprint(max(1, d.Shards)), st.Primary),
 			common.C(ports(d), st.Secondary),
-			common.C(string(d.State), st.State(string(d.State))),
+			stateCell(m, d),
 			common.C(common.Rate(d.Stats.Rate), st.Primary),
 			common.C(common.Duration(d.Stats.P50), st.Primary),
 			common.C(common.Duration(d.Stats.P99), st.Primary),
@@ -146,7 +146,7 @@ func (m *Model) detailView(d engine.DeploymentStatus) string {
 		flags = append(flags, "in-process")
 	}
 	title := st.Bold.Render(d.Name) + st.Faint.Render(" · ") + st.Secondary.Render(d.Uses) +
-		st.Faint.Render(" · ") + st.State(string(d.State)).Render(string(d.State)) +
+		st.Faint.Render(" · ") + stateCell(m, d).Style.Render(stateCell(m, d).Text) +
 		st.Faint.Render(" · ") + fmt.Sprintf("ready %d/%d", d.Ready, d.Replicas*max(1, d.Shards)) +
 		st.Faint.Render(fmt.Sprintf(" · %d shard(s) × %d replica(s)", max(1, d.Shards), d.Replicas))
 	if len(flags) > 0 {
@@ -160,6 +160,10 @@ func (m *Model) detailView(d engine.DeploymentStatus) string {
 		common.Rate(d.Stats.Rate), common.Duration(d.Stats.P50), common.Duration(d.Stats.P99),
 		common.Count(d.Stats.Requests), common.Count(d.Stats.Errors), d.Stats.InFlight)
 	out := []string{title, st.Secondary.Render(eps), st.Secondary.Render(stats), ""}
+	if u, bad := m.failed[d.Name]; bad {
+		out[3] = st.Warning.Render(common.Truncate(fmt.Sprintf("%s failed at %s, serving the previous build: %s (4 Events shows the output)",
+			u.Kind, u.Time.Format("15:04:05"), firstMessage(u.Output)), m.w))
+	}
 	widths := common.Layout(replicaCols, m.w)
 	out = append(out, common.HeaderRow(replicaCols, widths, st.Header))
 	r, cur, ok := m.currentReplica(d)
@@ -221,4 +225,24 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// stateCell is the STATE cell of d (see Model.stateText).
+func stateCell(m *Model, d engine.DeploymentStatus) common.Cell {
+	text, stale := m.stateText(d)
+	if stale {
+		return common.C(text, m.ctx.Styles.Warning)
+	}
+	return common.C(text, m.ctx.Styles.State(text))
+}
+
+// firstMessage is the first line of a build's output that says what went
+// wrong (go build starts with a "# package" header line).
+func firstMessage(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "# ") {
+			return l
+		}
+	}
+	return firstLine(out)
 }

@@ -210,6 +210,10 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			m.scroll = max(0, m.scroll-1)
 		case key.Matches(msg, k.Down):
 			m.scroll++
+		case key.Matches(msg, common.TopKey):
+			m.scroll = 0
+		case key.Matches(msg, common.BottomKey):
+			m.scroll = 1 << 20 // the view clamps it
 		}
 		return nil
 	}
@@ -227,6 +231,8 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.selected = rs[min(len(rs)-1, i+1)].id
 	case key.Matches(msg, k.Top):
 		m.selected = rs[0].id
+	case key.Matches(msg, common.BottomKey):
+		m.selected = rs[len(rs)-1].id
 	case key.Matches(msg, k.Open):
 		m.detail, m.scroll = true, 0
 	}
@@ -289,6 +295,11 @@ func (m *Model) View() string {
 		out = append(out, "  "+st.Faint.Render(msg))
 	}
 	m.top = common.Scroll(m.top, cur, bodyH, len(rs))
+	if m.top > 0 {
+		// Newer rows arrive at the top, out of sight while the user reads
+		// further down: say how many are there.
+		out[0] += st.Warning.Render(fmt.Sprintf(" · ↑ %d newer above (g: newest)", m.top))
+	}
 	for i := m.top; i < min(len(rs), m.top+bodyH); i++ {
 		r := rs[i]
 		detail := strings.Join(r.trigger, " ")
@@ -381,4 +392,23 @@ func sanitizeAll(names []string) []string {
 		out[i] = common.Sanitize(n)
 	}
 	return out
+}
+
+// Click selects the event under the mouse; clicking the selected one
+// opens its details.
+func (m *Model) Click(_, row int) tea.Cmd {
+	if m.detail || m.filter.Typing() {
+		return nil
+	}
+	rs := m.visible()
+	i := m.top + row - 2 // title, header
+	if row < 2 || i >= len(rs) {
+		return nil
+	}
+	if rs[i].id == m.selected {
+		m.detail, m.scroll = true, 0
+		return nil
+	}
+	m.selected = rs[i].id
+	return nil
 }

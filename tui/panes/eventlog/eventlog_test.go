@@ -83,3 +83,32 @@ func TestFilterAndCapacity(t *testing.T) {
 		t.Errorf("filter:\n%s", v)
 	}
 }
+
+// TestNewerRowsAboveAreHinted: reading further down, newer rows arrive
+// above the view; the header says how many and how to get there.
+func TestNewerRowsAboveAreHinted(t *testing.T) {
+	m := eventlog.New(tuitest.Context(), 0)
+	m.SetSize(100, 10)
+	add := func(from, n int) {
+		var evs []events.Event
+		for i := from; i < from+n; i++ {
+			evs = append(evs, events.ReplicaState{Time: tuitest.T0.Add(time.Duration(i) * time.Second), Deployment: "norm", Replica: fmt.Sprintf("rep-%d", i), State: events.Ready})
+		}
+		m.Update(common.EventsMsg{Other: evs})
+	}
+	add(0, 20)
+	if strings.Contains(m.View(), "newer above") {
+		t.Fatalf("at the top nothing is above:\n%s", m.View())
+	}
+	for range 12 {
+		m.Update(tuitest.Key("j"))
+	}
+	add(20, 3)
+	if v := m.View(); !strings.Contains(v, "newer above (g: newest)") {
+		t.Errorf("no hint of the rows above:\n%s", v)
+	}
+	m.Update(tuitest.Key("g"))
+	if v := m.View(); strings.Contains(v, "newer above") || !strings.Contains(v, "rep-22") {
+		t.Errorf("g goes to the newest:\n%s", v)
+	}
+}

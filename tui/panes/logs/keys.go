@@ -8,7 +8,7 @@ import (
 // KeyMap is the Logs pane's key map.
 type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
-	Follow, Filter, Source, PickSource      key.Binding
+	Follow, Filter, PickSource              key.Binding
 	Level, Wrap, Clear                      key.Binding
 	// Commit and ClearFilter apply while typing a filter.
 	Commit, ClearFilter key.Binding
@@ -25,9 +25,8 @@ func DefaultKeyMap() KeyMap {
 		Bottom:      common.Binding("G/end", "newest line (follow)", "G", "end"),
 		Follow:      common.Binding("f", "follow/pause", "f"),
 		Filter:      common.Binding("/", "filter text", "/"),
-		Source:      common.Binding("s", "next source", "s"),
 		PickSource:  common.Binding("S", "pick source", "S"),
-		Level:       common.Binding("l", "minimum level", "l"),
+		Level:       common.Binding("L", "minimum level", "L"),
 		Wrap:        common.Binding("w", "wrap lines", "w"),
 		Clear:       common.Binding("C", "clear buffer", "C"),
 		Commit:      common.Binding("enter", "keep filter", "enter"),
@@ -44,7 +43,7 @@ func (m *Model) ShortHelp() []key.Binding {
 	case m.picker.open:
 		return []key.Binding{k.Up, k.Down, k.Commit, k.ClearFilter}
 	}
-	return []key.Binding{k.Follow, k.Filter, k.Source, k.Level, k.Wrap}
+	return []key.Binding{k.Follow, k.Filter, k.PickSource, k.Level, k.Wrap}
 }
 
 // FullHelp implements help.KeyMap.
@@ -53,6 +52,6 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Follow, k.Filter, k.Commit, k.ClearFilter},
-		{k.Source, k.PickSource, k.Level, k.Wrap, k.Clear},
+		{k.PickSource, k.Level, k.Wrap, k.Clear},
 	}
 }

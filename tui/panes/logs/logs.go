@@ -240,11 +240,6 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.input.SetValue(m.text)
 		m.input.CursorEnd()
 		return m.input.Focus()
-	case key.Matches(msg, k.Source):
-		ch := m.sourceChoices()
-		i := slices.Index(ch, m.source)
-		m.source = ch[(i+1)%len(ch)]
-		m.refilter()
 	case key.Matches(msg, k.PickSource):
 		m.picker = picker{open: true, choices: m.sourceChoices()}
 		m.picker.cursor = max(0, slices.Index(m.picker.choices, m.source))

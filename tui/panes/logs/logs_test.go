@@ -3,12 +3,15 @@ package logs_test
 import (
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/lipgloss"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/panes/logs"
 	"github.com/jig-dev/jig/tui/tuitest"
+	"github.com/muesli/termenv"
 )
 
 func newPane(t *testing.T, capacity int) *logs.Model {
@@ -109,15 +112,21 @@ func TestFilterSmartCaseAndInverse(t *testing.T) {
 func TestSourceAndLevelFilters(t *testing.T) {
 	m := newPane(t, 0)
 	m.Append(tuitest.LogLines())
-	press(m, "s") // first source in sorted order: "encoder" (a deployment prefix)
-	if m.Visible() != 1 || !strings.Contains(m.View(), "source encoder") {
-		t.Errorf("source cycle: %d visible\n%s", m.Visible(), m.View())
+	// s, l and w mean one thing each in the workbench (s snapshots in
+	// Consensus, l moves right): here they do nothing.
+	press(m, "s", "l")
+	if m.Visible() != 8 || !strings.Contains(m.View(), "all sources · level all") {
+		t.Errorf("s and l must not filter the logs: %d visible\n%s", m.Visible(), m.View())
 	}
 	press(m, "S")
 	if !m.Capturing() || !strings.Contains(m.View(), "Show logs from") {
 		t.Fatal("S should open the source picker")
 	}
-	press(m, "up", "enter") // back to "all sources"
+	press(m, "down", "enter") // first source in sorted order: "encoder" (a deployment prefix)
+	if m.Visible() != 1 || !strings.Contains(m.View(), "source encoder") {
+		t.Errorf("picked encoder: %d visible\n%s", m.Visible(), m.View())
+	}
+	press(m, "S", "up", "enter") // back to "all sources"
 	if m.Visible() != 8 {
 		t.Errorf("picker all: %d", m.Visible())
 	}
@@ -126,7 +135,7 @@ func TestSourceAndLevelFilters(t *testing.T) {
 		t.Errorf("deployment prefix norm: %d (norm/rep-0 and norm/rep-1)", m.Visible())
 	}
 	m.SetSource("")
-	press(m, "l", "l") // info+ then warn+
+	press(m, "L", "L") // info+ then warn+
 	if m.Visible() != 3 || !strings.Contains(m.View(), "level warn+") {
 		t.Errorf("warn+: %d", m.Visible())
 	}
@@ -212,5 +221,24 @@ func TestResizeReflows(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestFilterHighlightsMatches: the text filter marks what it matched in
+// each line shown (reverse video, which even a colourless terminal
+// draws), and only that.
+func TestFilterHighlightsMatches(t *testing.T) {
+	m := newPane(t, 0)
+	m.Append(tuitest.LogLines())
+	if v := m.View(); strings.Contains(v, "\x1b[7m") {
+		t.Fatalf("nothing is highlighted without a filter:\n%q", v)
+	}
+	prev := lipgloss.ColorProfile()
+	lipgloss.SetColorProfile(termenv.ANSI)
+	defer lipgloss.SetColorProfile(prev)
+	m.SetFilter("slow")
+	v := m.View()
+	if !strings.Contains(v, "request endpoint=/search") || !regexp.MustCompile(`\x1b\[[0-9;]*7[0-9;]*mslow\x1b`).MatchString(v) {
+		t.Errorf("the match should be highlighted:\n%q", v)
 	}
 }

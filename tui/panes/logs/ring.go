@@ -17,6 +17,8 @@ type entry struct {
 type cacheKey struct {
 	gen, width, srcW int
 	wrap             bool
+	// mark is the filter text highlighted in the line.
+	mark string
 }
 
 // ring is a fixed-capacity buffer of log lines addressed by sequence

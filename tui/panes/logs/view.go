@@ -77,7 +77,11 @@ func (m *Model) emptyText() string {
 // render returns the rows of one line, from its cache when the width,
 // wrap mode, source column and theme are unchanged.
 func (m *Model) render(e *entry) []string {
-	key := cacheKey{gen: m.ctx.ThemeGen, width: m.w, srcW: m.srcW, wrap: m.wrap}
+	mark := m.text
+	if strings.HasPrefix(mark, "!") {
+		mark = "" // an exclusion matches nothing on the lines shown
+	}
+	key := cacheKey{gen: m.ctx.ThemeGen, width: m.w, srcW: m.srcW, wrap: m.wrap, mark: mark}
 	if e.cacheKey == key && len(e.cache) > 0 {
 		return e.cache
 	}
@@ -93,14 +97,14 @@ func (m *Model) render(e *entry) []string {
 	}
 	e.cache = e.cache[:0]
 	if !m.wrap {
-		e.cache = append(e.cache, prefix+textStyle.Render(common.Truncate(e.Text, textW)))
+		e.cache = append(e.cache, prefix+common.Highlight(common.Truncate(e.Text, textW), mark, textStyle, st.Match))
 	} else {
 		indent := strings.Repeat(" ", prefixW)
 		for i, part := range common.Wrap(e.Text, textW) {
 			if i == 0 {
-				e.cache = append(e.cache, prefix+textStyle.Render(part))
+				e.cache = append(e.cache, prefix+common.Highlight(part, mark, textStyle, st.Match))
 			} else {
-				e.cache = append(e.cache, indent+textStyle.Render(part))
+				e.cache = append(e.cache, indent+common.Highlight(part, mark, textStyle, st.Match))
 			}
 		}
 		if len(e.cache) == 0 {

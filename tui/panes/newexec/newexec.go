@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/jig-dev/jig/themes"
 	"github.com/jig-dev/jig/tui/common"
+	"github.com/jig-dev/jig/tui/flowedit"
 )
 
 // Wizard is what the pane needs from the scaffold package: a fresh form
@@ -218,7 +219,8 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 			return common.Toast("add "+m.result.Name+": "+msg.err.Error(), true)
 		}
 		m.added = true
-		return common.Toast(m.result.Name+" added to the flow (reload on)", false)
+		return tea.Batch(common.Toast(m.result.Name+" added to the flow (reload on)", false),
+			common.FlowChanged("executor "+m.result.Name+" added", flowedit.Change{Add: true, Name: m.result.Name, Uses: m.result.Uses, Reload: true}))
 	case common.ThemeChangedMsg:
 		if m.form != nil {
 			m.form = m.form.WithTheme(huhTheme(m.ctx.Styles))
@@ -328,7 +330,7 @@ func (m *Model) View() string {
 func (m *Model) resultView() string {
 	st := m.ctx.Styles
 	if m.err != nil && m.result.Name == "" {
-		return st.Error.Render("✗ "+common.Sanitize(m.err.Error())) + "\n\n" + st.Faint.Render("enter: start again")
+		return strings.Join(common.ErrorLines(m.err.Error(), m.w, 0, st.Error), "\n") + "\n\n" + st.Faint.Render("enter: start again")
 	}
 	r := m.result
 	lines := []string{
@@ -350,7 +352,7 @@ func (m *Model) resultView() string {
 	case stateDone:
 		switch {
 		case m.err != nil:
-			lines = append(lines, st.Error.Render("✗ not added: "+common.Sanitize(m.err.Error())))
+			lines = append(lines, common.ErrorLines("not added: "+m.err.Error(), m.w, 0, st.Error)...)
 		case m.added:
 			lines = append(lines, st.Success.Render("✓ "+r.Name+" runs in the flow; edits to its source reload it."))
 		default:

@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/tui/common"
+	"github.com/jig-dev/jig/tui/flowedit"
 	"github.com/jig-dev/jig/tui/panes/request"
 	"gopkg.in/yaml.v3"
 )
@@ -192,7 +193,7 @@ func (m *Model) load() {
 	text, ok := m.drafts[m.selected]
 	if !ok {
 		d, _ := m.ctx.Deployment(m.selected)
-		text = d.UsesWith
+		text = common.UnescapeYAML(d.UsesWith)
 	}
 	if m.editor.Value() != text {
 		m.editor.SetValue(text)
@@ -257,7 +258,8 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 		if m.drafts[msg.name] == msg.text {
 			delete(m.drafts, msg.name)
 		}
-		return common.Toast(msg.name+" restarted with the new uses_with", false)
+		return tea.Batch(common.Toast(msg.name+" restarted with the new uses_with", false),
+			common.FlowChanged("uses_with of "+msg.name, flowedit.Change{Name: msg.name, UsesWith: msg.text}))
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
@@ -427,7 +429,7 @@ func (m *Model) usesWithView() string {
 	}
 	right := []string{st.Bold.Render(title), m.editor.View()}
 	if e := m.Error(); e != "" {
-		right = append(right, st.Error.Render("✗ "+common.Sanitize(e)))
+		right = append(right, common.ErrorLines(e, max(1, m.w-listWidth-1), 4, st.Error)...)
 	} else {
 		right = append(right, st.Faint.Render("YAML · checked as you type · applying restarts the deployment replica by replica"))
 	}
@@ -450,7 +452,7 @@ func (m *Model) defaultsView() string {
 	}
 	out := []string{st.Bold.Render(title), m.defaults.View()}
 	if m.defaultsErr != "" {
-		out = append(out, st.Error.Render("✗ "+m.defaultsErr))
+		out = append(out, common.ErrorLines(m.defaultsErr, m.w, 4, st.Error)...)
 	} else {
 		out = append(out, st.Faint.Render("JSON or YAML mapping · checked as you type"))
 	}

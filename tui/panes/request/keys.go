@@ -72,3 +72,23 @@ func (m *Model) FullHelp() [][]key.Binding {
 		{k.Send, k.Copy, k.Discover, k.Rerun, k.Load, k.PageUp, k.PageDown},
 	}
 }
+
+// HelpGroups implements common.HelpGrouper: the keys of each view.
+func (m *Model) HelpGroups() []common.HelpGroup {
+	k := m.keys
+	return []common.HelpGroup{
+		{Title: "Compose", Keys: []key.Binding{k.Up, k.Down, k.Left, k.Right, k.Edit, k.Template, k.Send, k.Copy, k.Discover}},
+		{Title: "Editing a field", Keys: []key.Binding{k.Done, k.NextField, k.PrevField, k.Template, k.Send}},
+		{Title: "Response", Keys: []key.Binding{
+			k.Up, k.Down, k.PageUp, k.PageDown,
+			common.Binding("enter", "one document's JSON", "enter"),
+			common.Binding("v", "raw JSON / results", "v"),
+			common.Binding("x", "expand/collapse arrays (document)", "x"),
+			common.Binding("/", "search (n/N next/previous)", "/"),
+			common.Binding("esc", "back / clear search / cancel a send", "esc"),
+			common.TopKey, common.BottomKey,
+		}},
+		{Title: "History", Keys: []key.Binding{k.Up, k.Down, k.Rerun, k.Load}},
+		{Title: "Views", Keys: []key.Binding{k.PrevTab, k.NextTab}},
+	}
+}

@@ -10,9 +10,12 @@ package request
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/bubbles/cursor"
@@ -28,7 +31,8 @@ import (
 // HistorySize is how many sent requests the history keeps.
 const HistorySize = 100
 
-// SendTimeout bounds one send from the pane.
+// SendTimeout bounds one send from the pane, unless it is large (more
+// than AutoRequestSize generated documents), which esc cancels instead.
 const SendTimeout = time.Minute
 
 type tab int
@@ -94,9 +98,15 @@ type Model struct {
 	gen     int
 	sending bool
 	cancel  context.CancelFunc
+	// progress counts the documents of the send in flight: sent, returned
+	// (written by the sending goroutine, read by View).
+	progress *progress
+	// cancelled is set by esc until the cancelled send has stopped.
+	cancelled bool
 
 	last       *Result
 	respScroll int
+	resp       respState // the Response view (results.go)
 
 	history []*Result // newest first
 	histCur int
@@ -105,6 +115,9 @@ type Model struct {
 	copyText string // the copy modal's content; "" when closed
 
 	streamStart time.Time // when the current stream started (stream.go)
+
+	// persist saves the history between runs (SetPersist); nil: don't.
+	persist func([]Saved) tea.Cmd
 }
 
 // Result is one sent request and its outcome (a history entry).
@@ -117,9 +130,15 @@ type Result struct {
 	Resp    *Response
 	Err     error
 	Latency time.Duration
-	gen     int
-	json    []string // pretty-printed returned documents, built once
+	// Sent is the number of documents the request had: Req keeps only a
+	// few of them once sent (see keepRequest).
+	Sent int
+	gen  int
+	json []string // pretty-printed returned documents, built once
 }
+
+// progress is a send's running count of documents.
+type progress struct{ sent, returned atomic.Int64 }
 
 // OK reports whether the request succeeded end to end.
 func (r *Result) OK() bool { return r.Err == nil && r.Resp != nil && r.Resp.Error == nil }
@@ -132,6 +151,8 @@ type (
 		err  error
 	}
 	responseMsg struct{ res *Result }
+	// progressMsg redraws the progress of send gen while it runs.
+	progressMsg struct{ gen int }
 	copyMsg     struct {
 		text string
 		err  error
@@ -142,7 +163,7 @@ type (
 // that no client is configured); clip copies text to the clipboard (nil:
 // only show the commands).
 func New(ctx *common.Context, sender Sender, clip func(string) error) *Model {
-	m := &Model{ctx: ctx, sender: sender, clip: clip, keys: DefaultKeyMap()}
+	m := &Model{ctx: ctx, sender: sender, clip: clip, keys: DefaultKeyMap(), resp: newRespState()}
 	input := func(placeholder string) textinput.Model {
 		in := textinput.New()
 		in.Prompt = ""
@@ -210,7 +231,9 @@ func (m *Model) Title() string { return "Request" }
 func (m *Model) ShortTitle() string { return "Request" }
 
 // Capturing implements common.Pane.
-func (m *Model) Capturing() bool { return m.editing || m.copyText != "" }
+func (m *Model) Capturing() bool {
+	return m.editing || m.copyText != "" || (m.tab == tabResponse && m.resp.search.Typing())
+}
 
 // Init implements common.Pane.
 func (m *Model) Init() tea.Cmd { return nil }
@@ -305,8 +328,8 @@ func (m *Model) validate() {
 		}
 	}
 	if m.mode == ModeGenerate {
-		if n, err := strconv.Atoi(strings.TrimSpace(m.n.Value())); err != nil || n < 1 {
-			m.sizeErr = "the number of documents must be a whole number ≥ 1"
+		if n, err := strconv.Atoi(strings.TrimSpace(m.n.Value())); err != nil || n < 1 || n > MaxGenerate {
+			m.sizeErr = fmt.Sprintf("the number of documents must be a whole number from 1 to %s", thousands(MaxGenerate))
 		}
 	}
 }
@@ -344,6 +367,11 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 		return m.received(msg.res)
 	case streamMsg:
 		return m.streamed(msg) // generator endpoints (stream.go)
+
+	case progressMsg:
+		if msg.gen == m.gen && m.sending {
+			return progressTick(m.gen)
+		}
 	case copyMsg:
 		if msg.err != nil {
 			return common.Toast("copy: "+msg.err.Error(), true)
@@ -478,17 +506,16 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return m.discover()
 	case msg.String() == "esc" && m.sending:
 		m.cancel()
+		m.cancelled = true
 		return nil
 	}
 	switch m.tab {
 	case tabResponse:
-		m.responseKey(msg)
+		return m.respKey(msg)
 	case tabHistory:
 		return m.historyKey(msg)
-	default:
-		return m.composeKey(msg)
 	}
-	return nil
+	return m.composeKey(msg)
 }
 
 func (m *Model) composeKey(msg tea.KeyMsg) tea.Cmd {
@@ -532,6 +559,7 @@ func (m *Model) cycle(d int) {
 		m.mode = DocsMode((int(m.mode) + d + 3) % 3)
 		m.SetSize(m.w, m.h)
 		m.validate()
+		m.recheck()
 	case fTarget:
 		choices := []string{""}
 		for _, dep := range m.ctx.Status.Deployments {
@@ -663,25 +691,23 @@ func (m *Model) editKey(msg tea.KeyMsg) tea.Cmd {
 		m.size, cmd = m.size.Update(msg)
 	}
 	m.validate()
+	m.recheck()
 	return cmd
+}
+
+// recheck clears the composer's error once what it complained about is
+// fixed (an error that stays after the fix reads as a new problem).
+func (m *Model) recheck() {
+	if m.composeErr != "" {
+		m.composeErr = m.composeProblem(m.Draft())
+	}
 }
 
 // sendDraft builds the request and sends it.
 func (m *Model) sendDraft() tea.Cmd {
 	m.validate()
 	d := m.Draft()
-	switch {
-	case m.paramsErr != "":
-		m.composeErr = "fix the parameters first: " + m.paramsErr
-	case m.sizeErr != "":
-		m.composeErr = m.sizeErr
-	case d.Addr == "":
-		m.composeErr = "no address: the gateway has no gRPC port yet, or type one"
-	case d.Endpoint == "":
-		m.composeErr = "pick an endpoint"
-	default:
-		m.composeErr = ""
-	}
+	m.composeErr = m.composeProblem(d)
 	if m.composeErr != "" {
 		m.tab = tabCompose
 		return nil
@@ -689,8 +715,26 @@ func (m *Model) sendDraft() tea.Cmd {
 	return m.send(d)
 }
 
+// composeProblem is what stops d from being sent ("" if nothing).
+func (m *Model) composeProblem(d Draft) string {
+	switch {
+	case m.paramsErr != "":
+		return "fix the parameters first: " + m.paramsErr
+	case m.sizeErr != "":
+		return m.sizeErr
+	case d.Addr == "":
+		return "no address: the gateway has no gRPC port yet, or type one"
+	case d.Endpoint == "":
+		return "pick an endpoint"
+	}
+	return ""
+}
+
 // send starts sending d as a command; documents from a file are read in
-// the command, off the UI goroutine.
+// the command, off the UI goroutine, and generated ones are made as the
+// client sends them. Cancelling stops both; once a large send has ended
+// its memory is handed back to the system at once, so cancelling a
+// million documents shows in the process's RSS, not minutes later.
 func (m *Model) send(d Draft) tea.Cmd {
 	if cmd := m.maybeStream(d); cmd != nil { // generator endpoints (stream.go)
 		return cmd
@@ -700,12 +744,20 @@ func (m *Model) send(d Draft) tea.Cmd {
 	}
 	m.gen++
 	m.sending = true
-	ctx, cancel := context.WithTimeout(m.ctx.Base, SendTimeout)
+	m.cancelled = false
+	// A large send (a million generated documents take minutes) has no
+	// deadline: it shows its progress and esc stops it.
+	ctx, cancel := context.WithCancel(m.ctx.Base)
+	if !d.large() {
+		ctx, cancel = context.WithTimeout(m.ctx.Base, SendTimeout)
+	}
 	m.cancel = cancel
+	prog := &progress{}
+	m.progress = prog
 	gen, sender, now := m.gen, m.sender, m.ctx.Now
 	m.nextID++
 	id := m.nextID
-	return func() tea.Msg {
+	return tea.Batch(func() tea.Msg {
 		defer cancel()
 		res := &Result{ID: id, Addr: d.Addr, Draft: d, gen: gen}
 		req, err := buildRequest(d)
@@ -714,27 +766,62 @@ func (m *Model) send(d Draft) tea.Cmd {
 			res.At = now()
 			return responseMsg{res}
 		}
-		res.Req = req
+		req.Progress = func(sent, returned int) {
+			prog.sent.Store(int64(sent))
+			prog.returned.Store(int64(returned))
+		}
+		res.Sent = req.Count()
+		res.Req = keepRequest(req)
 		if sender == nil {
 			res.Err = fmt.Errorf("no client configured")
 			res.At = now()
 			return responseMsg{res}
 		}
-		start := time.Now()
+		// The pane's clock times the request (fixed in tests, so frames
+		// are stable).
+		start := now()
 		res.Resp, res.Err = sender.Send(ctx, d.Addr, req)
-		res.Latency = time.Since(start)
 		res.At = now()
+		res.Latency = res.At.Sub(start)
+		if req.Count() > MaxKeptDocs {
+			req = Request{}
+			debug.FreeOSMemory()
+		}
 		return responseMsg{res}
-	}
+	}, progressTick(gen))
 }
 
-// buildRequest turns a draft into a request.
+// large reports whether the draft generates more documents than one
+// request carries.
+func (d Draft) large() bool { return d.Mode == ModeGenerate && d.N > AutoRequestSize }
+
+// progressTick redraws a running send's progress a few times a second.
+func progressTick(gen int) tea.Cmd {
+	return tea.Tick(250*time.Millisecond, func(time.Time) tea.Msg { return progressMsg{gen} })
+}
+
+// keepRequest is what the history keeps of a sent request: without its
+// documents when they are many (the draft says how to make them again).
+func keepRequest(r Request) Request {
+	r.Progress = nil
+	if len(r.Docs) > MaxKeptDocs {
+		r.Docs = nil
+	}
+	return r
+}
+
+// buildRequest turns a draft into a request. Generated documents are not
+// made here but as they are sent; a request of more than AutoRequestSize
+// documents with no request size goes in batches of AutoRequestSize.
 func buildRequest(d Draft) (Request, error) {
 	req := Request{Endpoint: d.Endpoint, Target: d.Target, RequestSize: d.RequestSize}
 	var err error
 	switch d.Mode {
 	case ModeGenerate:
-		req.Docs = Generate(d.N)
+		if d.N < 1 || d.N > MaxGenerate {
+			return req, fmt.Errorf("the number of documents must be from 1 to %d", MaxGenerate)
+		}
+		req.Generate = d.N
 	case ModeFile:
 		if d.File == "" {
 			return req, fmt.Errorf("no JSONL file given")
@@ -746,6 +833,9 @@ func buildRequest(d Draft) (Request, error) {
 	if err != nil {
 		return req, err
 	}
+	if req.RequestSize <= 0 && req.Count() > AutoRequestSize {
+		req.RequestSize = AutoRequestSize
+	}
 	req.Parameters, err = ParseParameters(d.Params)
 	return req, err
 }
@@ -755,18 +845,26 @@ func (m *Model) received(res *Result) tea.Cmd {
 	if len(m.history) > HistorySize {
 		m.history = m.history[:HistorySize]
 	}
+	var save tea.Cmd
+	if m.persist != nil {
+		save = m.persist(m.saved())
+	}
 	if res.gen != m.gen {
-		return nil // a newer send replaced this one
+		return save // a newer send replaced this one
 	}
 	m.sending = false
+	m.cancelled = false
+	m.progress = nil
 	m.last = res
 	m.respScroll = 0
+	m.resp.mode, m.resp.cur, m.resp.doc, m.resp.hit = respResults, 0, nil, -1
+	m.resp.search.Clear()
 	m.histCur = 0
 	m.tab = tabResponse
 	if res.Err != nil {
-		return common.Toast("request failed: "+res.Err.Error(), true)
+		return tea.Batch(save, common.Toast("request failed: "+res.Err.Error(), true))
 	}
-	return nil
+	return save
 }
 
 func (m *Model) responseKey(msg tea.KeyMsg) {
@@ -808,9 +906,19 @@ func (m *Model) historyKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// MaxInlineDocs is the largest number of documents a copied grpcurl
+// command embeds; beyond it only the jig post command is offered (it
+// makes generated documents itself and reads files by name).
+const MaxInlineDocs = 100
+
+// maxInlineFile is the largest JSONL file embedded in a grpcurl command.
+const maxInlineFile = 256 << 10
+
 // copyCmd builds the commands (reading the JSONL file if needed) in a
-// command, copies the jig post one to the clipboard, and opens the modal
-// showing both so they can also be selected with the mouse.
+// command, off the UI's update loop, copies the jig post one to the
+// clipboard, and opens the modal showing both so they can also be
+// selected with the mouse. Documents are inlined in the grpcurl command
+// only when they are few (MaxInlineDocs).
 func (m *Model) copyCmd(d Draft) tea.Cmd {
 	clip := m.clip
 	return func() tea.Msg {
@@ -818,11 +926,7 @@ func (m *Model) copyCmd(d Draft) tea.Cmd {
 		if err != nil {
 			return copyMsg{err: err}
 		}
-		docs, err := copyDocs(d)
-		if err != nil {
-			return copyMsg{err: err}
-		}
-		grpcurl, err := Grpcurl(d, docs)
+		grpcurl, err := grpcurlFor(d)
 		if err != nil {
 			return copyMsg{err: err}
 		}
@@ -836,6 +940,46 @@ func (m *Model) copyCmd(d Draft) tea.Cmd {
 		}
 		return copyMsg{text: post + "\x00" + grpcurl + "\x00" + note}
 	}
+}
+
+// grpcurlFor is the grpcurl command of d, or a line saying why there is
+// none when the documents are too many to inline.
+func grpcurlFor(d Draft) (string, error) {
+	tooMany := func(n string) (string, error) {
+		return "(not built: " + n + " are too many to inline in a command; use the jig post command above)", nil
+	}
+	switch d.Mode {
+	case ModeGenerate:
+		if d.N > MaxInlineDocs {
+			return tooMany(thousands(d.N) + " generated documents")
+		}
+	case ModeFile:
+		if fi, err := os.Stat(d.File); err == nil && fi.Size() > maxInlineFile {
+			return tooMany(fmt.Sprintf("the documents of a %.1f MB file", float64(fi.Size())/(1<<20)))
+		}
+	}
+	docs, err := copyDocs(d)
+	if err != nil {
+		return "", err
+	}
+	if len(docs) > MaxInlineDocs {
+		return tooMany(thousands(len(docs)) + " documents")
+	}
+	return Grpcurl(d, docs)
+}
+
+// thousands formats n with thousands separators: 1,000,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
 }
 
 // CopyText returns the commands shown by the copy modal ("" when closed).

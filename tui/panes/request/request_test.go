@@ -1,12 +1,21 @@
 package request_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/panes/request"
 	"github.com/jig-dev/jig/tui/tuitest"
@@ -206,11 +215,16 @@ func TestSendShowsResponseAndHistory(t *testing.T) {
 		t.Fatalf("tab %s last %+v", m.Tab(), m.Last())
 	}
 	v := m.View()
-	for _, want := range []string{"✓ OK", "2 docs in → 2 docs out", "Route", "gateway", "norm", "index", "2.0ms", "Results", `"count": 2`, "Documents (2)", `"text": "HELLO"`} {
+	for _, want := range []string{"✓ OK", "2 docs in → 2 docs out", "Route", "gateway", "norm", "index", "2.0ms", "Results", `"count": 2`, "Documents (2)", "#1 HELLO"} {
 		if !strings.Contains(v, want) && !strings.Contains(strings.Join(strings.Fields(v), " "), want) {
 			t.Errorf("response lacks %q:\n%s", want, v)
 		}
 	}
+	press(m, "v") // raw JSON
+	if v := m.View(); !strings.Contains(v, `"text": "HELLO"`) {
+		t.Errorf("raw view lacks the JSON:\n%s", v)
+	}
+	press(m, "v")
 	press(m, "]")
 	if m.Tab() != "History" || !strings.Contains(m.View(), "/index") {
 		t.Fatalf("history:\n%s", m.View())
@@ -273,8 +287,15 @@ func TestBadInputIsNotSent(t *testing.T) {
 	}
 	m.SetDraft(request.Draft{Addr: "127.0.0.1:1", Endpoint: "/x", Mode: request.ModeGenerate, N: 3, RequestSize: 2})
 	press(m, "ctrl+s")
-	if r := s.Requests(); len(r) != 1 || len(r[0].Docs) != 3 || r[0].RequestSize != 2 || r[0].Docs[2].Text != "doc 2" {
+	if r := s.Requests(); len(r) != 1 || r[0].Docs != nil || r[0].Generate != 3 || r[0].RequestSize != 2 {
 		t.Errorf("generated: %+v", r)
+	} else if docs := slices.Collect(r[0].All()); len(docs) != 3 || docs[2].Text != "doc 2" {
+		t.Errorf("generated docs: %v", docs)
+	}
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:1", Endpoint: "/x", Mode: request.ModeGenerate, N: request.MaxGenerate + 1})
+	press(m, "ctrl+s")
+	if len(s.Requests()) != 1 || !strings.Contains(m.View(), "from 1 to 10,000,000") {
+		t.Errorf("more than MaxGenerate documents must not be sent:\n%s", m.View())
 	}
 }
 
@@ -288,4 +309,199 @@ func TestDefaultParamsFromParametersPane(t *testing.T) {
 	if m.Draft().Params != "top_k: 7" {
 		t.Errorf("new defaults replace untouched defaults: %q", m.Draft().Params)
 	}
+}
+
+// TestLargeGeneratedRequestIsBounded sends more generated documents than
+// a response keeps: they are made lazily and batched, the response keeps
+// MaxKeptDocs of them and counts the rest, the history does not hold the
+// documents, and copying gives `jig post --n` with no inlined documents,
+// in a dialog that fits the screen.
+func TestLargeGeneratedRequestIsBounded(t *testing.T) {
+	s := &tuitest.Sender{}
+	m, c := setup(t, s)
+	m.SetSize(80, 24)
+	const n = 3*request.MaxKeptDocs + 7
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/index", Mode: request.ModeGenerate, N: n})
+	press(m, "ctrl+s")
+	r := s.Requests()
+	if len(r) != 1 || r[0].Docs != nil || r[0].Generate != n || r[0].RequestSize != request.AutoRequestSize {
+		t.Fatalf("sent %+v", r)
+	}
+	last := m.Last()
+	if last == nil || !last.OK() || len(last.Resp.Docs) != request.MaxKeptDocs || last.Resp.Returned != n || last.Sent != n || last.Req.Docs != nil {
+		t.Fatalf("last = %+v", last)
+	}
+	if v := m.View(); !strings.Contains(v, "3,007 docs in → 3,007 docs out") {
+		t.Errorf("counts:\n%s", v)
+	}
+	press(m, "c")
+	if len(c.got) != 1 || c.got[0] != "jig post 127.0.0.1:12345 --on /index --n 3007" {
+		t.Errorf("clipboard %q", c.got)
+	}
+	if txt := m.CopyText(); strings.Contains(txt, "doc 1") || !strings.Contains(txt, "3,007 generated documents are too many to inline") {
+		t.Errorf("copy must not inline generated documents:\n%s", txt)
+	}
+	if v := m.View(); strings.Count(v, "\n")+1 != 24 || !strings.Contains(v, "╰") {
+		t.Errorf("the copy dialog must fit 80×24 with its bottom border:\n%s", v)
+	}
+	press(m, "esc")
+}
+
+// TestCopyDialogFitsLongCommands copies 100 long typed lines (inlined in
+// both commands) into a 60×15 screen: the dialog stays on screen, every
+// line within the width, with a count of what it left out.
+func TestCopyDialogFitsLongCommands(t *testing.T) {
+	m, _ := setup(t, &tuitest.Sender{})
+	m.SetSize(60, 15)
+	lines := make([]string, 100)
+	for i := range lines {
+		lines[i] = strings.Repeat("long text ", 8)
+	}
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/index", Mode: request.ModeLines, Lines: strings.Join(lines, "\n")})
+	press(m, "c")
+	v := m.View()
+	rows := strings.Split(v, "\n")
+	if len(rows) != 15 || !strings.Contains(v, "╰") || !strings.Contains(v, "more lines") {
+		t.Fatalf("dialog:\n%s", v)
+	}
+	for _, r := range rows {
+		if w := ansi.StringWidth(r); w > 60 {
+			t.Errorf("row %d wide: %q", w, r)
+		}
+	}
+}
+
+// blockingSender generates documents until its context ends, like a
+// client streaming a huge request to a slow flow.
+type blockingSender struct {
+	tuitest.Sender
+	consumed atomic.Int64
+}
+
+func (b *blockingSender) Send(ctx context.Context, addr string, req request.Request) (*request.Response, error) {
+	for range req.All() {
+		if b.consumed.Add(1)%100 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &request.Response{}, nil
+}
+
+// TestCancelStopsGenerating presses esc while a request of MaxGenerate
+// documents is being made: the generation stops (the sender saw far
+// fewer documents), the pane says it was cancelled and is free to send
+// again.
+func TestCancelStopsGenerating(t *testing.T) {
+	b := &blockingSender{}
+	ctx := tuitest.Context()
+	m := request.New(ctx, b, nil)
+	m.SetSize(100, 24)
+	tuitest.Feed(m, 3, common.StatusMsg{Status: ctx.Status})
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/index", Mode: request.ModeGenerate, N: request.MaxGenerate})
+	cmd := m.Update(tuitest.Key("ctrl+s"))
+	done := make(chan []tea.Msg)
+	go func() { done <- tuitest.Run(cmd, 30*time.Second) }()
+	for b.consumed.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	m.Update(tuitest.Key("esc"))
+	if !strings.Contains(m.View(), "cancelling") {
+		t.Errorf("esc should show the cancel:\n%s", m.View())
+	}
+	msgs := <-done
+	for _, msg := range msgs {
+		m.Update(msg)
+	}
+	if got := b.consumed.Load(); got >= request.MaxGenerate {
+		t.Fatalf("generation ran to the end (%d documents) after cancel", got)
+	}
+	last := m.Last()
+	if last == nil || !errors.Is(last.Err, context.Canceled) {
+		t.Fatalf("last = %+v", last)
+	}
+	if v := m.View(); strings.Contains(v, "sending") || strings.Contains(v, "cancelling") {
+		t.Errorf("still sending after the cancel ended:\n%s", v)
+	}
+}
+
+// withMatches makes the fake sender answer like a search: each document
+// gets three matches with cosine scores and an embedding.
+func withMatches(req request.Request, resp *request.Response) {
+	for _, d := range resp.Docs {
+		d.Embedding = docarray.NewFloat32([]float32{0.1, 0.2, 0.3, 0.4})
+		for i := range 3 {
+			mt := &docarray.Document{ID: fmt.Sprintf("m%d-%s", i, d.Text), Text: fmt.Sprintf("match %d of %s", i, d.Text),
+				Embedding: docarray.NewFloat32(make([]float32, 128))}
+			mt.SetScore("cosine", 0.9-float64(i)/10)
+			d.Matches = append(d.Matches, mt)
+		}
+	}
+}
+
+// TestResultsView reads a search response as tables of matches, opens
+// one match's JSON with its embedding collapsed, expands it, searches,
+// and toggles the raw JSON.
+func TestResultsView(t *testing.T) {
+	s := &tuitest.Sender{Respond: withMatches}
+	m, _ := setup(t, s)
+	m.SetSize(100, 40)
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: "/search", Mode: request.ModeLines, Lines: "apple\npear"})
+	press(m, "ctrl+s")
+	v := m.View()
+	for _, want := range []string{"#1 APPLE", "3 matches", "RANK", "COSINE", "match 0 of APPLE", "0.9000", "0.7000", "m2-PEAR"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("results lack %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "0.1, 0.2") {
+		t.Errorf("results must not show embeddings:\n%s", v)
+	}
+	press(m, "j", "j", "enter") // the second match of apple
+	v = m.View()
+	if !strings.Contains(v, `"text": "match 1 of APPLE"`) || !strings.Contains(v, "‹float32 [128]›") || strings.Contains(v, "0, 0, 0") {
+		t.Errorf("document JSON with a collapsed embedding:\n%s", v)
+	}
+	press(m, "x")
+	if v := m.View(); !strings.Contains(v, "… 128 numbers]") {
+		t.Errorf("x expands arrays:\n%s", v)
+	}
+	press(m, "esc")
+	if v := m.View(); !strings.Contains(v, "RANK") {
+		t.Errorf("esc goes back to the results:\n%s", v)
+	}
+	press(m, "/")
+	if !m.Capturing() {
+		t.Fatal("typing a search captures keys")
+	}
+	press(m, "p", "e", "a", "r", "enter")
+	v = m.View()
+	if !strings.Contains(v, "/pear") || !strings.Contains(v, "lines match") {
+		t.Errorf("search footer:\n%s", v)
+	}
+	press(m, "esc", "v")
+	if v := m.View(); !strings.Contains(v, `"matches": [`) {
+		t.Errorf("raw JSON:\n%s", v)
+	}
+}
+
+// TestComposeErrorClearsWhenFixed: the error that stopped a send goes
+// away as soon as the problem is fixed, without sending again.
+func TestComposeErrorClearsWhenFixed(t *testing.T) {
+	s := &tuitest.Sender{}
+	m, _ := setup(t, s)
+	m.SetDraft(request.Draft{Addr: "127.0.0.1:1", Endpoint: "/x", Params: "{bad", Mode: request.ModeLines, Lines: "a"})
+	press(m, "ctrl+s")
+	if !strings.Contains(m.View(), "fix the parameters first") {
+		t.Fatalf("no error:\n%s", m.View())
+	}
+	press(m, "j", "j", "j", "j", "enter", "ctrl+a", "ctrl+k")
+	if p := m.Draft().Params; p != "" {
+		t.Fatalf("parameters not emptied: %q", p)
+	}
+	if v := m.View(); strings.Contains(v, "fix the parameters first") {
+		t.Errorf("the error stays after the parameters were emptied:\n%s", v)
+	}
+	press(m, "esc")
 }

@@ -2,6 +2,8 @@ package request
 
 import (
 	"context"
+	"iter"
+	"strconv"
 	"time"
 
 	"github.com/jig-dev/jig/executors/docarray"
@@ -46,10 +48,36 @@ type Field struct {
 	Description string
 }
 
+// Limits that keep any composer input from hurting the workbench: the
+// documents of a request are streamed in batches and made as they are
+// sent, and only the first returned documents are kept for display.
+const (
+	// MaxGenerate is the largest number of generated documents a request
+	// may ask for.
+	MaxGenerate = 10_000_000
+	// MaxKeptDocs is how many returned documents a response keeps (the
+	// rest are counted, not kept).
+	MaxKeptDocs = 1000
+	// AutoRequestSize is the batch size used when the request size is 0
+	// but the request has more than AutoRequestSize documents: one
+	// request of a million documents would be held whole in memory by
+	// the client, the gateway and every executor.
+	AutoRequestSize = 100
+)
+
 // Request is what the pane sends.
 type Request struct {
-	Endpoint   string
-	Docs       docarray.DocList
+	Endpoint string
+	// Docs are explicit documents (typed lines, a JSONL file).
+	Docs docarray.DocList
+	// Generate is a number of generated documents "doc 0" … "doc N-1",
+	// sent after Docs and made one by one as the client sends them, so
+	// their number does not bound memory.
+	Generate int
+	// Progress, when set, is called after each answered request with the
+	// number of documents sent and returned so far. It is called from the
+	// sending goroutine.
+	Progress   func(sent, returned int)
 	Parameters map[string]any
 	// Target is a regular expression of executor names (Jina's
 	// target_executor); "" sends through the whole flow.
@@ -59,9 +87,33 @@ type Request struct {
 	RequestSize int
 }
 
+// Count is the number of documents the request sends.
+func (r Request) Count() int { return len(r.Docs) + r.Generate }
+
+// All yields the request's documents, making generated ones as they are
+// asked for.
+func (r Request) All() iter.Seq[*docarray.Document] {
+	return func(yield func(*docarray.Document) bool) {
+		for _, d := range r.Docs {
+			if !yield(d) {
+				return
+			}
+		}
+		for i := range r.Generate {
+			if !yield(docarray.New("doc " + strconv.Itoa(i))) {
+				return
+			}
+		}
+	}
+}
+
 // Response is the merged answer to a Request.
 type Response struct {
+	// Docs are the returned documents, at most MaxKeptDocs of them (the
+	// first, in input order).
 	Docs docarray.DocList
+	// Returned is the number of documents returned in all.
+	Returned int
 	// Parameters are the returned parameters, with handler results under
 	// "__results__".
 	Parameters map[string]any

@@ -45,8 +45,10 @@ func (m *Model) tabBar() string {
 	bar := strings.Join(parts, st.Faint.Render("│"))
 	status := ""
 	switch {
+	case m.sending && m.cancelled:
+		status = st.Warning.Render("cancelling…")
 	case m.sending:
-		status = st.Warning.Render("sending… (esc cancels)")
+		status = st.Warning.Render("sending… " + m.progressText() + "(esc cancels)")
 	case m.last != nil:
 		status = m.summary(m.last)
 	}
@@ -55,6 +57,20 @@ func (m *Model) tabBar() string {
 		return bar
 	}
 	return bar + strings.Repeat(" ", gap) + status
+}
+
+// progressText is the running count of a large send ("" for a small one,
+// which ends before anyone could read it).
+func (m *Model) progressText() string {
+	p := m.progress
+	if p == nil {
+		return ""
+	}
+	sent, ret := p.sent.Load(), p.returned.Load()
+	if sent == 0 && ret == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s docs answered ", thousands(int(ret)))
 }
 
 // summary is the one-line outcome of a result.
@@ -67,7 +83,7 @@ func (m *Model) summary(r *Result) string {
 		return st.Error.Render(fmt.Sprintf("✗ %s in %s", r.Resp.Error.Name, r.Resp.Error.Executor)) +
 			st.Secondary.Render(" · "+common.Duration(r.Latency))
 	}
-	return st.Success.Render("✓ OK") + st.Secondary.Render(fmt.Sprintf(" · %d docs · %s", len(r.Resp.Docs), common.Duration(r.Latency)))
+	return st.Success.Render("✓ OK") + st.Secondary.Render(fmt.Sprintf(" · %s docs · %s", thousands(r.Resp.Returned), common.Duration(r.Latency)))
 }
 
 func (m *Model) composeView(h int) string {
@@ -163,7 +179,7 @@ func (m *Model) composeView(h int) string {
 	if m.sizeErr != "" {
 		size += "  " + st.Error.Render("✗ "+m.sizeErr)
 	} else if strings.TrimSpace(m.size.Value()) == "0" {
-		size += st.Faint.Render("  (all documents in one request)")
+		size += st.Faint.Render(fmt.Sprintf("  (one request; over %s docs: batches of %s)", thousands(AutoRequestSize), thousands(AutoRequestSize)))
 	}
 	row(fSize, "Request size", size)
 
@@ -221,42 +237,27 @@ func (m *Model) areaRows(f field, name, view string, h int) []string {
 	return out
 }
 
-// responseLines renders a result as lines, for scrolling.
-func (m *Model) responseLines(r *Result) []string {
+// responseLines renders a result as lines, for scrolling: with withDocs
+// the raw JSON of the returned documents, else only the head (request,
+// outcome, route, error, handler results).
+func (m *Model) responseLines(r *Result, withDocs bool) []string {
 	st := m.styles()
-	var out []string
-	out = append(out, st.Bold.Render(fmt.Sprintf("%s %s", r.Draft.Endpoint, r.Addr))+st.Faint.Render(" · sent "+r.At.Format("15:04:05")))
-	out = append(out, m.summary(r))
+	out := m.respHead(r)
 	if r.Err != nil {
 		return out
 	}
 	resp := r.Resp
-	out = append(out, st.Secondary.Render(fmt.Sprintf("%d docs in → %d docs out in %d request(s)", len(r.Req.Docs), len(resp.Docs), max(1, resp.Requests))))
-	if len(resp.Routes) > 0 {
-		out = append(out, "", st.Header.Render("Route"))
-		out = append(out, m.routeLines(resp.Routes)...)
+	out = append(out, m.routeSection(resp)...)
+	out = append(out, m.errorSection(resp)...)
+	out = append(out, m.handlerSection(resp)...)
+	if !withDocs {
+		return out
 	}
-	if e := resp.Error; e != nil {
-		out = append(out, "", st.Header.Render("Error"))
-		out = append(out, st.Error.Render(fmt.Sprintf("%s raised by %s", e.Name, e.Executor)))
-		for _, a := range e.Args {
-			for _, l := range strings.Split(common.SanitizeLines(a), "\n") {
-				out = append(out, "  "+st.Error.Render(l))
-			}
-		}
-		for _, s := range e.Stacks {
-			for _, l := range strings.Split(common.SanitizeLines(s), "\n") {
-				if l != "" {
-					out = append(out, "  "+st.Faint.Render(l))
-				}
-			}
-		}
+	title := fmt.Sprintf("Documents (%d)", len(resp.Docs))
+	if resp.Returned > len(resp.Docs) {
+		title = fmt.Sprintf("Documents (the first %s of %s)", thousands(len(resp.Docs)), thousands(resp.Returned))
 	}
-	if res, ok := resp.Parameters["__results__"]; ok {
-		out = append(out, "", st.Header.Render("Results"))
-		out = append(out, prettyJSON(res)...)
-	}
-	out = append(out, "", st.Header.Render(fmt.Sprintf("Documents (%d)", len(resp.Docs))))
+	out = append(out, "", st.Header.Render(title))
 	if r.json == nil {
 		b, err := json.MarshalIndent(resp.Docs, "", "  ")
 		if err != nil {
@@ -348,13 +349,7 @@ func (m *Model) responseView(h int) string {
 		}
 		return st.Faint.Render(msg)
 	}
-	lines := m.responseLines(m.last)
-	m.respScroll = min(m.respScroll, max(0, len(lines)-h))
-	lines = lines[m.respScroll:min(len(lines), m.respScroll+h)]
-	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, m.w, "…")
-	}
-	return strings.Join(lines, "\n")
+	return m.respView(h)
 }
 
 var histCols = []common.Column{
@@ -384,10 +379,7 @@ func (m *Model) historyView(h int) string {
 		case r.Resp.Error != nil:
 			status, sst = r.Resp.Error.Name+" in "+r.Resp.Error.Executor, st.Error
 		}
-		docs := fmt.Sprint(len(r.Req.Docs))
-		if r.Req.Docs == nil && r.Draft.Mode == ModeGenerate {
-			docs = fmt.Sprint(r.Draft.N)
-		}
+		docs := thousands(r.Sent)
 		target := r.Draft.Target
 		if target == "" {
 			target = "flow"
@@ -413,15 +405,81 @@ func (m *Model) copyView() string {
 		parts = append(parts, "")
 	}
 	w := max(20, m.w-8)
-	wrap := func(s string) string { return ansi.Hardwrap(s, w, true) }
+	// The dialog fits the screen: border 2 rows, two titles, a blank and
+	// the note; what is left is shared by the two commands, and a command
+	// longer than its share is cut with a count of what was left out (the
+	// clipboard has the whole jig post command).
+	rows := max(2, m.h-2-5)
+	wrap := func(s string, n int) string {
+		lines := strings.Split(ansi.Wrap(s, w, ""), "\n")
+		if len(lines) <= n {
+			return strings.Join(lines, "\n")
+		}
+		rest := len(lines) - n + 1
+		return strings.Join(lines[:n-1], "\n") + "\n" + st.Faint.Render(fmt.Sprintf("… %s more lines", thousands(rest)))
+	}
+	postRows := max(1, min(rows/2, len(strings.Split(ansi.Wrap(parts[0], w, ""), "\n"))))
+	note := ansi.Truncate(parts[2]+"  esc closes", w, "…")
 	body := strings.Join([]string{
 		st.Header.Render("jig post"),
-		wrap(parts[0]),
-		"",
+		wrap(parts[0], postRows),
 		st.Header.Render("grpcurl"),
-		wrap(parts[1]),
-		"",
-		st.Faint.Render(parts[2]) + st.Faint.Render("  esc closes"),
+		wrap(parts[1], max(1, rows-postRows)),
+		st.Faint.Render(note),
 	}, "\n")
 	return st.Box.Width(w + 2).Render(body)
+}
+
+// respHead is the request, its outcome and the document counts.
+func (m *Model) respHead(r *Result) []string {
+	st := m.styles()
+	out := []string{
+		st.Bold.Render(fmt.Sprintf("%s %s", r.Draft.Endpoint, r.Addr)) + st.Faint.Render(" · sent "+r.At.Format("15:04:05")),
+		m.summary(r),
+	}
+	if r.Err != nil || r.Resp == nil {
+		return out
+	}
+	resp := r.Resp
+	return append(out, st.Secondary.Render(fmt.Sprintf("%s docs in → %s docs out in %s request(s)", thousands(r.Sent), thousands(resp.Returned), thousands(max(1, resp.Requests)))))
+}
+
+// routeSection is the route waterfall.
+func (m *Model) routeSection(resp *Response) []string {
+	if len(resp.Routes) == 0 {
+		return nil
+	}
+	return append([]string{"", m.styles().Header.Render("Route")}, m.routeLines(resp.Routes)...)
+}
+
+// errorSection is the executor's error with its stack.
+func (m *Model) errorSection(resp *Response) []string {
+	e := resp.Error
+	if e == nil {
+		return nil
+	}
+	st := m.styles()
+	out := []string{"", st.Header.Render("Error"), st.Error.Render(fmt.Sprintf("%s raised by %s", e.Name, e.Executor))}
+	for _, a := range e.Args {
+		for _, l := range strings.Split(common.SanitizeLines(a), "\n") {
+			out = append(out, "  "+st.Error.Render(l))
+		}
+	}
+	for _, s := range e.Stacks {
+		for _, l := range strings.Split(common.SanitizeLines(s), "\n") {
+			if l != "" {
+				out = append(out, "  "+st.Faint.Render(l))
+			}
+		}
+	}
+	return out
+}
+
+// handlerSection is what the executors' handlers returned (__results__).
+func (m *Model) handlerSection(resp *Response) []string {
+	res, ok := resp.Parameters["__results__"]
+	if !ok {
+		return nil
+	}
+	return append([]string{"", m.styles().Header.Render("Results")}, prettyJSON(res)...)
 }
