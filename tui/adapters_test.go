@@ -120,7 +120,7 @@ func TestNewExecutorPaneGenerates(t *testing.T) {
 		t.Fatalf("result %+v, %v", res, err)
 	}
 	src, err := os.ReadFile(filepath.Join(dir, "executor.go"))
-	if err != nil || !strings.Contains(string(src), `r.On("/hello", g.Hello)`) || !strings.Contains(string(src), `r.Write("/remember", g.Remember)`) {
+	if err != nil || !strings.Contains(string(src), `executors.On(r, "/hello", g.Hello)`) || !strings.Contains(string(src), `executors.Write(r, "/remember", g.Remember)`) {
 		t.Fatalf("executor.go (%v):\n%s", err, src)
 	}
 	if v := p.m.View(); !strings.Contains(v, "Created executor greeter") || !strings.Contains(v, "Add greeter to the running flow") {
