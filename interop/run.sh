@@ -12,8 +12,9 @@
 #
 # Each case runs from the repository root as `$JINA_PY interop/cases/NAME.py`
 # with JIG=<absolute path of bin/jig>, under a timeout of CASE_TIMEOUT seconds
-# (default 300). CASES='name1 name2' runs a subset. Exit status: 1 when any
-# case failed.
+# (default 300; a case that needs longer says so in its first lines with
+# `# interop-timeout: SECONDS`). CASES='name1 name2' runs a subset. Exit
+# status: 1 when any case failed.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -70,10 +71,13 @@ passed=0 failed=0 failed_names=()
 for f in "${files[@]}"; do
   name="$(basename "$f" .py)"
   echo "=== $name"
+  case_timeout="$timeout_s"
+  declared="$(head -n 20 "$f" | sed -n 's/^# interop-timeout: *\([0-9][0-9]*\).*/\1/p' | head -n 1)"
+  if [ -n "$declared" ] && [ -z "${CASE_TIMEOUT:-}" ]; then case_timeout="$declared"; fi
   start=$(date +%s)
   # --kill-after: a case that ignores SIGTERM is killed; its children run in
   # their own sessions and are stopped by the case itself.
-  timeout --kill-after=10 "$timeout_s" "$JINA_PY" "$f"
+  timeout --kill-after=10 "$case_timeout" "$JINA_PY" "$f"
   rc=$?
   took=$(( $(date +%s) - start ))
   if [ $rc -eq 0 ]; then
@@ -81,7 +85,7 @@ for f in "${files[@]}"; do
   else
     failed=$((failed + 1)); failed_names+=("$name")
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-      echo "--- FAIL $name (timed out after ${timeout_s}s)"
+      echo "--- FAIL $name (timed out after ${case_timeout}s)"
     else
       echo "--- FAIL $name (exit $rc, ${took}s)"
     fi

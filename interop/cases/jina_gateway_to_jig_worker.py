@@ -1,3 +1,4 @@
+# interop-timeout: 1200
 """A REAL Jina 3.20.2 gateway in front of jig workers.
 
 For several built-in executors and the typed example (examples/typed), a
