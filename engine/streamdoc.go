@@ -150,15 +150,3 @@ func (e *Engine) withGenerators(res *jinapb.EndpointsProto) *jinapb.EndpointsPro
 	}
 	return res
 }
-
-// handler reports whether a deployment with these endpoints handles ep,
-// and under which endpoint (ep itself, or the default endpoint).
-func handler(eps *jinapb.EndpointsProto, ep string) (string, bool) {
-	if slices.Contains(eps.GetEndpoints(), ep) {
-		return ep, true
-	}
-	if slices.Contains(eps.GetEndpoints(), executors.DefaultEndpoint) {
-		return executors.DefaultEndpoint, true
-	}
-	return "", false
-}

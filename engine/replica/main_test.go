@@ -37,7 +37,8 @@ func TestMain(m *testing.M) {
 		// A real runtime panic at start (exit status 2, like a bad input).
 		fmt.Fprintln(os.Stderr, "starting")
 		var m map[string]int
-		m["x"] = 1 //nolint:staticcheck // the crash under test
+		//lint:ignore SA5000 the crash under test
+		m["x"] = 1
 	case "badconfig":
 		// The real worker given a config file it rejects.
 		os.Exit(worker.MainArgs(append(os.Args[1:], "--uses", os.Getenv("JIG_REPLICA_TEST_CONFIG")), os.Stdout, os.Stderr))

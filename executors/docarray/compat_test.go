@@ -30,14 +30,6 @@ func floatNodeOf(f float64) *docarraypb.NodeProto {
 	return &docarraypb.NodeProto{Content: &docarraypb.NodeProto_Float{Float: f}}
 }
 
-func boolNodeOf(b bool) *docarraypb.NodeProto {
-	return &docarraypb.NodeProto{Content: &docarraypb.NodeProto_Boolean{Boolean: b}}
-}
-
-func blobNodeOf(b []byte) *docarraypb.NodeProto {
-	return &docarraypb.NodeProto{Content: &docarraypb.NodeProto_Blob{Blob: b}}
-}
-
 func scoreDict(value float64, extra map[string]string) *docarraypb.NodeProto {
 	m := map[string]*docarraypb.NodeProto{"value": floatNodeOf(value)}
 	for k, v := range extra {
