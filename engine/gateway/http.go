@@ -70,7 +70,7 @@ import (
 //
 // Bodies are decoded as a stream (decodeRequestBody): one document at a
 // time, never the whole body or a JSON tree of it. All requests share a
-// BodyBudget of body bytes in flight: a request that does not fit answers
+// BodyBudget (BodyCost bytes per body byte): a request that does not fit answers
 // 503 {"error": {"code": "RESOURCE_EXHAUSTED"}} with Retry-After before
 // its body is read. A body must arrive within BodyTimeout plus the time
 // its size needs at BodyMinRate, else 408 and the connection is closed,
@@ -79,7 +79,7 @@ import (
 // HTTPOptions configure the HTTP gateway.
 type HTTPOptions struct {
 	// MaxBodyBytes bounds request bodies (0: 256 MiB). It is lowered to
-	// the budget's size when larger, since a bigger body could never fit.
+	// Budget / BodyCost when larger, since a bigger body could never fit.
 	MaxBodyBytes int64
 	// Budget bounds the bytes of request bodies in flight across the
 	// gateway (nil: a budget of DefaultBodyBudget).
@@ -105,8 +105,8 @@ func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
 	if opts.Budget == nil {
 		opts.Budget = NewBodyBudget(0)
 	}
-	if opts.MaxBodyBytes > opts.Budget.Limit() {
-		opts.MaxBodyBytes = opts.Budget.Limit()
+	if opts.MaxBodyBytes > opts.Budget.Limit()/BodyCost {
+		opts.MaxBodyBytes = max(opts.Budget.Limit()/BodyCost, 1)
 	}
 	if opts.BodyTimeout == 0 {
 		opts.BodyTimeout = DefaultBodyTimeout
@@ -286,7 +286,7 @@ func (h *httpGateway) overBudget(w http.ResponseWriter, n int64) {
 	}
 	w.Header().Set("Retry-After", "1")
 	writeError(w, http.StatusServiceUnavailable, "RESOURCE_EXHAUSTED",
-		fmt.Sprintf("the gateway is busy: %s does not fit in the %d bytes of request bodies it holds at once (http_body_budget); retry later", size, h.opts.Budget.Limit()))
+		fmt.Sprintf("the gateway is busy: %s does not fit in its budget of %d bytes for requests in flight (http_body_budget; each body byte counts %d); retry later", size, h.opts.Budget.Limit(), BodyCost))
 }
 
 // writeResponse writes a response in the JSON form ResponseJSON describes,
