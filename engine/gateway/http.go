@@ -390,6 +390,9 @@ func (h *httpGateway) parse(body *limitedBody, endpoint string, postForm bool, j
 			return nil, http.StatusRequestTimeout, fmt.Errorf("request body arrived too slowly: %d bytes in %s (allowed: %s plus 1 s per %d KiB)",
 				body.read, time.Since(body.start).Round(time.Millisecond), body.grace, BodyMinRate>>10)
 		}
+		if errors.Is(err, errTrailing) {
+			return nil, http.StatusBadRequest, fmt.Errorf("invalid request body: %w", err)
+		}
 		if strings.HasPrefix(err.Error(), "\"data\"") {
 			return nil, http.StatusBadRequest, err
 		}
