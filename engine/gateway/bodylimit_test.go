@@ -70,6 +70,10 @@ func TestHTTPBodyBudgetRefusesPastIt(t *testing.T) {
 	client := srv.Client()
 	defer client.CloseIdleConnections()
 
+	// On any failure below, let the held request end, so srv.Close (which
+	// waits for requests in flight) returns.
+	letGo := sync.OnceFunc(func() { close(release) })
+	defer letGo()
 	held := make(chan answer, 1)
 	go func() { held <- post(client, srv.URL+"/search", strings.NewReader(bodyOf("hold", 6<<10))) }()
 	<-entered
@@ -95,7 +99,7 @@ func TestHTTPBodyBudgetRefusesPastIt(t *testing.T) {
 	if a := post(client, srv.URL+"/search", strings.NewReader(bodyOf("small", 512))); a.err != nil || a.code != 200 {
 		t.Fatalf("small body: %d %v %v", a.code, a.body, a.err)
 	}
-	close(release)
+	letGo()
 	if a := <-held; a.err != nil || a.code != 200 {
 		t.Fatalf("held request: %d %v %v", a.code, a.body, a.err)
 	}
