@@ -86,7 +86,7 @@ func TestHTTPBodyBudgetRefusesPastIt(t *testing.T) {
 	} {
 		a := post(client, srv.URL+"/search", body())
 		if a.err != nil || a.code != http.StatusServiceUnavailable || a.retryAfter == "" || get(a.body, "error", "code") != "RESOURCE_EXHAUSTED" {
-			t.Fatalf("%s body past the budget: %d Retry-After %q %v %v", name, a.code, a.retryAfter, a.body, a.err)
+			t.Fatalf("%s body past the budget: %d Retry-After %q error %v %v", name, a.code, a.retryAfter, get(a.body, "error"), a.err)
 		}
 		if msg, _ := get(a.body, "error", "message").(string); !strings.Contains(msg, "http_body_budget") {
 			t.Fatalf("%s: the message does not name the setting: %q", name, msg)
