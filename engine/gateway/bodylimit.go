@@ -193,6 +193,15 @@ func (lb *limitedBody) clearDeadline() {
 	}
 }
 
+// drain reads and discards the rest of a body refused for the budget,
+// outside the budget (it holds no memory) but within the read deadline and
+// the size limit, so that the client, still sending, reads the 503 and its
+// Retry-After instead of a reset connection.
+func (lb *limitedBody) drain() {
+	lb.known = true
+	_, _ = io.Copy(io.Discard, lb)
+}
+
 // close gives the request's share of the budget back and lifts the read
 // deadline, so a kept-alive connection is not cut by it later.
 func (lb *limitedBody) close() {

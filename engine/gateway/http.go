@@ -242,6 +242,7 @@ func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint st
 	lb := newLimitedBody(w, r, http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes), h.opts.Budget, h.opts.BodyTimeout)
 	defer lb.close()
 	if r.ContentLength > 0 && !lb.reserve(r.ContentLength) {
+		lb.drain()
 		h.overBudget(w, r.ContentLength)
 		return
 	}
@@ -253,6 +254,7 @@ func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint st
 		case http.StatusRequestEntityTooLarge:
 			name = "RESOURCE_EXHAUSTED"
 		case http.StatusServiceUnavailable:
+			lb.drain()
 			h.overBudget(w, -1)
 			return
 		case http.StatusRequestTimeout:
