@@ -122,6 +122,8 @@ func TestBadInput(t *testing.T) {
 			[]string{"serve", "builtin:Echo", "--http-port", "-3"}, `--http-port: want a port number from 1 to 65535 (0: the flow's), got -3`},
 		{"flags: executor port out of range", nil,
 			[]string{"executor", "--uses", "builtin:Echo", "--port", "70000"}, `--port: want a port number from 0 to 65535, got 70000`},
+		{"flags: body budget", files{"flow.yml": "executors: [{uses: builtin:Echo}]\n"},
+			[]string{"up", "flow.yml", "--headless", "--http-body-budget", "lots"}, `--http-body-budget: want a positive whole size in bytes such as 536870912 or 512MiB, got "lots"`},
 		{"flags: log level", files{"flow.yml": "executors: [{uses: builtin:Echo}]\n"},
 			[]string{"up", "flow.yml", "--headless", "--log-level", "loud"}, `--log-level: want debug, info, warn or error (also in $JIG_LOG_LEVEL), got "loud"`},
 		{"flags: half a TLS pair", files{"flow.yml": "executors: [{uses: builtin:Echo}]\n"},

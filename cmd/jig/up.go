@@ -48,7 +48,7 @@ func (o *runFlowOptions) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.logLevel, "log-level", worker.DefaultLogLevel(), "log level: debug, info, warn or error (default $"+worker.LogLevelEnv+", else info)")
 	cmd.Flags().StringVar(&o.sslCert, "ssl-certfile", "", "PEM certificate: serve the gateway over TLS (grpcs://, https://); overrides with.ssl_certfile")
 	cmd.Flags().StringVar(&o.sslKey, "ssl-keyfile", "", "PEM private key of --ssl-certfile; overrides with.ssl_keyfile")
-	cmd.Flags().StringVar(&o.bodyBudget, "http-body-budget", "", "bytes of HTTP request bodies the gateway holds at once, e.g. 1GiB (default 512MiB; past it: 503 + Retry-After); overrides with.http_body_budget")
+	cmd.Flags().StringVar(&o.bodyBudget, "http-body-budget", "", "memory for HTTP requests in flight, each body byte counted 4 times, e.g. 2GiB (default 1GiB; past it: 503 + Retry-After; bodies over a quarter of it: 413); overrides with.http_body_budget")
 	cmd.Flags().DurationVar(&o.bodyTimeout, "http-body-timeout", 0, "grace for an HTTP request body to arrive, on top of 1s per 128KiB of it (default 30s; -1s: none); overrides with.http_body_timeout")
 }
 

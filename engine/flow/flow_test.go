@@ -225,3 +225,27 @@ func TestExternalAddressForms(t *testing.T) {
 		t.Fatalf("b: %v", got)
 	}
 }
+
+// TestHTTPBodyLimits: with.http_body_budget takes bytes or KiB/MiB/GiB,
+// with.http_body_timeout milliseconds or a duration; bad values name the
+// field.
+func TestHTTPBodyLimits(t *testing.T) {
+	f, err := parse(t, "jtype: Flow\nwith: {protocol: http, http_body_budget: 2GiB, http_body_timeout: 1m}\nexecutors: [{name: a, uses: builtin:FlowNop}]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Gateway.HTTPBodyBudget != 2<<30 || f.Gateway.HTTPBodyTimeout != time.Minute {
+		t.Fatalf("budget %d timeout %s", f.Gateway.HTTPBodyBudget, f.Gateway.HTTPBodyTimeout)
+	}
+	f, err = parse(t, "jtype: Flow\nwith: {http_body_budget: 1048576, http_body_timeout: 500}\nexecutors: [{name: a, uses: builtin:FlowNop}]\n")
+	if err != nil || f.Gateway.HTTPBodyBudget != 1<<20 || f.Gateway.HTTPBodyTimeout != 500*time.Millisecond {
+		t.Fatalf("%v %+v", err, f)
+	}
+	for _, bad := range []string{"http_body_budget: 1.5GiB", "http_body_budget: -3", "http_body_budget: lots", "http_body_budget: [1]", "http_body_timeout: soon"} {
+		_, err := parse(t, "jtype: Flow\nwith: {"+bad+"}\nexecutors: [{name: a, uses: builtin:FlowNop}]\n")
+		field := strings.SplitN(bad, ":", 2)[0]
+		if err == nil || !strings.Contains(err.Error(), "with."+field) || !strings.Contains(err.Error(), ":2") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

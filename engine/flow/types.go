@@ -80,7 +80,9 @@ type Gateway struct {
 	MaxMessageSize int
 	// HTTPBodyBudget bounds the bytes of HTTP request bodies the gateway
 	// holds at once, across all requests (with.http_body_budget; 0: the
-	// gateway's default, 512 MiB). Requests past it get 503 + Retry-After.
+	// gateway's default, 1 GiB). Each body byte counts 4 (decoded
+	// forms and the answer); requests past it get 503 + Retry-After, and
+	// bodies over a quarter of it 413.
 	HTTPBodyBudget int64
 	// HTTPBodyTimeout is the grace an HTTP request body has to arrive, on
 	// top of 1 s per 128 KiB of it (with.http_body_timeout; 0: 30 s;

@@ -14,9 +14,17 @@ import (
 // "Reliability"). They bound what hostile or broken clients can make the
 // gateway hold: memory (the budget) and connections (the deadline).
 const (
-	// DefaultBodyBudget is the gateway-wide budget of request-body bytes
-	// in flight: two bodies of the default maximum size.
-	DefaultBodyBudget = 512 << 20
+	// DefaultBodyBudget is the gateway-wide memory budget for requests in
+	// flight: 1 GiB, one body of the default maximum size (256 MiB) at
+	// BodyCost, or many smaller ones.
+	DefaultBodyBudget = 1 << 30
+	// BodyCost is what a request is charged per byte of its body: while
+	// it is served the gateway holds its decoded documents, their
+	// protobuf and wire forms and the answer (about 4 bytes per body byte
+	// measured with 1 KiB text documents, issue 18), so the budget
+	// bounds memory rather than raw bytes. The largest body accepted is
+	// the budget / BodyCost.
+	BodyCost = 4
 	// DefaultBodyTimeout is the grace a request body has to arrive, on top
 	// of the time its size needs at BodyMinRate.
 	DefaultBodyTimeout = 30 * time.Second
@@ -30,9 +38,10 @@ const (
 	bodyChunk = 1 << 20
 )
 
-// BodyBudget bounds the bytes of HTTP request bodies held at once by every
-// request of a gateway. A request takes its share before its body is read
-// (its Content-Length, or chunk by chunk when the length is unknown) and
+// BodyBudget bounds the memory HTTP requests hold at once across a
+// gateway, counted as BodyCost bytes per body byte. A request takes its
+// share before its body is read (for its Content-Length, or chunk by
+// chunk as it is read when the length is unknown) and
 // gives it back once its answer is written, since the decoded documents,
 // their protobuf form and the answer live as long as the request. A
 // request that does not fit is refused at once with 503 and Retry-After
@@ -94,8 +103,8 @@ var errBodyTimeout = errors.New("gateway: request body arrived too slowly")
 type limitedBody struct {
 	r      io.Reader
 	budget *BodyBudget
-	// held is what this request has taken from the budget; read is what
-	// has been read so far.
+	// held is what this request has taken from the budget (BodyCost per
+	// body byte); read is the body bytes read so far.
 	held, read int64
 	// known: held was taken up front for the Content-Length.
 	known bool
@@ -115,12 +124,13 @@ func newLimitedBody(w http.ResponseWriter, r *http.Request, body io.Reader, budg
 	return lb
 }
 
-// reserve takes n bytes up front (a known Content-Length).
+// reserve takes the budget for a body of n bytes up front (a known
+// Content-Length).
 func (lb *limitedBody) reserve(n int64) bool {
-	if !lb.budget.TryAcquire(n) {
+	if !lb.budget.TryAcquire(n * BodyCost) {
 		return false
 	}
-	lb.held, lb.known = n, true
+	lb.held, lb.known = n*BodyCost, true
 	return true
 }
 
@@ -147,14 +157,14 @@ func (lb *limitedBody) Read(p []byte) (int, error) {
 	if !lb.known {
 		// Unknown length: take the budget a chunk at a time, ahead of
 		// the bytes read, and read no further than what is taken.
-		if lb.read >= lb.held {
-			chunk := min(int64(bodyChunk), max(lb.budget.Limit()/16, 1))
+		if lb.read >= lb.held/BodyCost {
+			chunk := min(int64(bodyChunk), max(lb.budget.Limit()/16/BodyCost, 1)) * BodyCost
 			if !lb.budget.TryAcquire(chunk) {
 				return 0, errBudget
 			}
 			lb.held += chunk
 		}
-		if room := lb.held - lb.read; int64(len(p)) > room {
+		if room := lb.held/BodyCost - lb.read; int64(len(p)) > room {
 			p = p[:room]
 		}
 	}
@@ -181,6 +191,15 @@ func (lb *limitedBody) clearDeadline() {
 		_ = lb.rc.SetReadDeadline(time.Time{})
 		lb.deadline = time.Time{}
 	}
+}
+
+// drain reads and discards the rest of a body refused for the budget,
+// outside the budget (it holds no memory) but within the read deadline and
+// the size limit, so that the client, still sending, reads the 503 and its
+// Retry-After instead of a reset connection.
+func (lb *limitedBody) drain() {
+	lb.known = true
+	_, _ = io.Copy(io.Discard, lb)
 }
 
 // close gives the request's share of the budget back and lifts the read

@@ -64,25 +64,29 @@ func TestHTTPBodyBudgetRefusesPastIt(t *testing.T) {
 		}
 		return echoRoute(ctx, req)
 	})
-	budget := NewBodyBudget(8 << 10)
+	budget := NewBodyBudget(40 << 10) // bodies up to 10 KiB
 	srv := httptest.NewServer(NewHTTP(b, HTTPOptions{Budget: budget}))
 	defer srv.Close()
 	client := srv.Client()
 	defer client.CloseIdleConnections()
 
+	// On any failure below, let the held request end, so srv.Close (which
+	// waits for requests in flight) returns.
+	letGo := sync.OnceFunc(func() { close(release) })
+	defer letGo()
 	held := make(chan answer, 1)
 	go func() { held <- post(client, srv.URL+"/search", strings.NewReader(bodyOf("hold", 6<<10))) }()
 	<-entered
-	if got := budget.InUse(); got < 6<<10 {
-		t.Fatalf("a request being served holds %d bytes of the budget, want its body's %d", got, 6<<10)
+	if got := budget.InUse(); got < BodyCost*6<<10 {
+		t.Fatalf("a request being served holds %d bytes of the budget, want %d for its body", got, BodyCost*6<<10)
 	}
 	for name, body := range map[string]func() io.Reader{
-		"known length": func() io.Reader { return strings.NewReader(bodyOf("b", 4<<10)) },
-		"chunked":      func() io.Reader { return onlyReader{strings.NewReader(bodyOf("c", 4<<10))} },
+		"known length": func() io.Reader { return strings.NewReader(bodyOf("b", 5<<10)) },
+		"chunked":      func() io.Reader { return onlyReader{strings.NewReader(bodyOf("c", 5<<10))} },
 	} {
 		a := post(client, srv.URL+"/search", body())
 		if a.err != nil || a.code != http.StatusServiceUnavailable || a.retryAfter == "" || get(a.body, "error", "code") != "RESOURCE_EXHAUSTED" {
-			t.Fatalf("%s body past the budget: %d Retry-After %q %v %v", name, a.code, a.retryAfter, a.body, a.err)
+			t.Fatalf("%s body past the budget: %d Retry-After %q error %v %v", name, a.code, a.retryAfter, get(a.body, "error"), a.err)
 		}
 		if msg, _ := get(a.body, "error", "message").(string); !strings.Contains(msg, "http_body_budget") {
 			t.Fatalf("%s: the message does not name the setting: %q", name, msg)
@@ -95,13 +99,13 @@ func TestHTTPBodyBudgetRefusesPastIt(t *testing.T) {
 	if a := post(client, srv.URL+"/search", strings.NewReader(bodyOf("small", 512))); a.err != nil || a.code != 200 {
 		t.Fatalf("small body: %d %v %v", a.code, a.body, a.err)
 	}
-	close(release)
+	letGo()
 	if a := <-held; a.err != nil || a.code != 200 {
 		t.Fatalf("held request: %d %v %v", a.code, a.body, a.err)
 	}
 	for name, body := range map[string]io.Reader{
-		"known length": strings.NewReader(bodyOf("b", 4<<10)),
-		"chunked":      onlyReader{strings.NewReader(bodyOf("c", 4<<10))},
+		"known length": strings.NewReader(bodyOf("b", 5<<10)),
+		"chunked":      onlyReader{strings.NewReader(bodyOf("c", 5<<10))},
 	} {
 		if a := post(client, srv.URL+"/search", body); a.err != nil || a.code != 200 || get(a.body, "data", 0, "text") == nil {
 			t.Fatalf("%s body after the budget freed: %d %v %v", name, a.code, a.body, a.err)
@@ -115,9 +119,9 @@ func TestHTTPBodyBudgetRefusesPastIt(t *testing.T) {
 // TestHTTPBodyOverBudgetIs413: a body larger than the whole budget can
 // never fit, so it is too large (413), not "busy" (503).
 func TestHTTPBodyOverBudgetIs413(t *testing.T) {
-	h := NewHTTP(newBackend(), HTTPOptions{Budget: NewBodyBudget(1 << 10)})
+	h := NewHTTP(newBackend(), HTTPOptions{Budget: NewBodyBudget(4 << 10)})
 	res := do(t, h, "POST", "/search", bodyOf("big", 2<<10))
-	if res.code != http.StatusRequestEntityTooLarge || !strings.Contains(res.raw, "1024 bytes") {
+	if res.code != http.StatusRequestEntityTooLarge || !strings.Contains(res.raw, fmt.Sprintf("%d bytes", 4<<10/BodyCost)) {
 		t.Fatalf("%d %s", res.code, res.raw)
 	}
 }
@@ -241,7 +245,7 @@ func TestHTTPStreamedManyDocuments(t *testing.T) {
 	}
 	sb.WriteString(`], "targetExecutor": "enc", "header": {"requestId": "r2"}}`)
 	b := newBackend()
-	budget := NewBodyBudget(1 << 20)
+	budget := NewBodyBudget(4 << 20)
 	srv := httptest.NewServer(NewHTTP(b, HTTPOptions{Budget: budget}))
 	defer srv.Close()
 	client := srv.Client()

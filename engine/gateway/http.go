@@ -70,7 +70,7 @@ import (
 //
 // Bodies are decoded as a stream (decodeRequestBody): one document at a
 // time, never the whole body or a JSON tree of it. All requests share a
-// BodyBudget of body bytes in flight: a request that does not fit answers
+// BodyBudget (BodyCost bytes per body byte): a request that does not fit answers
 // 503 {"error": {"code": "RESOURCE_EXHAUSTED"}} with Retry-After before
 // its body is read. A body must arrive within BodyTimeout plus the time
 // its size needs at BodyMinRate, else 408 and the connection is closed,
@@ -79,7 +79,7 @@ import (
 // HTTPOptions configure the HTTP gateway.
 type HTTPOptions struct {
 	// MaxBodyBytes bounds request bodies (0: 256 MiB). It is lowered to
-	// the budget's size when larger, since a bigger body could never fit.
+	// Budget / BodyCost when larger, since a bigger body could never fit.
 	MaxBodyBytes int64
 	// Budget bounds the bytes of request bodies in flight across the
 	// gateway (nil: a budget of DefaultBodyBudget).
@@ -105,8 +105,8 @@ func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
 	if opts.Budget == nil {
 		opts.Budget = NewBodyBudget(0)
 	}
-	if opts.MaxBodyBytes > opts.Budget.Limit() {
-		opts.MaxBodyBytes = opts.Budget.Limit()
+	if opts.MaxBodyBytes > opts.Budget.Limit()/BodyCost {
+		opts.MaxBodyBytes = max(opts.Budget.Limit()/BodyCost, 1)
 	}
 	if opts.BodyTimeout == 0 {
 		opts.BodyTimeout = DefaultBodyTimeout
@@ -243,6 +243,7 @@ func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint st
 	lb := newLimitedBody(w, r, http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes), h.opts.Budget, h.opts.BodyTimeout)
 	defer lb.close()
 	if r.ContentLength > 0 && !lb.reserve(r.ContentLength) {
+		lb.drain()
 		h.overBudget(w, r.ContentLength)
 		return
 	}
@@ -254,6 +255,7 @@ func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint st
 		case http.StatusRequestEntityTooLarge:
 			name = "RESOURCE_EXHAUSTED"
 		case http.StatusServiceUnavailable:
+			lb.drain()
 			h.overBudget(w, -1)
 			return
 		case http.StatusRequestTimeout:
@@ -287,7 +289,7 @@ func (h *httpGateway) overBudget(w http.ResponseWriter, n int64) {
 	}
 	w.Header().Set("Retry-After", "1")
 	writeError(w, http.StatusServiceUnavailable, "RESOURCE_EXHAUSTED",
-		fmt.Sprintf("the gateway is busy: %s does not fit in the %d bytes of request bodies it holds at once (http_body_budget); retry later", size, h.opts.Budget.Limit()))
+		fmt.Sprintf("the gateway is busy: %s does not fit in its budget of %d bytes for requests in flight (http_body_budget; each body byte counts %d); retry later", size, h.opts.Budget.Limit(), BodyCost))
 }
 
 // writeResponse writes a response in the JSON form ResponseJSON describes,
@@ -390,6 +392,9 @@ func (h *httpGateway) parse(body *limitedBody, endpoint string, postForm bool, j
 		case errors.Is(err, errBodyTimeout):
 			return nil, http.StatusRequestTimeout, fmt.Errorf("request body arrived too slowly: %d bytes in %s (allowed: %s plus 1 s per %d KiB)",
 				body.read, time.Since(body.start).Round(time.Millisecond), body.grace, BodyMinRate>>10)
+		}
+		if errors.Is(err, errTrailing) {
+			return nil, http.StatusBadRequest, fmt.Errorf("invalid request body: %w", err)
 		}
 		if strings.HasPrefix(err.Error(), "\"data\"") {
 			return nil, http.StatusBadRequest, err

@@ -35,7 +35,7 @@ func decodeRequestBody(r io.Reader) (*requestBody, docarray.DocList, error) {
 		return nil, nil, err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, nil, fmt.Errorf("want a JSON object, got %s", tokenKind(tok))
+		return nil, nil, fmt.Errorf("want a JSON object, got a JSON %s", tokenKind(tok))
 	}
 	var docs docarray.DocList
 	for dec.More() {
@@ -80,7 +80,7 @@ func decodeRequestBody(r io.Reader) (*requestBody, docarray.DocList, error) {
 		return nil, nil, unexpectedEOF(err)
 	}
 	if dec.More() {
-		return nil, nil, errors.New("trailing data after the JSON object")
+		return nil, nil, errTrailing
 	}
 	// More stops at the end of the body or at a byte it cannot start a
 	// value with; either way nothing but white space may follow.
@@ -89,6 +89,9 @@ func decodeRequestBody(r io.Reader) (*requestBody, docarray.DocList, error) {
 	}
 	return rb, docs, nil
 }
+
+// errTrailing: something follows the body's JSON object.
+var errTrailing = errors.New("trailing data after the JSON object")
 
 // decodeData decodes "data": a list of documents, one document (as Jina's
 // gateway accepts: Union[List[Doc], Doc]) or null.
@@ -128,7 +131,7 @@ func decodeData(dec *json.Decoder) (docarray.DocList, error) {
 		}
 		return docarray.DocList{d}, nil
 	}
-	return nil, fmt.Errorf(`"data": want a list of documents or one document, got %s`, tokenKind(tok))
+	return nil, fmt.Errorf(`"data": want a JSON array of documents: got a JSON %s`, tokenKind(tok))
 }
 
 // maxCopyDepth bounds copyValue's nesting, as encoding/json bounds its own.
