@@ -85,11 +85,11 @@ func serveFlow(uses, name string, replicas, shards int, reload bool, usesWith st
 	}
 	// Flags are checked here, so errors name the flag rather than the
 	// flow YAML built from them.
-	if replicas < 1 {
-		return nil, &usageError{fmt.Errorf("--replicas: want at least 1, got %d", replicas)}
+	if replicas < 1 || replicas > flow.MaxReplicas {
+		return nil, &usageError{fmt.Errorf("--replicas: want 1 to %d, got %d", flow.MaxReplicas, replicas)}
 	}
-	if shards < 1 {
-		return nil, &usageError{fmt.Errorf("--shards: want at least 1, got %d", shards)}
+	if shards < 1 || shards > flow.MaxShards {
+		return nil, &usageError{fmt.Errorf("--shards: want 1 to %d, got %d", flow.MaxShards, shards)}
 	}
 	var withNode *yaml.Node
 	if usesWith != "" {

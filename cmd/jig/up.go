@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -148,8 +148,8 @@ func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
 	}
 	ctx := cmd.Context()
 	errOut := cmd.ErrOrStderr()
-	eng, err := engine.Start(ctx, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level})
-	if err != nil {
+	eng, err := startInterruptible(ctx, errOut, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level})
+	if err != nil || eng == nil {
 		return err
 	}
 	sub := eng.Bus().Subscribe(4096)
@@ -167,9 +167,9 @@ func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
 	printBanner(cmd.OutOrStdout(), eng)
 	<-ctx.Done()
 	fmt.Fprintln(errOut, "stopping (SIGINT again to force)...")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	err = eng.Stop(stopCtx)
+	force := forceSignal()
+	err = stopWithin(eng, stopGrace, force)
+	signal.Stop(force)
 	sub.Close()
 	<-printed
 	return err

@@ -108,6 +108,7 @@ func (b *Builder) Build(ctx context.Context, dir string) (Result, error) {
 	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out, ".")
 	cmd.Dir = abs
 	cmd.Env = append(os.Environ(), b.Env...)
+	killGroupOnCancel(cmd)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {

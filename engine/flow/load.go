@@ -301,16 +301,19 @@ func (f *Flow) loadDeployment(file string, node *yaml.Node, index int) (*Deploym
 
 	d.Replicas, d.Shards = 1, 1
 	if raw.Replicas != nil {
-		if *raw.Replicas < 1 {
-			return nil, at("replicas", "want at least 1, got %d", *raw.Replicas)
+		if *raw.Replicas < 1 || *raw.Replicas > MaxReplicas {
+			return nil, at("replicas", "want 1 to %d, got %d", MaxReplicas, *raw.Replicas)
 		}
 		d.Replicas = *raw.Replicas
 	}
 	if raw.Shards != nil {
-		if *raw.Shards < 1 {
-			return nil, at("shards", "want at least 1, got %d", *raw.Shards)
+		if *raw.Shards < 1 || *raw.Shards > MaxShards {
+			return nil, at("shards", "want 1 to %d, got %d", MaxShards, *raw.Shards)
 		}
 		d.Shards = *raw.Shards
+	}
+	if d.Replicas*d.Shards > MaxReplicasTotal {
+		return nil, at("replicas", "%d replicas × %d shards is %d workers, more than %d", d.Replicas, d.Shards, d.Replicas*d.Shards, MaxReplicasTotal)
 	}
 	d.Workspace = raw.Workspace
 	if d.Workspace == "" {
