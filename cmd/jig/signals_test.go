@@ -88,6 +88,38 @@ func (p *jigProcess) waitLine(t *testing.T, want string) {
 	}
 }
 
+// wait waits for the process to exit on its own and returns its exit
+// code; a flow that becomes ready instead fails the test.
+func (p *jigProcess) wait(t *testing.T) int {
+	t.Helper()
+	timeout := time.After(2 * time.Minute)
+	for {
+		select {
+		case l := <-p.lines:
+			if strings.Contains(l, "flow ready") {
+				t.Fatalf("the flow started:\n%s", p.out)
+			}
+		case <-p.done:
+			return p.exitCode(t)
+		case <-timeout:
+			t.Fatalf("jig did not exit:\n%s", p.out)
+		}
+	}
+}
+
+// exitCode is the exit code of the ended process.
+func (p *jigProcess) exitCode(t *testing.T) int {
+	t.Helper()
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	return 0
+}
+
 // signalAndWait sends sig and waits for the process to exit. The bound
 // is the contract of `jig up` (stop within 5 s of a signal), doubled for
 // a loaded machine: before the fix such flows took minutes or forever.
@@ -101,14 +133,7 @@ func (p *jigProcess) signalAndWait(t *testing.T, sig os.Signal) int {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("jig did not stop within 10 s of %v:\n%s", sig, p.out)
 	}
-	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
-		return ee.ExitCode()
-	}
-	if p.err != nil {
-		t.Fatal(p.err)
-	}
-	return 0
+	return p.exitCode(t)
 }
 
 // TestSignalStopsFlowInEveryPhase starts real `jig up --headless`

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/safepath"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"gopkg.in/yaml.v3"
 )
@@ -136,6 +137,12 @@ func FromNode(file, dir string, node *yaml.Node) (*Flow, error) {
 		if f.Name == "flow" && dir != "" {
 			f.Name = filepath.Base(dir)
 		}
+		if safepath.CheckName(f.Name) != nil {
+			f.Name = "flow" // a file named "..yml" or a flow.yml in /
+		}
+	} else if err := safepath.CheckName(f.Name); err != nil {
+		// The name is a folder of the default workspace (RAFT state).
+		return nil, yamlutil.At(file, yamlutil.Lookup(node, "name"), "name", "%v", err)
 	}
 	if err := f.loadGateway(file, yamlutil.Lookup(node, "with"), &raw.With); err != nil {
 		return nil, err
