@@ -318,9 +318,23 @@ func describe(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		return strconv.Quote(n.Value)
+		return Token(n.Value)
 	}
 	return "a YAML node"
+}
+
+// maxToken is the longest value an error message quotes.
+const maxToken = 64
+
+// Token quotes a scalar for an error message, or only describes it when
+// it is long or spans lines: a file that is not YAML at all (uses:
+// /etc/passwd) parses as one long plain scalar, and its content must not
+// be echoed into terminals and logs.
+func Token(v string) string {
+	if len(v) > maxToken || strings.ContainsAny(v, "\n\r") {
+		return fmt.Sprintf("a text of %d bytes", len(v))
+	}
+	return strconv.Quote(v)
 }
 
 func kindName(t reflect.Type) string {
