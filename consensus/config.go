@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/jig-dev/jig/executors"
+	"google.golang.org/grpc"
 )
 
 // Peer is one member of a shard's RAFT cluster.
@@ -120,6 +121,9 @@ type Config struct {
 	// Forwarder sends writes and leader reads to the leader's worker. Nil
 	// uses a GRPCForwarder that the node closes on Shutdown.
 	Forwarder Forwarder
+	// ForwardDialOptions are added to that default forwarder's
+	// connections (the flow's credentials for the leader's worker).
+	ForwardDialOptions []grpc.DialOption `json:"-"`
 
 	// HeartbeatTimeout is how long a follower goes without contact from
 	// the leader before it starts an election. The leader heartbeats every

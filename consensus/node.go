@@ -243,7 +243,7 @@ func NewNode(cfg Config) (n *Node, err error) {
 
 	n.forwarder = cfg.Forwarder
 	if n.forwarder == nil {
-		n.ownFwd = NewGRPCForwarder()
+		n.ownFwd = NewGRPCForwarder(cfg.ForwardDialOptions...)
 		n.forwarder = n.ownFwd
 	}
 	n.caughtUp = make(chan struct{})

@@ -89,6 +89,9 @@ type Engine struct {
 	promLis net.Listener
 	addrs   Addresses
 	// watchers (reload/restart) live until Stop.
+	// secret is the per-flow token every managed replica's worker
+	// requires (engine/auth.go).
+	secret      string
 	watchCtx    context.Context
 	watchCancel context.CancelFunc
 	watchWG     sync.WaitGroup
@@ -118,7 +121,8 @@ func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
 		opts.JigBinary, _ = os.Executable()
 	}
 	e := &Engine{
-		opts: opts, bus: events.NewBus(opts.History), prom: metrics.NewProm(),
+		secret: newFlowSecret(),
+		opts:   opts, bus: events.NewBus(opts.History), prom: metrics.NewProm(),
 		gwStats: metrics.NewRecorder(), builder: opts.Builder, flow: f,
 		deps: map[string]*deployment{}, done: make(chan struct{}), started: time.Now(),
 	}
