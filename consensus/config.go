@@ -124,6 +124,10 @@ type Config struct {
 	// ForwardDialOptions are added to that default forwarder's
 	// connections (the flow's credentials for the leader's worker).
 	ForwardDialOptions []grpc.DialOption `json:"-"`
+	// TransportSecret, when set, is required from every RAFT transport
+	// connection (an HMAC challenge, transport_auth.go); every member of
+	// a cluster must have the same.
+	TransportSecret []byte `json:"-"`
 
 	// HeartbeatTimeout is how long a follower goes without contact from
 	// the leader before it starts an election. The leader heartbeats every

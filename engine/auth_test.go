@@ -32,7 +32,7 @@ func TestReplicaPortsRequireFlowSecret(t *testing.T) {
 jtype: Flow
 with: {workspace: %s}
 executors:
-  - {name: idx, uses: builtin:SimpleIndexer, replicas: 3, stateful: true}
+  - {name: idx, uses: builtin:SimpleIndexer, replicas: 3, stateful: true, consistency: leader}
 `, t.TempDir())))
 	if err != nil {
 		t.Fatal(err)

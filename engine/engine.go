@@ -47,6 +47,11 @@ type Options struct {
 	// GRPCPort and HTTPPort override the flow's gateway ports when > 0
 	// (`jig up --port/--http-port`); -1 keeps the flow's.
 	GRPCPort, HTTPPort int
+	// OpenReplicas leaves the replicas' gRPC ports without the flow's
+	// secret (engine/auth.go), for flows whose replicas other flows call
+	// directly as external executors. Anyone on the machine can then
+	// call them, bypassing the gateway's token and TLS.
+	OpenReplicas bool
 	// Logger receives the engine's own logs (in addition to the event bus).
 	Logger *slog.Logger
 	// LogLevel filters what reaches the event bus (default Info).
@@ -121,7 +126,7 @@ func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
 		opts.JigBinary, _ = os.Executable()
 	}
 	e := &Engine{
-		secret: newFlowSecret(),
+		secret: newFlowSecret(opts.OpenReplicas),
 		opts:   opts, bus: events.NewBus(opts.History), prom: metrics.NewProm(),
 		gwStats: metrics.NewRecorder(), builder: opts.Builder, flow: f,
 		deps: map[string]*deployment{}, done: make(chan struct{}), started: time.Now(),

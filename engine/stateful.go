@@ -185,6 +185,7 @@ func (d *deployment) attachRaft(s, r int, join bool) func(ctx context.Context, i
 		cfg.Instance = inst
 		cfg.Logger = d.logger().With("replica", d.cfg.ReplicaName(s, r))
 		cfg.ForwardDialOptions = d.e.authDial()
+		cfg.TransportSecret = []byte(d.e.secret)
 		for _, p := range peers {
 			if p.ID == cfg.ID {
 				cfg.BindAddr = p.RaftAddr

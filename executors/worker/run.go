@@ -294,6 +294,7 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 		}
 		if tok := f.authToken(); tok != "" {
 			cfg.ForwardDialOptions = append(cfg.ForwardDialOptions, AuthDialOption(tok))
+			cfg.TransportSecret = []byte(tok)
 		}
 		if node, err = consensus.NewNode(cfg); err != nil {
 			lis.Close()
