@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/jig-dev/jig/executors"
+	"google.golang.org/grpc"
 )
 
 // Peer is one member of a shard's RAFT cluster.
@@ -137,6 +138,13 @@ type Config struct {
 	// to report itself leader before giving up. Default 20s: in a full
 	// restart the others are starting at the same time.
 	RepairWait time.Duration
+	// ForwardDialOptions are added to that default forwarder's
+	// connections (the flow's credentials for the leader's worker).
+	ForwardDialOptions []grpc.DialOption `json:"-"`
+	// TransportSecret, when set, is required from every RAFT transport
+	// connection (an HMAC challenge, transport_auth.go); every member of
+	// a cluster must have the same.
+	TransportSecret []byte `json:"-"`
 
 	// HeartbeatTimeout is how long a follower goes without contact from
 	// the leader before it starts an election. The leader heartbeats every

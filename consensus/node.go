@@ -255,7 +255,7 @@ func NewNode(cfg Config) (_ *Node, err error) {
 
 	n.forwarder = cfg.Forwarder
 	if n.forwarder == nil {
-		n.ownFwd = NewGRPCForwarder()
+		n.ownFwd = NewGRPCForwarder(cfg.ForwardDialOptions...)
 		n.forwarder = n.ownFwd
 	}
 	n.caughtUp = make(chan struct{})

@@ -110,9 +110,13 @@ func (b addressBook) ServerAddr(id raft.ServerID) (raft.ServerAddress, error) {
 // configuration). Node and Bare both use it, so the bare-raft benchmark
 // baseline runs on exactly jig's transport.
 func newTransport(lis net.Listener, cfg *Config, addrs raft.ServerAddressProvider, logger *slog.Logger) (*raft.NetworkTransport, error) {
-	stream, err := newStreamLayer(lis)
+	inner, err := newStreamLayer(lis)
 	if err != nil {
 		return nil, err
+	}
+	var stream raft.StreamLayer = inner
+	if len(cfg.TransportSecret) > 0 {
+		stream = newAuthStreamLayer(inner, cfg.TransportSecret)
 	}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		ServerAddressProvider: addrs,

@@ -206,6 +206,9 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 		Logger:  d.logger(),
 		OnState: d.onReplicaState,
 	}
+	if !cfg.External {
+		common.AuthToken = d.e.secret
+	}
 	maxMsg := d.e.flow.Gateway.MaxMessageSize
 	switch {
 	case cfg.External:

@@ -44,6 +44,11 @@ type Options struct {
 	// GRPCPort and HTTPPort override the flow's gateway ports when > 0
 	// (`jig up --port/--http-port`); -1 keeps the flow's.
 	GRPCPort, HTTPPort int
+	// OpenReplicas leaves the replicas' gRPC ports without the flow's
+	// secret (engine/auth.go), for flows whose replicas other flows call
+	// directly as external executors. Anyone on the machine can then
+	// call them, bypassing the gateway's token and TLS.
+	OpenReplicas bool
 	// Logger receives the engine's own logs (in addition to the event bus).
 	Logger *slog.Logger
 	// LogLevel filters what reaches the event bus (default Info).
@@ -98,6 +103,9 @@ type Engine struct {
 	promLis net.Listener
 	addrs   Addresses
 	// watchers (reload/restart) live until Stop.
+	// secret is the per-flow token every managed replica's worker
+	// requires (engine/auth.go).
+	secret      string
 	watchCtx    context.Context
 	watchCancel context.CancelFunc
 	watchWG     sync.WaitGroup
@@ -134,7 +142,8 @@ func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
 		bus = events.NewBus(opts.History)
 	}
 	e := &Engine{
-		opts: opts, bus: bus, prom: metrics.NewProm(),
+		secret: newFlowSecret(opts.OpenReplicas),
+		opts:   opts, bus: bus, prom: metrics.NewProm(),
 		gwStats: metrics.NewRecorder(), builder: opts.Builder, flow: f,
 		deps: map[string]*deployment{}, done: make(chan struct{}), started: time.Now(),
 	}

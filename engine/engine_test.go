@@ -98,7 +98,7 @@ func startFlow(t *testing.T, yml string) *engine.Engine {
 }
 
 // startFlowIn starts a flow whose relative paths start at dir.
-func startFlowIn(t *testing.T, dir, yml string) *engine.Engine {
+func startFlowIn(t *testing.T, dir, yml string, opts ...engine.Options) *engine.Engine {
 	t.Helper()
 	if !filepath.IsAbs(dir) {
 		dir, _ = filepath.Abs(dir)
@@ -107,7 +107,11 @@ func startFlowIn(t *testing.T, dir, yml string) *engine.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.Start(context.Background(), f, engine.Options{})
+	var o engine.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	eng, err := engine.Start(context.Background(), f, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,9 +125,9 @@ func startFlowIn(t *testing.T, dir, yml string) *engine.Engine {
 	return eng
 }
 
-func dial(t *testing.T, addr string) *grpc.ClientConn {
+func dial(t *testing.T, addr string, extra ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/jig-dev/jig/engine"
 )
 
 // TestExternalShards routes to a sharded external deployment (shard_hosts):
@@ -12,11 +14,13 @@ import (
 // shard once and reduces the results. This is how an exported flow's
 // gateway reaches its shards' Services.
 func TestExternalShards(t *testing.T) {
-	backend := startFlow(t, `
+	// The backend's replicas are called by another flow: they must be
+	// open (a flow's replicas otherwise require its own secret).
+	backend := startFlowIn(t, t.TempDir(), `
 jtype: Flow
 executors:
   - {name: idx, uses: EngSharder, shards: 2, replicas: 2}
-`)
+`, engine.Options{OpenReplicas: true})
 	shards := make([][]string, 2)
 	for _, d := range backend.Status().Deployments {
 		for _, r := range d.ReplicaStatus {

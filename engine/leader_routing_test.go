@@ -44,7 +44,7 @@ executors:
 	for _, d := range eng.Status().Deployments {
 		for _, r := range d.ReplicaStatus {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			st, err := consensus.NewAdminClient(dial(t, r.Address)).Stats(ctx)
+			st, err := consensus.NewAdminClient(dial(t, r.Address, eng.ReplicaDialOptions()...)).Stats(ctx)
 			cancel()
 			if err != nil {
 				t.Fatalf("stats of %s: %v", r.Name, err)

@@ -29,6 +29,7 @@ type raftState struct {
 	stats  [][]*consensus.Stats
 	leader []string // last leader id seen per shard, for events
 	conns  map[string]*grpc.ClientConn
+	dial   []grpc.DialOption // the flow's credentials
 }
 
 // isLeader reports whether replica r of shard s reported itself leader at
@@ -58,7 +59,7 @@ func freePort() (int, error) {
 // planRaft fixes the worker and RAFT addresses of every replica.
 func (d *deployment) planRaft() error {
 	cfg := d.cfg
-	rs := &raftState{conns: map[string]*grpc.ClientConn{}}
+	rs := &raftState{conns: map[string]*grpc.ClientConn{}, dial: d.e.authDial()}
 	for s := 0; s < cfg.Shards; s++ {
 		var peers []consensus.Peer
 		for r := 0; r < cfg.Replicas; r++ {
@@ -235,6 +236,8 @@ func (d *deployment) attachRaft(s, r int, join bool) func(ctx context.Context, i
 		// the log line's source "<deployment>/<replica>" instead of "engine".
 		cfg.Logger = d.logger().With("replica", d.cfg.ReplicaName(s, r), "source", d.cfg.Name+"/"+d.cfg.ReplicaName(s, r))
 		cfg.OnRepair = func(rp consensus.Repair) { d.publishRepair(d.cfg.ReplicaName(s, r), rp.Dir, rp.MovedTo, rp.Reason) }
+		cfg.ForwardDialOptions = d.e.authDial()
+		cfg.TransportSecret = []byte(d.e.secret)
 		for _, p := range peers {
 			if p.ID == cfg.ID {
 				cfg.BindAddr = p.RaftAddr
@@ -290,7 +293,7 @@ func (rs *raftState) admin(addr string) (*consensus.AdminClient, error) {
 	defer rs.mu.Unlock()
 	cc, ok := rs.conns[addr]
 	if !ok {
-		gc, err := replica.DialGRPC(addr, 0, nil)
+		gc, err := replica.DialGRPC(addr, 0, nil, rs.dial...)
 		if err != nil {
 			return nil, err
 		}

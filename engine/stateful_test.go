@@ -144,7 +144,7 @@ executors:
 	// replica gets a moment; what must never happen is a document that
 	// does not arrive at all.
 	for _, r := range eng.Status().Deployments[0].ReplicaStatus {
-		rc := jinapb.NewJinaSingleDataRequestRPCClient(dial(t, r.Address))
+		rc := jinapb.NewJinaSingleDataRequestRPCClient(dial(t, r.Address, eng.ReplicaDialOptions()...))
 		waitForLong(t, "replica "+r.Name+" to hold every acknowledged document", 10*time.Second, func() bool {
 			req := docsReq("/search", queries)
 			req.Parameters = mustStruct(map[string]any{"limit": 1})
@@ -205,7 +205,7 @@ func TestStatefulScaleAndRestart(t *testing.T) {
 		t.Fatalf("index: %v %v", err, resp.GetHeader().GetStatus())
 	}
 	count := func(addr string) float64 {
-		rc := jinapb.NewJinaSingleDataRequestRPCClient(dial(t, addr))
+		rc := jinapb.NewJinaSingleDataRequestRPCClient(dial(t, addr, eng.ReplicaDialOptions()...))
 		resp, err := rc.ProcessSingleData(context.Background(), docsReq("/count", nil))
 		if err != nil {
 			t.Fatal(err)

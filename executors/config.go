@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jig-dev/jig/internal/safepath"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"gopkg.in/yaml.v3"
 )
@@ -161,6 +162,11 @@ func configFromNode(file string, node *yaml.Node, checkType bool) (*Config, erro
 	}
 	if _, ok := lookup(c.JType); checkType && !ok {
 		return nil, yamlutil.At(file, yamlutil.Lookup(node, "jtype"), "jtype", "unknown executor type %q (registered: %s)%s", c.JType, strings.Join(Registered(), ", "), unknownTypeHint(c.JType))
+	}
+	if c.Metas.Name != "" {
+		if err := safepath.CheckName(c.Metas.Name); err != nil {
+			return nil, yamlutil.At(file, yamlutil.Lookup(yamlutil.Lookup(node, "metas"), "name"), "metas.name", "%v", err)
+		}
 	}
 	for ep, b := range c.DynamicBatching {
 		if b.PreferredBatchSize < 0 || b.Timeout < 0 {

@@ -66,6 +66,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/jig-dev/jig/internal/safepath"
 	"github.com/jig-dev/jig/internal/yamlutil"
 )
 
@@ -160,8 +161,11 @@ func (b *Base) base() *Base { return b }
 // deployment's workspace, else metas.workspace, else $XDG_CACHE_HOME/jig.
 func (b *Base) Workspace() (string, error) {
 	b.wsOnce.Do(func() {
-		b.wsPath = WorkspacePath(b.Runtime.Workspace, b.Metas.Workspace, b.Metas.Name, b.Runtime.ShardID)
-		b.wsErr = os.MkdirAll(b.wsPath, 0o700)
+		base := workspaceBase(b.Runtime.Workspace, b.Metas.Workspace)
+		b.wsPath = filepath.Join(base, b.Metas.Name, fmt.Sprint(b.Runtime.ShardID))
+		if b.wsErr = safepath.CheckName(b.Metas.Name); b.wsErr == nil {
+			b.wsErr = safepath.MkdirAll(base, b.wsPath, 0o700)
+		}
 		if b.wsErr != nil {
 			b.wsErr = fmt.Errorf("create workspace: %w", b.wsErr)
 		}
@@ -171,6 +175,12 @@ func (b *Base) Workspace() (string, error) {
 
 // WorkspacePath computes an executor's workspace folder without creating it.
 func WorkspacePath(deploymentWS, metasWS, name string, shardID int) string {
+	return filepath.Join(workspaceBase(deploymentWS, metasWS), name, fmt.Sprint(shardID))
+}
+
+// workspaceBase is the folder an executor's workspace must stay inside:
+// the deployment's workspace, else metas.workspace, else the default.
+func workspaceBase(deploymentWS, metasWS string) string {
 	base := deploymentWS
 	if base == "" {
 		base = metasWS
@@ -181,7 +191,7 @@ func WorkspacePath(deploymentWS, metasWS, name string, shardID int) string {
 	if abs, err := filepath.Abs(base); err == nil {
 		base = abs
 	}
-	return filepath.Join(base, name, fmt.Sprint(shardID))
+	return base
 }
 
 // DefaultWorkspaceBase is $XDG_CACHE_HOME/jig, or ~/.cache/jig.

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/safepath"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
@@ -88,6 +89,11 @@ func New(ctx context.Context, spec Spec) (*Instance, error) {
 		if err := yamlutil.Decode(o.File, o.Node, o.Field, &b.Metas); err != nil {
 			return nil, err
 		}
+		if n := yamlutil.Lookup(o.Node, "name"); n != nil {
+			if err := safepath.CheckName(b.Metas.Name); err != nil {
+				return nil, yamlutil.At(o.File, n, o.Field+".name", "%v", err)
+			}
+		}
 	}
 	if b.Metas.Name == "" {
 		// In a flow the deployment's name, else the type's: metas.name
@@ -97,6 +103,10 @@ func New(ctx context.Context, spec Spec) (*Instance, error) {
 		if b.Metas.Name == "" {
 			b.Metas.Name = c.JType
 		}
+	}
+	// metas.name names the workspace folder (<base>/<name>/<shard>).
+	if err := safepath.CheckName(b.Metas.Name); err != nil {
+		return nil, fmt.Errorf("executor name: %w", err)
 	}
 	b.Runtime = spec.Runtime
 	if b.Runtime.Name == "" {

@@ -137,7 +137,7 @@ func TestExportBadInput(t *testing.T) {
 	}{
 		{[]string{"export"}, "name a target"},
 		{[]string{"export", "kubernetes", "flow.yml"}, "accepts 2 arg(s)"},
-		{[]string{"export", "kubernetes", bad, filepath.Join(dir, "out")}, "executors[0].replicas: want at least 1"},
+		{[]string{"export", "kubernetes", bad, filepath.Join(dir, "out")}, "executors[0].replicas: want 1 to 64, got 0"},
 		{[]string{"export", "kubernetes", filepath.Join(exportFixtures, "shards.yml"), filepath.Join(dir, "o2"), "--replicas", "3"}, "--replicas applies to a single executor"},
 		{[]string{"export", "kubernetes", "builtin:Nope", filepath.Join(dir, "o3")}, `unknown built-in executor "Nope"`},
 		{[]string{"export", "kubernetes", "builtin:Echo", filepath.Join(dir, "o4"), "--image-pull-policy", "Sometimes"}, "want Always, IfNotPresent or Never"},

@@ -142,11 +142,13 @@ func serveFlow(s serveSpec) (*flow.Flow, error) {
 			uses = abs
 		}
 	}
-	if s.replicas < 1 {
-		return nil, &usageError{fmt.Errorf("--replicas: want at least 1, got %d", s.replicas)}
+	// Flags are checked here, so errors name the flag rather than the
+	// flow YAML built from them.
+	if s.replicas < 1 || s.replicas > flow.MaxReplicas {
+		return nil, &usageError{fmt.Errorf("--replicas: want 1 to %d, got %d", flow.MaxReplicas, s.replicas)}
 	}
-	if s.shards < 1 {
-		return nil, &usageError{fmt.Errorf("--shards: want at least 1, got %d", s.shards)}
+	if s.shards < 1 || s.shards > flow.MaxShards {
+		return nil, &usageError{fmt.Errorf("--shards: want 1 to %d, got %d", flow.MaxShards, s.shards)}
 	}
 	// Each override is parsed and its keys checked now; errors point into
 	// the flag's text.

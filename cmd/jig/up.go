@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -177,18 +177,20 @@ func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
 			printEvent(errOut, e, color)
 		}
 	}()
-	eng, err := engine.Start(ctx, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level, Bus: bus})
-	if err != nil {
-		bus.Close() // the engine closed it already; the printer ends
+	// startInterruptible: a signal while building or starting stops the
+	// flow within stopGrace too (stop.go).
+	eng, err := startInterruptible(ctx, errOut, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level, Bus: bus})
+	if err != nil || eng == nil {
+		bus.Close() // the engine may have closed it already; the printer ends
 		<-printed
 		return err
 	}
 	printBanner(cmd.OutOrStdout(), eng)
 	<-ctx.Done()
 	fmt.Fprintln(errOut, "stopping (SIGINT again to force)...")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	err = eng.Stop(stopCtx)
+	force := forceSignal()
+	err = stopWithin(eng, stopGrace, force)
+	signal.Stop(force)
 	sub.Close()
 	<-printed
 	return err

@@ -322,6 +322,7 @@ func (b *Builder) run(ctx context.Context, dir string, args []string) ([]byte, e
 	cmd := exec.CommandContext(ctx, b.goBin(), args...)
 	cmd.Dir = dir
 	cmd.Env = env
+	killGroupOnCancel(cmd) // cancel_unix.go: the compiler's children too
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	err := cmd.Run()

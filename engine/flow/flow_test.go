@@ -115,7 +115,7 @@ func TestBadFlows(t *testing.T) {
 		{"unknown executor key", "executors:\n  - name: a\n    uses: builtin:FlowNop\n    replica: 2\n", `flow.yml:4:5: executors[0].replica: unknown field "replica"`},
 		{"unknown with key", "with: {prot: grpc}\nexecutors: [{uses: builtin:FlowNop}]\n", `flow.yml:1:8: with.prot: unknown field`},
 		{"wrong type", "executors:\n  - {name: a, uses: builtin:FlowNop, replicas: two}\n", `flow.yml:2:48: executors[0].replicas: want an integer, got "two"`},
-		{"zero replicas", "executors:\n  - {name: a, uses: builtin:FlowNop, replicas: 0}\n", "executors[0].replicas: want at least 1"},
+		{"zero replicas", "executors:\n  - {name: a, uses: builtin:FlowNop, replicas: 0}\n", "executors[0].replicas: want 1 to 64, got 0"},
 		{"cycle", "executors:\n  - {name: a, uses: builtin:FlowNop, needs: b}\n  - {name: b, uses: builtin:FlowNop, needs: a}\n", "cycle in needs among a, b"},
 		{"unknown needs", "executors:\n  - {name: a, uses: builtin:FlowNop, needs: zz}\n", `needs: unknown deployment "zz"`},
 		{"self need", "executors:\n  - {name: a, uses: builtin:FlowNop, needs: a}\n", "cannot need itself"},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/safepath"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"gopkg.in/yaml.v3"
 )
@@ -138,6 +139,12 @@ func FromNode(file, dir string, node *yaml.Node) (*Flow, error) {
 		if f.Name == "flow" && dir != "" {
 			f.Name = filepath.Base(dir)
 		}
+		if safepath.CheckName(f.Name) != nil {
+			f.Name = "flow" // a file named "..yml" or a flow.yml in /
+		}
+	} else if err := safepath.CheckName(f.Name); err != nil {
+		// The name is a folder of the default workspace (RAFT state).
+		return nil, yamlutil.At(file, yamlutil.Lookup(node, "name"), "name", "%v", err)
 	}
 	if err := f.loadGateway(file, yamlutil.Lookup(node, "with"), &raw.With); err != nil {
 		return nil, err
@@ -318,16 +325,19 @@ func (f *Flow) loadDeployment(file string, node *yaml.Node, index int) (*Deploym
 
 	d.Replicas, d.Shards = 1, 1
 	if raw.Replicas != nil {
-		if *raw.Replicas < 1 {
-			return nil, at("replicas", "want at least 1, got %d", *raw.Replicas)
+		if *raw.Replicas < 1 || *raw.Replicas > MaxReplicas {
+			return nil, at("replicas", "want 1 to %d, got %d", MaxReplicas, *raw.Replicas)
 		}
 		d.Replicas = *raw.Replicas
 	}
 	if raw.Shards != nil {
-		if *raw.Shards < 1 {
-			return nil, at("shards", "want at least 1, got %d", *raw.Shards)
+		if *raw.Shards < 1 || *raw.Shards > MaxShards {
+			return nil, at("shards", "want 1 to %d, got %d", MaxShards, *raw.Shards)
 		}
 		d.Shards = *raw.Shards
+	}
+	if d.Replicas*d.Shards > MaxReplicasTotal {
+		return nil, at("replicas", "%d replicas × %d shards is %d workers, more than %d", d.Replicas, d.Shards, d.Replicas*d.Shards, MaxReplicasTotal)
 	}
 	d.Workspace = raw.Workspace
 	if d.Workspace == "" {

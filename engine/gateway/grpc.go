@@ -7,13 +7,13 @@ package gateway
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
 
+	"github.com/jig-dev/jig/internal/auth"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -105,10 +105,8 @@ func checkToken(ctx context.Context, method, token string) error {
 		return nil
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
-		if got, ok := strings.CutPrefix(v, "Bearer "); ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
-			return nil
-		}
+	if auth.BearerMatches(md.Get("authorization"), token) {
+		return nil
 	}
 	return status.Error(codes.Unauthenticated, "missing or wrong bearer token (send metadata \"authorization: Bearer <token>\")")
 }

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/auth"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -124,8 +124,8 @@ func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
-	mux.HandleFunc("POST /post", h.post)
-	mux.HandleFunc("POST /{endpoint...}", h.endpoint)
+	mux.Handle("POST /post", requireJSON(http.HandlerFunc(h.post)))
+	mux.Handle("POST /{endpoint...}", requireJSON(http.HandlerFunc(h.endpoint)))
 	mux.HandleFunc("GET /{endpoint...}", h.streamDoc) // generator endpoints, server-sent events (streamdoc.go)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no route %s %s: send documents with POST /<endpoint>; see GET /docs", r.Method, r.URL.Path))
@@ -135,8 +135,7 @@ func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/metrics" && r.URL.Path != "/dry_run" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(opts.Token)) != 1 {
+			if !auth.BearerMatches(r.Header.Values("Authorization"), opts.Token) {
 				writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "missing or wrong bearer token (send header \"Authorization: Bearer <token>\")")
 				return
 			}

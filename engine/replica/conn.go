@@ -51,8 +51,8 @@ func DialOptions(maxMsg int, tlsConfig *tls.Config) []grpc.DialOption {
 
 // DialGRPC returns a connection to the worker at addr. It does not block:
 // the connection is made in the background and re-made after failures.
-func DialGRPC(addr string, maxMsg int, tlsConfig *tls.Config) (*GRPCConn, error) {
-	cc, err := grpc.NewClient(addr, DialOptions(maxMsg, tlsConfig)...)
+func DialGRPC(addr string, maxMsg int, tlsConfig *tls.Config, extra ...grpc.DialOption) (*GRPCConn, error) {
+	cc, err := grpc.NewClient(addr, append(DialOptions(maxMsg, tlsConfig), extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}

@@ -90,6 +90,7 @@ func (r *LocalRunner) start(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", r, err)
 	}
 	opts := worker.Options{Instance: inst, Logger: r.c.Logger, MaxMessageSize: r.spec.MaxMessageSize}
+	opts.ServerOptions = authServer(r.spec.AuthToken)
 	var cleanup func()
 	if r.spec.Attach != nil {
 		if cleanup, err = r.spec.Attach(ctx, inst, &opts, lis.Addr().String()); err != nil {

@@ -95,6 +95,7 @@ func (r *ProcessRunner) spawn(ctx context.Context) error {
 	cmd := exec.Command(r.spec.Binary, args...)
 	cmd.Dir = r.spec.Dir
 	cmd.Env = append(os.Environ(), r.spec.Env...)
+	cmd.Env = append(cmd.Env, authEnv(r.spec.AuthToken)) // never in argv
 	// Own process group so signals reach the child only; the parent-death
 	// signal makes the kernel kill the child if the engine dies abruptly.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -143,7 +144,7 @@ func (r *ProcessRunner) spawn(ctx context.Context) error {
 		if r.conn != nil {
 			r.conn.Close()
 		}
-		if r.conn, err = DialGRPC(addr, r.spec.MaxMessageSize, nil); err != nil {
+		if r.conn, err = DialGRPC(addr, r.spec.MaxMessageSize, nil, authDial(r.spec.AuthToken)...); err != nil {
 			r.mu.Unlock()
 			r.terminate(0)
 			return err

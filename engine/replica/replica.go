@@ -70,6 +70,9 @@ type Common struct {
 	OnState func(Info)
 	// Backoff bounds restart delays (defaults 100ms doubling to 10s).
 	MinBackoff, MaxBackoff time.Duration
+	// AuthToken, when set, is the flow's secret: the replica's worker
+	// requires it and the engine's connection to it sends it.
+	AuthToken string
 }
 
 // Runner is one supervised replica.

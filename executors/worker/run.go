@@ -27,7 +27,9 @@ import (
 // and the main function of every user executor (Main) accept the same ones,
 // which is how the engine starts child-process replicas.
 type Flags struct {
-	Uses                string
+	Uses string
+	// AuthToken, when set (or $JIG_AUTH_TOKEN), is required from callers.
+	AuthToken           string
 	Host                string
 	Port                int
 	Name                string
@@ -61,6 +63,7 @@ type Flags struct {
 // must be given (a user binary defaults it to its own config.yml).
 func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Uses, "uses", f.Uses, "executor to serve: builtin:Name, a registered type name, a config.yml, or a folder holding one")
+	fs.StringVar(&f.AuthToken, "auth-token", "", "require this bearer token from every caller but health checks (default: $"+AuthTokenEnv+"; unset: open, for Jina gateways)")
 	fs.StringVar(&f.Host, "host", "127.0.0.1", "address to listen on (127.0.0.1 keeps the worker private to this machine)")
 	fs.IntVar(&f.Port, "port", 0, "port to listen on (0 picks a free one and prints it)")
 	fs.StringVar(&f.Name, "name", "", "deployment name (default: metas.name)")
@@ -319,6 +322,10 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 			lis.Close()
 			return err
 		}
+		if tok := f.authToken(); tok != "" {
+			cfg.ForwardDialOptions = append(cfg.ForwardDialOptions, AuthDialOption(tok))
+			cfg.TransportSecret = []byte(tok)
+		}
 		if node, err = consensus.NewNode(cfg); err != nil {
 			lis.Close()
 			return fmt.Errorf("start raft node %s: %w", f.RaftID, err)
@@ -335,6 +342,9 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 	}
 	if node != nil {
 		opts.Register = func(s *grpc.Server) { consensus.RegisterAdmin(s, node) }
+	}
+	if tok := f.authToken(); tok != "" {
+		opts.ServerOptions = append(opts.ServerOptions, AuthServerOptions(tok)...)
 	}
 	srv, err := NewServer(opts)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/grpcdecode"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -141,12 +142,13 @@ func NewServer(opts Options) (*Server, error) {
 // clients send every few seconds (grpc-go would otherwise answer them with
 // GOAWAY "too_many_pings").
 func ServerOptions(maxMsg int) []grpc.ServerOption {
-	return []grpc.ServerOption{
+	// grpcdecode: a request that does not decode is INVALID_ARGUMENT.
+	return append(grpcdecode.ServerOptions(),
 		grpc.MaxRecvMsgSize(maxMsg),
 		grpc.MaxSendMsgSize(maxMsg),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-	}
+	)
 }
 
 // GRPC returns the underlying gRPC server (to register more services

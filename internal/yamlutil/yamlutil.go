@@ -232,12 +232,31 @@ func check(file string, node *yaml.Node, field string, t reflect.Type, depth int
 		if node.Kind != yaml.ScalarNode {
 			return At(file, node, field, "want %s, got %s", kindName(t), describe(node))
 		}
+		// yaml.v3 truncates floats into integer fields (2.5 becomes 2,
+		// 1e9 a billion): an integer field takes integer literals only.
+		if isInteger(t) && node.ShortTag() != "!!int" {
+			return At(file, node, field, "want %s, got %s", kindName(t), describe(node))
+		}
 		v := reflect.New(t)
 		if err := node.Decode(v.Interface()); err != nil {
 			return At(file, node, field, "want %s, got %s", kindName(t), describe(node))
 		}
 	}
 	return nil
+}
+
+// isInteger reports whether t is a signed or unsigned integer kind
+// (time.Duration excluded: it has its own syntax).
+func isInteger(t reflect.Type) bool {
+	if t.String() == "time.Duration" {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
 }
 
 // structFields maps yaml key names to fields, following inline embeds.
@@ -299,9 +318,23 @@ func describe(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		return strconv.Quote(n.Value)
+		return Token(n.Value)
 	}
 	return "a YAML node"
+}
+
+// maxToken is the longest value an error message quotes.
+const maxToken = 64
+
+// Token quotes a scalar for an error message, or only describes it when
+// it is long or spans lines: a file that is not YAML at all (uses:
+// /etc/passwd) parses as one long plain scalar, and its content must not
+// be echoed into terminals and logs.
+func Token(v string) string {
+	if len(v) > maxToken || strings.ContainsAny(v, "\n\r") {
+		return fmt.Sprintf("a text of %d bytes", len(v))
+	}
+	return strconv.Quote(v)
 }
 
 func kindName(t reflect.Type) string {

@@ -140,3 +140,26 @@ func FuzzDecode(f *testing.F) {
 		_ = Decode("f.yml", n, "", &o)
 	})
 }
+
+// TestNoFileContentInErrors: a file that is not YAML (uses: /etc/passwd)
+// parses as one long scalar; the error must not echo it.
+func TestNoFileContentInErrors(t *testing.T) {
+	data := []byte("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+	node, err := Parse("passwd", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		JType string `yaml:"jtype"`
+	}
+	err = Decode("passwd", node, "", &out)
+	if err == nil {
+		t.Fatal("decoded a passwd file")
+	}
+	if strings.Contains(err.Error(), "root:") || strings.Contains(err.Error(), "daemon") {
+		t.Fatalf("error echoes the file: %v", err)
+	}
+	if want := "passwd:1:1: want a mapping, got a text of 79 bytes"; err.Error() != want {
+		t.Fatalf("got %q, want %q", err, want)
+	}
+}
