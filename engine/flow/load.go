@@ -2,8 +2,6 @@ package flow
 
 import (
 	"fmt"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jig-dev/jig/engine/build"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/internal/safepath"
 	"github.com/jig-dev/jig/internal/yamlutil"
@@ -563,7 +562,7 @@ func (f *Flow) resolveUses(d *Deployment, file string, uses *yaml.Node, field st
 	if !st.IsDir() {
 		dir = filepath.Dir(path)
 	}
-	if hasMainPackage(dir) {
+	if build.IsMainPackage(dir) {
 		cfg, err := executors.LoadSourceConfig(path)
 		if err != nil {
 			return err
@@ -594,7 +593,7 @@ func (f *Flow) inlineSource(d *Deployment, file string, uses, src *yaml.Node, uf
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return yamlutil.At(file, src, ufield+".source", "%s: no such folder (relative paths start at %s)", src.Value, f.Dir)
 	}
-	if !hasMainPackage(dir) {
+	if !build.IsMainPackage(dir) {
 		return yamlutil.At(file, src, ufield+".source", "%s holds no Go main package (an executor made with `jig new`)", src.Value)
 	}
 	// The config is the mapping without source (executor configs have no
@@ -611,23 +610,6 @@ func (f *Flow) inlineSource(d *Deployment, file string, uses, src *yaml.Node, uf
 	}
 	d.Config, d.Source, d.Uses = cfg, dir, "jtype:"+cfg.JType
 	return nil
-}
-
-// hasMainPackage reports whether dir holds a Go main package: an executor
-// jig must build and run as a child process.
-func hasMainPackage(dir string) bool {
-	matches, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-	fset := token.NewFileSet()
-	for _, m := range matches {
-		if strings.HasSuffix(m, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, m, nil, parser.PackageClauseOnly)
-		if err == nil && f.Name.Name == "main" {
-			return true
-		}
-	}
-	return false
 }
 
 // externalShards reads `shard_hosts:` of an external deployment: one entry
