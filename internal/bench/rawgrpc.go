@@ -63,12 +63,15 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 var rawCall = grpc.ForceCodecV2(rawCodec{})
 
-// dial connects to a gRPC server with the same options for every system.
-func dial(addr string) (*grpc.ClientConn, error) {
-	cc, err := grpc.NewClient(addr,
+// dial connects to a gRPC server with the same options for every system;
+// extra adds credentials (a flow's replicas want its secret:
+// engine.ReplicaDialOptions).
+func dial(addr string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
+	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
-	)
+	}, extra...)
+	cc, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, err
 	}

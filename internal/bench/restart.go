@@ -177,7 +177,7 @@ func waitAllHold(ctx context.Context, eng *engine.Engine, n, docs int) error {
 				cc, found := conns[rs.Address]
 				if !found {
 					var err error
-					if cc, err = dial(rs.Address); err != nil {
+					if cc, err = dial(rs.Address, eng.ReplicaDialOptions()...); err != nil {
 						return err
 					}
 					conns[rs.Address] = cc

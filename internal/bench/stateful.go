@@ -274,7 +274,7 @@ func statefulFailover(ctx context.Context, r *runner, eng *engine.Engine) ([]Row
 		if a, ok := admins[addr]; ok {
 			return a, nil
 		}
-		cc, err := dial(addr)
+		cc, err := dial(addr, eng.ReplicaDialOptions()...)
 		if err != nil {
 			return nil, err
 		}
