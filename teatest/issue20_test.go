@@ -389,3 +389,39 @@ func TestWriteCommand(t *testing.T) {
 		golden(t, m)
 	})
 }
+
+// TestRowClicks: a click selects the row under it in Consensus and in
+// Request's History, as in Deployments and Events; in Logs a click on a
+// line pauses the view and a click on its source shows only that
+// source; g/G reach the first and last row of History.
+func TestRowClicks(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.keys("2")
+		a.waitFor(t, "› rep-0")
+		a.press(click(3, 1+4)) // tab bar, legend, header, shard, rep-0, rep-1
+		a.waitFor(t, "› rep-1")
+		a.keys("3")
+		a.waitFor(t, "following")
+		a.press(click(len("15:04:05.000")+2, 1+1)) // the first line's source
+		a.waitFor(t, "paused")
+		a.waitFor(t, "source engine")
+		a.keys("5")
+		a.waitFor(t, "fields: price")
+		a.keys("ctrl+s")
+		a.waitFor(t, "HELLO WORLD")
+		a.keys("[", "l", "ctrl+s")
+		a.waitFor(t, "History (2)")
+		a.keys("]")
+		a.waitFor(t, "[History (2)]")
+		a.keys("G")
+		a.waitFor(t, "› 1")
+		a.press(click(3, 1+2)) // tab bar, view bar, header, first row
+		a.waitFor(t, "› 1")
+		m := a.quit(t)
+		if got := m.Request().HistoryCursor(); got != 0 {
+			t.Errorf("click: history row %d selected, want 0", got)
+		}
+		golden(t, m)
+	})
+}

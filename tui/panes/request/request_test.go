@@ -505,3 +505,35 @@ func TestComposeErrorClearsWhenFixed(t *testing.T) {
 	}
 	press(m, "esc")
 }
+
+// TestHistoryRowsNavigate: in the History view g and G go to the first
+// and last request, and a click selects the row under it (without
+// sending it again).
+func TestHistoryRowsNavigate(t *testing.T) {
+	s := &tuitest.Sender{}
+	m, _ := setup(t, s)
+	for _, ep := range []string{"/a", "/b", "/c"} {
+		m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: ep, Mode: request.ModeLines, Lines: "x"})
+		press(m, "ctrl+s")
+	}
+	press(m, "]")
+	if m.Tab() != "History" || len(m.History()) != 3 {
+		t.Fatalf("tab %s, %d in history", m.Tab(), len(m.History()))
+	}
+	press(m, "G")
+	if m.HistoryCursor() != 2 {
+		t.Errorf("G: row %d", m.HistoryCursor())
+	}
+	press(m, "g")
+	if m.HistoryCursor() != 0 {
+		t.Errorf("g: row %d", m.HistoryCursor())
+	}
+	m.Click(3, 2+1) // view bar, header, rows
+	if m.HistoryCursor() != 1 {
+		t.Errorf("click on the second row: row %d", m.HistoryCursor())
+	}
+	m.Click(3, 1) // the header selects nothing
+	if m.HistoryCursor() != 1 || len(s.Requests()) != 3 {
+		t.Errorf("click on the header: row %d, %d sent", m.HistoryCursor(), len(s.Requests()))
+	}
+}
