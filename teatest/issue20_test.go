@@ -425,3 +425,24 @@ func TestRowClicks(t *testing.T) {
 		golden(t, m)
 	})
 }
+
+// TestEndpointEditNoPhantom: choosing an endpoint with h and editing it
+// shows its name only (it showed "/indexh": the last letter of the
+// completion matched for /search before).
+func TestEndpointEditNoPhantom(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.keys("5")
+		a.waitFor(t, "fields: price")
+		a.keys("j", "h")
+		a.waitFor(t, "‹ /index ›")
+		a.keys("enter")
+		a.waitFor(t, "✎")
+		a.keys("ctrl+c") // q would be typed into the field
+		m := a.final(t)
+		if v := ansi.Strip(m.View()); strings.Contains(v, "/indexh") || !strings.Contains(v, "/index") {
+			t.Errorf("editing /index shows:\n%s", v)
+		}
+		golden(t, m)
+	})
+}

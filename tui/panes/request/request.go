@@ -604,6 +604,11 @@ func (m *Model) startEditing() tea.Cmd {
 	case fAddr:
 		return edit(&m.addr)
 	case fEndpoint:
+		// The text box matches completions only when it handles a key or
+		// gets new suggestions, not on SetValue: refresh them for the
+		// value chosen with h/l (or loaded), or the old match is drawn
+		// at the cursor (/search's "h" after /count: "/counth").
+		m.syncSuggestions()
 		return edit(&m.endpoint)
 	case fDocs:
 		switch m.mode {

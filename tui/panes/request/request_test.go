@@ -537,3 +537,36 @@ func TestHistoryRowsNavigate(t *testing.T) {
 		t.Errorf("click on the header: row %d, %d sent", m.HistoryCursor(), len(s.Requests()))
 	}
 }
+
+// TestNoPhantomCharacterAfterChoosingEndpoint: choosing /count (after
+// /search was matched as a completion) and editing it showed "/counth":
+// the text box still held the match for /search and drew its 7th
+// character as the completion at the cursor.
+func TestNoPhantomCharacterAfterChoosingEndpoint(t *testing.T) {
+	s := &tuitest.Sender{EndpointList: []request.Endpoint{{Name: "/count"}, {Name: "/search"}}}
+	m, _ := setup(t, s)
+	if m.Draft().Endpoint != "/search" {
+		t.Fatalf("selected %q", m.Draft().Endpoint)
+	}
+	press(m, "j", "h", "enter") // the endpoint field, /count, edit
+	line := endpointLine(t, m.View())
+	if strings.Contains(line, "/counth") || !strings.Contains(line, "/count") {
+		t.Errorf("editing /count shows %q", line)
+	}
+	press(m, "s") // typing still completes from the endpoints
+	if line := endpointLine(t, m.View()); !strings.Contains(line, "/counts") {
+		t.Errorf("after typing s: %q", line)
+	}
+}
+
+// endpointLine is the Endpoint row of the view, without styling.
+func endpointLine(t *testing.T, v string) string {
+	t.Helper()
+	for _, l := range strings.Split(ansi.Strip(v), "\n") {
+		if strings.Contains(l, "Endpoint") {
+			return strings.TrimSpace(l)
+		}
+	}
+	t.Fatalf("no Endpoint row:\n%s", v)
+	return ""
+}
