@@ -331,7 +331,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		if len(m.unsaved) > 0 && !m.asking {
 			// Asks like q; a second ctrl+c (asking is set) quits anyway.
 			cmd := m.askQuit()
-			m.setToast("unsaved changes: ctrl+c again quits without writing them", true)
+			m.setToast("unsaved changes: ctrl+c again quits anyway", true)
 			return cmd
 		}
 		return m.quit()
