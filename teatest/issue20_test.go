@@ -303,3 +303,146 @@ func TestWriteBackOnQuit(t *testing.T) {
 		}
 	})
 }
+
+// addShouter adds an executor to the running flow with the wizard: a
+// runtime change the flow YAML does not have.
+func addShouter(t *testing.T, a *app) {
+	t.Helper()
+	a.keys("7", "enter")
+	a.typeText("shouter")
+	a.keys("enter")
+	a.waitFor(t, "Add shouter to the running flow")
+	a.keys("y")
+	a.waitFor(t, "shouter runs in the flow")
+}
+
+// TestCtrlCAsksWithUnsavedChanges: with a runtime change, ctrl+c asks
+// like q (it used to quit at once); a second ctrl+c quits without
+// writing.
+func TestCtrlCAsksWithUnsavedChanges(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		addShouter(t, a)
+		a.keys("ctrl+c")
+		a.waitFor(t, "Quit and lose")
+		if a.eng.Stops() != 0 {
+			t.Fatal("ctrl+c quit without asking")
+		}
+		a.keys("n") // stay; the next ctrl+c asks again
+		a.waitFor(t, "enter new executor")
+		a.keys("ctrl+c")
+		a.waitFor(t, "Quit and lose")
+		if a.eng.Stops() != 0 {
+			t.Fatal("ctrl+c after n quit without asking")
+		}
+		a.keys("ctrl+c")
+		m := a.final(t)
+		if a.eng.Stops() != 1 {
+			t.Errorf("engine stopped %d times", a.eng.Stops())
+		}
+		golden(t, m)
+	})
+}
+
+// TestWriteCommand: the palette's "write flow" shows the diff and y
+// writes the runtime changes into the flow YAML without quitting; q then
+// quits without asking, as nothing is unsaved.
+func TestWriteCommand(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		path := filepath.Join(t.TempDir(), "flow.yml")
+		orig := "jtype: Flow\n# my flow\nexecutors:\n  - name: norm # first\n    uses: builtin:TextNormalizer\n"
+		if err := os.WriteFile(path, []byte(orig), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a := start(t, w, h, func(o *tui.Options) { o.StatusInterval = 10 * time.Millisecond })
+		a.keys(":")
+		a.typeText("write flow")
+		a.keys("enter")
+		a.waitFor(t, "nothing to write")
+		st := a.eng.Status()
+		st.File = path
+		a.eng.SetStatus(st)
+		addShouter(t, a)
+		a.keys(":")
+		a.typeText("write flow")
+		a.keys("enter")
+		a.waitFor(t, "not now")
+		a.waitForAny(t, "+   - name: shouter")
+		a.keys("y")
+		a.waitFor(t, "wrote /")
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"# my flow", "name: norm # first", "- name: shouter"} {
+			if !strings.Contains(string(got), want) {
+				t.Errorf("written flow lacks %q:\n%s", want, got)
+			}
+		}
+		if a.eng.Stops() != 0 {
+			t.Fatal("write quit")
+		}
+		m := a.quit(t) // nothing unsaved: no question
+		if len(m.Unsaved()) != 0 {
+			t.Errorf("unsaved after write: %v", m.Unsaved())
+		}
+		golden(t, m)
+	})
+}
+
+// TestRowClicks: a click selects the row under it in Consensus and in
+// Request's History, as in Deployments and Events; in Logs a click on a
+// line pauses the view and a click on its source shows only that
+// source; g/G reach the first and last row of History.
+func TestRowClicks(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.keys("2")
+		a.waitFor(t, "› rep-0")
+		a.press(click(3, 1+4)) // tab bar, legend, header, shard, rep-0, rep-1
+		a.waitFor(t, "› rep-1")
+		a.keys("3")
+		a.waitFor(t, "following")
+		a.press(click(len("15:04:05.000")+2, 1+1)) // the first line's source
+		a.waitFor(t, "paused")
+		a.waitFor(t, "source engine")
+		a.keys("5")
+		a.waitFor(t, "fields: price")
+		a.keys("ctrl+s")
+		a.waitFor(t, "HELLO WORLD")
+		a.keys("[", "l", "ctrl+s")
+		a.waitFor(t, "History (2)")
+		a.keys("]")
+		a.waitFor(t, "[History (2)]")
+		a.keys("G")
+		a.waitFor(t, "› 1")
+		a.press(click(3, 1+2)) // tab bar, view bar, header, first row
+		a.waitFor(t, "› 1")
+		m := a.quit(t)
+		if got := m.Request().HistoryCursor(); got != 0 {
+			t.Errorf("click: history row %d selected, want 0", got)
+		}
+		golden(t, m)
+	})
+}
+
+// TestEndpointEditNoPhantom: choosing an endpoint with h and editing it
+// shows its name only (it showed "/indexh": the last letter of the
+// completion matched for /search before).
+func TestEndpointEditNoPhantom(t *testing.T) {
+	eachSize(t, func(t *testing.T, w, h int) {
+		a := start(t, w, h)
+		a.keys("5")
+		a.waitFor(t, "fields: price")
+		a.keys("j", "h")
+		a.waitFor(t, "‹ /index ›")
+		a.keys("enter")
+		a.waitFor(t, "✎")
+		a.keys("ctrl+c") // q would be typed into the field
+		m := a.final(t)
+		if v := ansi.Strip(m.View()); strings.Contains(v, "/indexh") || !strings.Contains(v, "/index") {
+			t.Errorf("editing /index shows:\n%s", v)
+		}
+		golden(t, m)
+	})
+}

@@ -179,7 +179,10 @@ func TestNewExecutorWizard(t *testing.T) {
 	a.keys("y")
 	a.waitFor(t, "shouter runs in the flow")
 	// q would ask first (the flow YAML lacks shouter): see
-	// TestQuitAsksWithUnsavedChanges.
+	// TestQuitAsksWithUnsavedChanges. ctrl+c asks too; the second one
+	// quits without writing.
+	a.keys("ctrl+c")
+	a.waitFor(t, "Quit and lose")
 	a.keys("ctrl+c")
 	a.final(t)
 	if got := a.eng.Calls(); !slices.Equal(got, []string{"add shouter executors/shouter reload=true"}) {

@@ -85,6 +85,10 @@ type Model struct {
 	// writeBack is the offer being shown.
 	changes   []flowedit.Change
 	writeBack *writeBack
+	// asking is set while the question asked on quit (or the write-back
+	// offer it leads to) is being prepared or shown: ctrl+c then quits
+	// without asking again.
+	asking bool
 	// helpScroll is the first line of the help overlay shown.
 	helpScroll int
 	help       help.Model
@@ -268,6 +272,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.changes = append(m.changes, msg.Change)
 		return m, nil
 	case writeBackMsg:
+		if msg.err != nil && !msg.quit {
+			m.setToast("cannot write the flow: "+msg.err.Error(), true)
+			return m, nil
+		}
 		if msg.err != nil {
 			m.confirm.Ask(fmt.Sprintf("The flow was changed here (%s) and its YAML cannot be updated: %v. Quit and lose the changes?",
 				strings.Join(m.unsaved, ", "), msg.err), func() tea.Msg { return quitConfirmedMsg{} })
@@ -282,6 +290,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.unsaved, m.changes = nil, nil
 		m.setToast("wrote "+msg.path, false)
+		if !msg.quit {
+			return m, nil
+		}
 		return m, m.quit()
 	case quitConfirmedMsg:
 		return m, m.quit()
@@ -317,13 +328,23 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		if m.quitting {
 			return tea.Quit // a second ctrl+c does not wait for Stop
 		}
+		if len(m.unsaved) > 0 && !m.asking {
+			// Asks like q; a second ctrl+c (asking is set) quits anyway.
+			cmd := m.askQuit()
+			m.setToast("unsaved changes: ctrl+c again quits anyway", true)
+			return cmd
+		}
 		return m.quit()
 	}
 	if m.quitting {
 		return nil
 	}
 	if m.confirm.Open() {
-		return m.confirm.Update(msg)
+		cmd := m.confirm.Update(msg)
+		if !m.confirm.Open() {
+			m.asking = false
+		}
+		return cmd
 	}
 	if m.writeBack != nil {
 		return m.writeBackKey(msg)
@@ -402,19 +423,36 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 type quitConfirmedMsg struct{}
 
 // askQuit quits, asking first when the flow was changed at runtime: the
-// changes live in the engine only and are lost with it (ctrl+c quits
-// without asking).
+// changes live in the engine only and are lost with it (ctrl+c asks
+// too; a second ctrl+c quits without writing).
 func (m *Model) askQuit() tea.Cmd {
 	if len(m.unsaved) == 0 {
 		return m.quit()
 	}
 	m.overlay = overlayNone
+	m.asking = true
 	if path := m.ctx.Status.File; path != "" {
-		return prepareWriteBack(path, m.changes)
+		return prepareWriteBack(path, m.changes, true)
 	}
 	m.confirm.Ask(fmt.Sprintf("The flow was changed here and its YAML was not: %s. Quit and lose the changes?",
 		strings.Join(m.unsaved, ", ")), func() tea.Msg { return quitConfirmedMsg{} })
 	return nil
+}
+
+// writeNow offers to write the runtime changes into the flow YAML
+// without quitting (palette "write"): the same diff and y as on quit.
+func (m *Model) writeNow() tea.Cmd {
+	m.overlay = overlayNone
+	switch path := m.ctx.Status.File; {
+	case len(m.unsaved) == 0:
+		m.setToast("nothing to write: the flow was not changed here", false)
+		return nil
+	case path == "":
+		m.setToast("cannot write the flow: it was not loaded from a YAML file", true)
+		return nil
+	default:
+		return prepareWriteBack(path, m.changes, false)
+	}
 }
 
 // Unsaved lists the runtime changes of the flow not written to its YAML.

@@ -71,6 +71,7 @@ func (m *Model) commands() []command {
 			m.setPane(PaneRequest)
 			return m.request.Update(sendKey)
 		}},
+		command{Title: "write flow", Hint: "save changes to the YAML", Run: func(m *Model) tea.Cmd { return m.writeNow() }},
 		command{Title: "help", Hint: "?", Run: func(m *Model) tea.Cmd { m.overlay = overlayHelp; return nil }},
 		command{Title: "quit", Hint: "q: stop the flow and leave", Run: func(m *Model) tea.Cmd { return m.quit() }},
 	)

@@ -26,7 +26,7 @@ func DefaultKeyMap() KeyMap {
 		Palette:   common.Binding(":", "command palette", ":"),
 		Theme:     common.Binding("t", "cycle theme", "t"),
 		Quit:      common.Binding("q", "quit", "q"),
-		ForceQuit: common.Binding("ctrl+c", "quit (always)", "ctrl+c"),
+		ForceQuit: common.Binding("ctrl+c", "quit (asks once if unsaved)", "ctrl+c"),
 		Back:      common.Binding("esc", "back / close", "esc"),
 	}
 	names := []string{"Deployments", "Consensus", "Logs", "Events", "Request", "Parameters", "New executor"}

@@ -371,3 +371,18 @@ func logBar(r *engine.RaftStatus, lo, hi uint64, w int, ctx *common.Context) (st
 		st.Warning.Render(strings.Repeat("░", l-c)) + strings.Repeat(" ", w-l)
 	return plain, styled
 }
+
+// Click selects the replica on the clicked row of the pane (row 0 is the
+// legend, row 1 the header); a shard header selects nothing.
+func (m *Model) Click(_, row int) tea.Cmd {
+	if m.confirm.Open() {
+		return nil
+	}
+	ls := m.lines()
+	i := m.top + row - 2
+	if row < 2 || i >= len(ls) || ls[i].replica == nil {
+		return nil
+	}
+	m.selected = ls[i].id()
+	return nil
+}

@@ -42,5 +42,5 @@ func (m *Model) FullHelp() [][]key.Binding {
 	if len(m.shards()) == 0 {
 		return nil
 	}
-	return [][]key.Binding{{k.Up, k.Down}, {k.Snapshot, k.Transfer, k.Kill, k.Restart}}
+	return [][]key.Binding{{k.Up, k.Down, common.TopKey, common.BottomKey}, {k.Snapshot, k.Transfer, k.Kill, k.Restart}}
 }

@@ -443,3 +443,61 @@ func (m *Model) contentHeight() int {
 	}
 	return max(1, h)
 }
+
+// Click handles a click on the pane (row 0 is the status line): a click
+// on a line stops following, keeping the view still to read it; a click
+// on its source column shows only that source (again: all sources).
+func (m *Model) Click(col, row int) tea.Cmd {
+	if m.filtering || m.picker.open || row < 1 || row > m.contentHeight() {
+		return nil
+	}
+	e := m.entryAtRow(row - 1)
+	if e == nil {
+		return nil
+	}
+	if b := m.bottom(); m.follow && b >= 0 {
+		m.pause(b)
+	}
+	srcAt := len(timeLayout) + 1
+	if col >= srcAt && col < srcAt+m.srcW {
+		if m.source == e.Source {
+			m.SetSource("")
+		} else {
+			m.SetSource(e.Source)
+		}
+	}
+	return nil
+}
+
+// entryAtRow is the line drawn on row r of the lines area (0 is its
+// top), walking the visible lines the way View does; nil: none there.
+func (m *Model) entryAtRow(r int) *entry {
+	ch := m.contentHeight()
+	b := m.bottom()
+	if b < 0 {
+		return nil
+	}
+	type drawn struct {
+		e    *entry
+		rows int
+	}
+	var shown []drawn
+	n := 0
+	for i := b; i >= 0 && n < ch; i-- {
+		e := m.ring.get(m.seqAt(i))
+		if e == nil {
+			break
+		}
+		k := min(len(m.render(e)), ch-n)
+		shown = append(shown, drawn{e, k})
+		n += k
+	}
+	// shown is bottom-up; rows are top-down.
+	for j := len(shown) - 1; j >= 0; j-- {
+		if r < shown[j].rows {
+			return shown[j].e
+		}
+		r -= shown[j].rows
+	}
+	return nil
+}

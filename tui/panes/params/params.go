@@ -159,7 +159,7 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
-	return [][]key.Binding{{k.PrevTab, k.NextTab, k.Up, k.Down}, {k.Edit, k.Done, k.Apply, k.Revert}}
+	return [][]key.Binding{{k.PrevTab, k.NextTab, k.Up, k.Down, common.TopKey, common.BottomKey}, {k.Edit, k.Done, k.Apply, k.Revert}}
 }
 
 // editable lists the deployments whose uses_with jig controls.
@@ -322,6 +322,10 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.select_(ds[max(0, i-1)].Name)
 	case key.Matches(msg, k.Down):
 		m.select_(ds[min(len(ds)-1, i+1)].Name)
+	case key.Matches(msg, common.TopKey):
+		m.select_(ds[0].Name)
+	case key.Matches(msg, common.BottomKey):
+		m.select_(ds[len(ds)-1].Name)
 	case key.Matches(msg, k.Revert):
 		delete(m.drafts, m.selected)
 		delete(m.applyErr, m.selected)

@@ -88,7 +88,7 @@ func (m *Model) HelpGroups() []common.HelpGroup {
 			common.Binding("esc", "back / clear search / cancel a send", "esc"),
 			common.TopKey, common.BottomKey,
 		}},
-		{Title: "History", Keys: []key.Binding{k.Up, k.Down, k.Rerun, k.Load}},
+		{Title: "History", Keys: []key.Binding{k.Up, k.Down, common.TopKey, common.BottomKey, k.Rerun, k.Load}},
 		{Title: "Views", Keys: []key.Binding{k.PrevTab, k.NextTab}},
 	}
 }

@@ -277,6 +277,9 @@ func (m *Model) Last() *Result { return m.last }
 // History returns the sent requests, newest first.
 func (m *Model) History() []*Result { return m.history }
 
+// HistoryCursor is the selected row of the History view.
+func (m *Model) HistoryCursor() int { return m.histCur }
+
 // Tab returns the name of the visible view (Compose, Response, History).
 func (m *Model) Tab() string { return m.tab.String() }
 
@@ -601,6 +604,11 @@ func (m *Model) startEditing() tea.Cmd {
 	case fAddr:
 		return edit(&m.addr)
 	case fEndpoint:
+		// The text box matches completions only when it handles a key or
+		// gets new suggestions, not on SetValue: refresh them for the
+		// value chosen with h/l (or loaded), or the old match is drawn
+		// at the cursor (/search's "h" after /count: "/counth").
+		m.syncSuggestions()
 		return edit(&m.endpoint)
 	case fDocs:
 		switch m.mode {
@@ -897,11 +905,29 @@ func (m *Model) historyKey(msg tea.KeyMsg) tea.Cmd {
 		m.histCur = max(0, m.histCur-1)
 	case key.Matches(msg, k.Down):
 		m.histCur = min(len(m.history)-1, m.histCur+1)
+	case key.Matches(msg, common.TopKey):
+		m.histCur = 0
+	case key.Matches(msg, common.BottomKey):
+		m.histCur = len(m.history) - 1
 	case key.Matches(msg, k.Rerun):
 		return m.send(m.history[m.histCur].Draft)
 	case key.Matches(msg, k.Load):
 		m.SetDraft(m.history[m.histCur].Draft)
 		m.tab = tabCompose
+	}
+	return nil
+}
+
+// Click selects the clicked row of the History view (row 0 is the view
+// bar, row 1 the table header). A click only selects: re-running, which
+// sends the request again, stays on enter.
+func (m *Model) Click(_, row int) tea.Cmd {
+	if m.tab != tabHistory || m.editing || m.copyText != "" || len(m.history) == 0 {
+		return nil
+	}
+	top := common.Scroll(0, m.histCur, m.h-2, len(m.history)) // as historyView
+	if i := top + row - 2; row >= 2 && i < len(m.history) {
+		m.histCur = i
 	}
 	return nil
 }

@@ -505,3 +505,68 @@ func TestComposeErrorClearsWhenFixed(t *testing.T) {
 	}
 	press(m, "esc")
 }
+
+// TestHistoryRowsNavigate: in the History view g and G go to the first
+// and last request, and a click selects the row under it (without
+// sending it again).
+func TestHistoryRowsNavigate(t *testing.T) {
+	s := &tuitest.Sender{}
+	m, _ := setup(t, s)
+	for _, ep := range []string{"/a", "/b", "/c"} {
+		m.SetDraft(request.Draft{Addr: "127.0.0.1:12345", Endpoint: ep, Mode: request.ModeLines, Lines: "x"})
+		press(m, "ctrl+s")
+	}
+	press(m, "]")
+	if m.Tab() != "History" || len(m.History()) != 3 {
+		t.Fatalf("tab %s, %d in history", m.Tab(), len(m.History()))
+	}
+	press(m, "G")
+	if m.HistoryCursor() != 2 {
+		t.Errorf("G: row %d", m.HistoryCursor())
+	}
+	press(m, "g")
+	if m.HistoryCursor() != 0 {
+		t.Errorf("g: row %d", m.HistoryCursor())
+	}
+	m.Click(3, 2+1) // view bar, header, rows
+	if m.HistoryCursor() != 1 {
+		t.Errorf("click on the second row: row %d", m.HistoryCursor())
+	}
+	m.Click(3, 1) // the header selects nothing
+	if m.HistoryCursor() != 1 || len(s.Requests()) != 3 {
+		t.Errorf("click on the header: row %d, %d sent", m.HistoryCursor(), len(s.Requests()))
+	}
+}
+
+// TestNoPhantomCharacterAfterChoosingEndpoint: choosing /count (after
+// /search was matched as a completion) and editing it showed "/counth":
+// the text box still held the match for /search and drew its 7th
+// character as the completion at the cursor.
+func TestNoPhantomCharacterAfterChoosingEndpoint(t *testing.T) {
+	s := &tuitest.Sender{EndpointList: []request.Endpoint{{Name: "/count"}, {Name: "/search"}}}
+	m, _ := setup(t, s)
+	if m.Draft().Endpoint != "/search" {
+		t.Fatalf("selected %q", m.Draft().Endpoint)
+	}
+	press(m, "j", "h", "enter") // the endpoint field, /count, edit
+	line := endpointLine(t, m.View())
+	if strings.Contains(line, "/counth") || !strings.Contains(line, "/count") {
+		t.Errorf("editing /count shows %q", line)
+	}
+	press(m, "s") // typing still completes from the endpoints
+	if line := endpointLine(t, m.View()); !strings.Contains(line, "/counts") {
+		t.Errorf("after typing s: %q", line)
+	}
+}
+
+// endpointLine is the Endpoint row of the view, without styling.
+func endpointLine(t *testing.T, v string) string {
+	t.Helper()
+	for _, l := range strings.Split(ansi.Strip(v), "\n") {
+		if strings.Contains(l, "Endpoint") {
+			return strings.TrimSpace(l)
+		}
+	}
+	t.Fatalf("no Endpoint row:\n%s", v)
+	return ""
+}
