@@ -206,7 +206,10 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 		Logger:  d.logger(),
 		OnState: d.onReplicaState,
 	}
-	if !cfg.External {
+	if cfg.External {
+		// Never the flow's secret: an external executor is someone else's.
+		common.AuthToken = cfg.AuthToken
+	} else {
 		common.AuthToken = d.e.secret
 	}
 	maxMsg := d.e.flow.Gateway.MaxMessageSize

@@ -54,7 +54,13 @@ func startExecutor(t *testing.T, env []string, args ...string) string {
 // callEcho sends one request to addr with the given token ("" none).
 func callEcho(t *testing.T, addr, token string) error {
 	t.Helper()
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	return callEchoCreds(t, addr, grpc.WithTransportCredentials(insecure.NewCredentials()), token)
+}
+
+// callEchoCreds is callEcho over the transport creds gives.
+func callEchoCreds(t *testing.T, addr string, creds grpc.DialOption, token string) error {
+	t.Helper()
+	opts := []grpc.DialOption{creds}
 	if token != "" {
 		opts = append(opts, worker.AuthDialOption(token))
 	}

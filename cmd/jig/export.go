@@ -107,6 +107,7 @@ func newExportKubernetesCmd() *cobra.Command {
 		namespace     string
 		pullPolicy    string
 		clusterDomain string
+		flowSecret    string
 	)
 	cmd := &cobra.Command{
 		Use:     "kubernetes FLOW.yml|EXECUTOR DIR",
@@ -134,7 +135,7 @@ is exported as a one-deployment flow; --shared leaves the gateway out.`,
 			dir := args[1]
 			res, err := export.Kubernetes(f, dir, export.K8sOptions{
 				Namespace: namespace, ImagePrefix: src.prefix, Tag: src.tag, JigImage: src.jigImage,
-				ImagePullPolicy: policy, Shared: src.shared, ClusterDomain: clusterDomain,
+				ImagePullPolicy: policy, Shared: src.shared, ClusterDomain: clusterDomain, FlowSecret: flowSecret,
 			})
 			if err != nil {
 				return err
@@ -147,6 +148,7 @@ is exported as a one-deployment flow; --shared leaves the gateway out.`,
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of every object (default: the flow's name)")
 	cmd.Flags().StringVar(&clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain, in the addresses the gateway and RAFT peers dial")
 	cmd.Flags().StringVar(&pullPolicy, "image-pull-policy", "", "imagePullPolicy of every container: Always, IfNotPresent or Never (default: Kubernetes')")
+	cmd.Flags().StringVar(&flowSecret, "auth-token-secret", "", `Secret whose "token" key the executors require: default "flow-secret", written to DIR/flow-secret.yml with a random token; with --shared the executors are open unless this names a Secret you create`)
 	return cmd
 }
 
@@ -195,7 +197,10 @@ func printImages(w io.Writer, images []export.Image) {
 }
 
 func newExportComposeCmd() *cobra.Command {
-	var src exportSource
+	var (
+		src        exportSource
+		secretFile string
+	)
 	cmd := &cobra.Command{
 		Use:     "compose FLOW.yml|EXECUTOR FILE",
 		Aliases: []string{"docker-compose"},
@@ -215,13 +220,16 @@ one-deployment flow; --shared leaves the gateway out.`,
 			}
 			file := args[1]
 			root, _ := scaffold.FindJigRoot("") // "" is reported in the warnings
-			res, err := export.Compose(f, file, export.ComposeOptions{ImagePrefix: src.prefix, Tag: src.tag, JigImage: src.jigImage, Shared: src.shared, JigRoot: root})
+			res, err := export.Compose(f, file, export.ComposeOptions{ImagePrefix: src.prefix, Tag: src.tag, JigImage: src.jigImage, Shared: src.shared, JigRoot: root, SecretFile: secretFile})
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Compose file for %s written to %s (project %s, network %s).\n", f.Name, file, res.Project, res.Network)
 			fmt.Fprintf(out, "Services: %s\n", strings.Join(res.Services, ", "))
+			if res.SecretFile != "" {
+				fmt.Fprintf(out, "The executors require the token in %s (mode 0600, a Compose secret); keep it out of version control.\n", res.SecretFile)
+			}
 			for _, warn := range res.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", warn)
 			}
@@ -249,5 +257,6 @@ one-deployment flow; --shared leaves the gateway out.`,
 		},
 	}
 	src.register(cmd)
+	cmd.Flags().StringVar(&secretFile, "auth-token-secret", "", "file holding the token the executors require (a Compose secret): default FILE's name with .flow-secret, made with a random token (mode 0600) unless it exists; with --shared the executors are open unless this names a file")
 	return cmd
 }

@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,6 +30,14 @@ type ComposeOptions struct {
 	// Dockerfile's "jig" build context). "" leaves additional_contexts out
 	// and says so in Warnings.
 	JigRoot string
+	// SecretFile is the file holding the flow secret, a Compose secret
+	// every worker requires (and RAFT peers authenticate with) and the
+	// gateway sends. Without Shared it defaults to <file's name>.flow-secret
+	// beside the Compose file: an earlier export's is kept, else the
+	// export writes a new random token there with mode 0600. With Shared,
+	// "" leaves the workers open (other flows and Jina gateways call them)
+	// and a file makes them require its token (made as above if missing).
+	SecretFile string
 }
 
 // ComposeResult says what Compose wrote.
@@ -48,6 +57,9 @@ type ComposeResult struct {
 	Published map[string]string
 	// Warnings are things of the flow Compose cannot express.
 	Warnings []string
+	// SecretFile is the file holding the flow secret ("" with open
+	// workers).
+	SecretFile string
 }
 
 // composeService is the name of the service of replica rep of w: Jina's
@@ -77,7 +89,17 @@ func Compose(f *flow.Flow, file string, opts ComposeOptions) (*ComposeResult, er
 		Volumes:  types.Volumes{},
 		Configs:  types.Configs{},
 	}
+	if opts.SecretFile == "" && !opts.Shared {
+		base := filepath.Base(file)
+		opts.SecretFile = filepath.Join(filepath.Dir(file), strings.TrimSuffix(base, filepath.Ext(base))+".flow-secret")
+	}
 	c := &composer{plan: p, proj: proj, res: res, dir: filepath.Dir(file), opts: opts}
+	if opts.SecretFile != "" {
+		// Compose mounts the file; its content is never in the Compose file.
+		proj.Secrets = types.Secrets{composeSecret: types.SecretConfig{File: relPath(c.dir, opts.SecretFile)}}
+		p.hopTokenFile = composeSecretPath
+		res.SecretFile = opts.SecretFile
+	}
 	if opts.Shared {
 		res.Published = map[string]string{}
 		c.usedPorts = map[int]bool{}
@@ -104,6 +126,11 @@ func Compose(f *flow.Flow, file string, opts ComposeOptions) (*ComposeResult, er
 	}
 	if old, err := os.ReadFile(file); err == nil && !bytes.HasPrefix(old, []byte(exportMarker)) {
 		return nil, &yamlutil.Error{File: file, Msg: "exists and was not written by jig export; choose another file or remove it"}
+	}
+	if opts.SecretFile != "" {
+		if err := ensureComposeSecret(opts.SecretFile); err != nil {
+			return nil, err
+		}
 	}
 	var b bytes.Buffer
 	src := f.File
@@ -188,6 +215,12 @@ func (c *composer) addWorkload(w *workload) ([]string, error) {
 		s := c.service(name, w.image, args)
 		s.Labels = types.Labels{labelFlow: c.proj.Name, labelComponent: "executor", labelDeployment: d.Name, labelShard: strconv.Itoa(w.shard)}
 		s.Environment = env
+		if c.opts.SecretFile != "" {
+			s.Environment = maps.Clone(env)
+			path := composeSecretPath
+			s.Environment[workerTokenFileEnv] = &path
+			s.Secrets = append(s.Secrets, c.secretMount())
+		}
 		s.Deploy = deploy
 		if d.Source != "" {
 			s.Build = &types.BuildConfig{Context: relPath(c.dir, d.Source)}
@@ -258,17 +291,21 @@ func (c *composer) addGateway(deps []string) error {
 		ref := "${" + authTokenEnv + ":?set " + authTokenEnv + " to the gateway's auth token}"
 		s.Environment[authTokenEnv] = &ref
 	}
+	if c.opts.SecretFile != "" {
+		s.Secrets = append(s.Secrets, c.secretMount())
+	}
 	if g.TLSCert != "" {
 		// The certificate and key stay where they are; Compose mounts them.
 		mode := types.FileMode(0o444)
-		c.proj.Secrets = types.Secrets{
-			"gateway-tls-cert": types.SecretConfig{File: relPath(c.dir, g.TLSCert)},
-			"gateway-tls-key":  types.SecretConfig{File: relPath(c.dir, g.TLSKey)},
+		if c.proj.Secrets == nil {
+			c.proj.Secrets = types.Secrets{}
 		}
-		s.Secrets = []types.ServiceSecretConfig{
-			{Source: "gateway-tls-cert", Target: tlsDir + "/tls.crt", Mode: &mode},
-			{Source: "gateway-tls-key", Target: tlsDir + "/tls.key", Mode: &mode},
-		}
+		c.proj.Secrets["gateway-tls-cert"] = types.SecretConfig{File: relPath(c.dir, g.TLSCert)}
+		c.proj.Secrets["gateway-tls-key"] = types.SecretConfig{File: relPath(c.dir, g.TLSKey)}
+		s.Secrets = append(s.Secrets,
+			types.ServiceSecretConfig{Source: "gateway-tls-cert", Target: tlsDir + "/tls.crt", Mode: &mode},
+			types.ServiceSecretConfig{Source: "gateway-tls-key", Target: tlsDir + "/tls.key", Mode: &mode},
+		)
 	}
 	if port := p.port(flow.GRPC); port != 0 {
 		test := []string{"CMD", "jig", "health", "127.0.0.1:" + strconv.Itoa(port)}
@@ -372,3 +409,13 @@ func composeResources(d *flow.Deployment) (*types.DeployConfig, []string) {
 
 // escapeCompose protects a value from Compose's ${VAR} interpolation.
 func escapeCompose(s string) string { return strings.ReplaceAll(s, "$", "$$") }
+
+// secretMount mounts the flow secret at composeSecretPath, owned by the
+// containers' user and readable by it alone where Compose copies secrets
+// in; where it bind-mounts the file, the host file's owner and mode apply
+// (see the README's Security section).
+func (c *composer) secretMount() types.ServiceSecretConfig {
+	mode := types.FileMode(0o400)
+	id := strconv.Itoa(nonRootID)
+	return types.ServiceSecretConfig{Source: composeSecret, Target: composeSecretPath, UID: id, GID: id, Mode: &mode}
+}

@@ -153,8 +153,52 @@ func checkCompose(t *testing.T, f *flow.Flow, p *types.Project, res *export.Comp
 		}
 	}
 	if f.Gateway.TLSCert != "" {
-		if len(gw.Secrets) != 2 || p.Secrets[gw.Secrets[0].Source].File != f.Gateway.TLSCert {
+		if len(gw.Secrets) != 3 || p.Secrets[gw.Secrets[1].Source].File != f.Gateway.TLSCert || gw.Secrets[1].Target != "/tls/tls.crt" {
 			t.Fatalf("gateway TLS secrets %+v %+v", gw.Secrets, p.Secrets)
+		}
+	}
+	checkComposeFlowSecret(t, p, res, text)
+}
+
+// checkComposeFlowSecret checks that the flow secret is a Compose secret
+// whose file (mode 0600) holds a 256-bit token found nowhere in the
+// Compose file, that every worker requires it (JIG_AUTH_TOKEN_FILE naming
+// the mounted secret) and that the gateway has it mounted.
+func checkComposeFlowSecret(t *testing.T, p *types.Project, res *export.ComposeResult, text string) {
+	t.Helper()
+	sec, ok := p.Secrets["jig-flow-secret"]
+	if !ok || res.SecretFile == "" || sec.File != res.SecretFile {
+		t.Fatalf("flow secret %+v, result says %q", p.Secrets, res.SecretFile)
+	}
+	st, err := os.Stat(res.SecretFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file %v %v, want mode 0600", st, err)
+	}
+	data, _ := os.ReadFile(res.SecretFile)
+	token := strings.TrimSpace(string(data))
+	if len(token) != 64 {
+		t.Fatalf("secret file holds %d characters, want a 256-bit hex token", len(token))
+	}
+	if strings.Contains(text, token) {
+		t.Fatal("the compose file contains the flow secret")
+	}
+	for name, svc := range p.Services {
+		mounted := slices.ContainsFunc(svc.Secrets, func(s types.ServiceSecretConfig) bool {
+			return s.Source == "jig-flow-secret" && s.Target == "/run/secrets/jig-flow-secret"
+		})
+		if !mounted {
+			t.Fatalf("service %s does not mount the flow secret: %+v", name, svc.Secrets)
+		}
+		for k, v := range svc.Environment {
+			if v != nil && strings.Contains(*v, token) {
+				t.Fatalf("service %s has the flow secret in env %s", name, k)
+			}
+		}
+		if name == "gateway" {
+			continue
+		}
+		if v := svc.Environment["JIG_AUTH_TOKEN_FILE"]; v == nil || *v != "/run/secrets/jig-flow-secret" {
+			t.Fatalf("worker %s does not read the flow secret: env %v", name, svc.Environment)
 		}
 	}
 }

@@ -43,6 +43,10 @@ type gatewayExecutor struct {
 	Polling     map[string]string `yaml:"polling,omitempty"`
 	TimeoutSend int64             `yaml:"timeout_send,omitempty"`
 	Retries     *int              `yaml:"retries,omitempty"`
+	// AuthToken and AuthTokenFile carry the flow secret to the exported
+	// workers, by reference.
+	AuthToken     string `yaml:"auth_token,omitempty"`
+	AuthTokenFile string `yaml:"auth_token_file,omitempty"`
 }
 
 // gatewayFlowYAML renders the gateway's flow. addrs returns the replica
@@ -110,6 +114,7 @@ func (p *plan) gatewayFlowYAML(addrs func(*workload) []string) ([]byte, error) {
 			for _, wl := range p.shards[d.Name] {
 				shards = append(shards, addrs(wl))
 			}
+			e.AuthToken, e.AuthTokenFile = p.hopToken, p.hopTokenFile
 		}
 		if !d.External && d.Retries < 0 && len(shards) > 0 && len(shards[0]) != d.Replicas {
 			// Fewer addresses than replicas (a Service): keep the retries

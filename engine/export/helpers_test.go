@@ -22,6 +22,10 @@ import (
 // up in an export.
 const testToken = "tok-7f3a-never-in-a-configmap"
 
+// testFlowSecret is what the gateway flow's references to the flow secret
+// resolve to in parseGatewayFlow.
+const testFlowSecret = "flow-secret-as-the-container-sees-it"
+
 // fixtures are the flows every export test runs on: testdata/*.yml and
 // every examples/**/flow.yml of the repository.
 func fixtures(t *testing.T) []string {
@@ -56,6 +60,15 @@ func loadFixture(t *testing.T, path string) *flow.Flow {
 func parseGatewayFlow(t *testing.T, text string) *flow.Flow {
 	t.Helper()
 	t.Setenv("JIG_AUTH_TOKEN", "from-the-secret")
+	// The flow secret reaches the gateway from its Secret (Kubernetes:
+	// $JIG_FLOW_SECRET) or as a mounted file (Compose: /run/secrets/...,
+	// here a file of the test's).
+	t.Setenv("JIG_FLOW_SECRET", testFlowSecret)
+	secretFile := filepath.Join(t.TempDir(), "flow-secret")
+	if err := os.WriteFile(secretFile, []byte(testFlowSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text = strings.ReplaceAll(text, "/run/secrets/jig-flow-secret", secretFile)
 	gf, err := flow.Parse("gateway flow.yml", t.TempDir(), []byte(text))
 	if err != nil {
 		t.Fatalf("the gateway flow does not load: %v\n%s", err, text)
@@ -95,6 +108,11 @@ func checkTopology(t *testing.T, f, gf *flow.Flow) {
 		}
 		if d.External && !slices.Equal(g.Addresses, d.Addresses) {
 			t.Fatalf("external %s: gateway dials %v, want its own addresses %v", d.Name, g.Addresses, d.Addresses)
+		}
+		// The exported workers require the flow secret; an external
+		// executor is someone else's and never gets it.
+		if want := map[bool]string{true: "", false: testFlowSecret}[d.External]; g.AuthToken != want {
+			t.Fatalf("gateway flow's %s sends token %q, want %q", d.Name, g.AuthToken, want)
 		}
 	}
 	og, gg := f.Gateway, gf.Gateway

@@ -45,6 +45,14 @@ type K8sOptions struct {
 	// "token" key is the gateway's auth token (default "gateway-auth").
 	// Both are only referenced when the flow uses TLS or a token.
 	TLSSecret, AuthSecret string
+	// FlowSecret names the Secret whose "token" key every worker requires
+	// (and RAFT peers authenticate with) and the gateway sends. Without
+	// Shared the export writes it (flow-secret.yml, default name
+	// "flow-secret") with a new random token, or the earlier export's.
+	// With Shared, "" leaves the workers open (other flows and Jina
+	// gateways call them), and a name makes them require the token of
+	// that Secret, which the user creates.
+	FlowSecret string
 }
 
 func (o *K8sOptions) defaults(f *flow.Flow) {
@@ -65,6 +73,9 @@ func (o *K8sOptions) defaults(f *flow.Flow) {
 	}
 	if o.AuthSecret == "" {
 		o.AuthSecret = "gateway-auth"
+	}
+	if o.FlowSecret == "" && !o.Shared {
+		o.FlowSecret = defaultFlowSecret
 	}
 }
 
@@ -133,6 +144,9 @@ func Kubernetes(f *flow.Flow, dir string, opts K8sOptions) (*K8sResult, error) {
 		return nil, err
 	}
 	k := &k8s{plan: p, opts: opts}
+	if opts.FlowSecret != "" {
+		p.hopToken = "${{ ENV." + flowSecretEnv + " }}"
+	}
 	files := map[string][]runtime.Object{}
 	var order []string
 	add := func(file string, objs ...runtime.Object) {
@@ -172,9 +186,26 @@ func Kubernetes(f *flow.Flow, dir string, opts K8sOptions) (*K8sResult, error) {
 		res.Gateway = k.serviceHost("gateway") + ":" + fmt.Sprint(p.gatewayPorts[0].port)
 	}
 	res.Images = p.usedImages(!opts.Shared)
+	var secret []byte
+	if !opts.Shared {
+		token := earlierK8sSecret(dir)
+		if token == "" {
+			token = newSecret()
+		}
+		if secret, err = marshalObjects(f, []runtime.Object{k.flowSecretObject(token)}); err != nil {
+			return nil, err
+		}
+	}
 
 	if err := prepareDir(dir); err != nil {
 		return nil, err
+	}
+	if secret != nil {
+		// Readable by its owner only: it is the one file holding the token.
+		if err := writeFileMode(filepath.Join(dir, flowSecretFile), secret, 0o600); err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, flowSecretFile)
 	}
 	for _, file := range order {
 		data, err := marshalObjects(f, files[file])
@@ -287,11 +318,18 @@ func (e *dirError) Error() string {
 // Is makes the error a bad-input error (exit code 2).
 func (e *dirError) Is(target error) bool { return target == yamlutil.ErrBadInput }
 
-func writeFile(path string, data []byte) error {
+func writeFile(path string, data []byte) error { return writeFileMode(path, data, 0o644) }
+
+// writeFileMode writes path with mode perm, also when it exists with
+// another mode.
+func writeFileMode(path string, data []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := os.WriteFile(path, data, perm); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(path, perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

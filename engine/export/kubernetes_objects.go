@@ -128,6 +128,11 @@ func (k *k8s) workloadObjects(w *workload) ([]runtime.Object, error) {
 		})
 	}
 
+	if k.opts.FlowSecret != "" {
+		// The worker requires it on its port and, in a StatefulSet, keys
+		// the RAFT transport's handshake with it.
+		env = append(env, k.secretEnv(authTokenEnv))
+	}
 	args, err := k.plan.workerArgs(w, "", nil)
 	if err != nil {
 		return nil, err
@@ -316,6 +321,9 @@ func (k *k8s) gatewayObjects() ([]runtime.Object, error) {
 			LocalObjectReference: corev1.LocalObjectReference{Name: k.opts.AuthSecret}, Key: "token",
 		}}})
 	}
+	if k.opts.FlowSecret != "" {
+		env = append(env, k.secretEnv(flowSecretEnv))
+	}
 	if g.TLSCert != "" {
 		mounts = append(mounts, corev1.VolumeMount{Name: "tls", MountPath: tlsDir, ReadOnly: true})
 		volumes = append(volumes, corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
@@ -501,4 +509,11 @@ func probeBudget(d time.Duration, period time.Duration) int32 {
 	}
 	n := int32((d + period - 1) / period)
 	return max(n, 3)
+}
+
+// secretEnv is the variable name holding the flow secret, from its Secret.
+func (k *k8s) secretEnv(name string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: k.opts.FlowSecret}, Key: flowSecretKey,
+	}}}
 }

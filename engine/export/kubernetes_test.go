@@ -94,6 +94,7 @@ type cluster struct {
 	deployments  map[string]*appsv1.Deployment
 	statefulSets map[string]*appsv1.StatefulSet
 	pdbs         map[string]*policyv1.PodDisruptionBudget
+	secrets      map[string]*corev1.Secret
 	files        map[string]string
 }
 
@@ -105,7 +106,7 @@ func exportK8s(t *testing.T, f *flow.Flow, opts export.K8sOptions) (*cluster, *e
 		t.Fatal(err)
 	}
 	c := &cluster{ns: res.Namespace, configMaps: map[string]*corev1.ConfigMap{}, services: map[string]*corev1.Service{},
-		deployments: map[string]*appsv1.Deployment{}, statefulSets: map[string]*appsv1.StatefulSet{}, pdbs: map[string]*policyv1.PodDisruptionBudget{},
+		deployments: map[string]*appsv1.Deployment{}, statefulSets: map[string]*appsv1.StatefulSet{}, pdbs: map[string]*policyv1.PodDisruptionBudget{}, secrets: map[string]*corev1.Secret{},
 		files: walkFiles(t, dir)}
 	var want []string
 	for _, file := range res.Files {
@@ -142,6 +143,9 @@ func exportK8s(t *testing.T, f *flow.Flow, opts export.K8sOptions) (*cluster, *e
 			case *policyv1.PodDisruptionBudget:
 				ns, name = o.Namespace, o.Name
 				c.pdbs[name] = o
+			case *corev1.Secret:
+				ns, name = o.Namespace, o.Name
+				c.secrets[name] = o
 			default:
 				t.Fatalf("%s: unexpected object %T", file, obj)
 			}

@@ -57,6 +57,11 @@ type plan struct {
 	images []image
 	// gatewayPorts are the gateway's ports, in protocol order.
 	gatewayPorts []gatewayPort
+	// hopToken and hopTokenFile are what the gateway flow's deployments
+	// say about the flow secret (auth_token, auth_token_file): a
+	// reference to the container's environment or a mounted file, never
+	// the value. Both "": the workers are open.
+	hopToken, hopTokenFile string
 }
 
 // workload is one shard of a deployment: a Kubernetes Deployment or

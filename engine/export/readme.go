@@ -116,6 +116,20 @@ func k8sReadme(f *flow.Flow, dir string, opts K8sOptions, res *K8sResult) string
 		b.WriteString("The gateway's certificate, key and auth token are never written into the export:\n")
 		b.WriteString("the gateway pod reads them from these Secrets.\n\n")
 	}
+	switch {
+	case !opts.Shared:
+		fmt.Fprintf(&b, "`flow-secret.yml` is the Secret `%s`: a random token every executor requires on its\n", opts.FlowSecret)
+		b.WriteString("gRPC port (health checks excepted) and RAFT peers authenticate their transport with;\n")
+		b.WriteString("the gateway sends it. It is the only file holding it (mode 0600): keep it out of\n")
+		b.WriteString("version control. A re-export into this folder keeps it.\n\n")
+	case opts.FlowSecret != "":
+		fmt.Fprintf(&b, "The executors require the \"token\" of the Secret `%s`, which you create:\n", opts.FlowSecret)
+		fmt.Fprintf(&b, "`kubectl -n %s create secret generic %s --from-literal=token=\"$TOKEN\"`; callers send\n", ns, opts.FlowSecret)
+		b.WriteString("`authorization: Bearer $TOKEN` (in a jig flow: `auth_token` on the external deployment).\n\n")
+	default:
+		b.WriteString("The executors are open (no token, `--shared` without `--auth-token-secret`): anything that\n")
+		b.WriteString("reaches their Services can call them.\n\n")
+	}
 
 	b.WriteString("## 3. Apply\n\n```sh\n")
 	b.WriteString("kubectl apply -R -f .\n")

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,6 +66,8 @@ type rawDeployment struct {
 	Reload              bool                             `yaml:"reload"`
 	Restart             bool                             `yaml:"restart"`
 	External            bool                             `yaml:"external"`
+	AuthToken           string                           `yaml:"auth_token"`
+	AuthTokenFile       string                           `yaml:"auth_token_file"`
 	Host                yaml.Node                        `yaml:"host"`
 	ShardHosts          yaml.Node                        `yaml:"shard_hosts"`
 	Port                yaml.Node                        `yaml:"port"`
@@ -476,6 +479,9 @@ func (f *Flow) loadDeployment(file string, node *yaml.Node, index int) (*Deploym
 		if d.Stateful || d.Reload {
 			return nil, at("external", "external executors are run by someone else: stateful and reload do not apply")
 		}
+		if d.AuthToken, err = externalToken(file, &raw); err != nil {
+			return nil, at("auth_token_file", "%s", err.Error())
+		}
 		if raw.ShardHosts.Kind != 0 {
 			if err := d.externalShards(file, node, field, &raw); err != nil {
 				return nil, err
@@ -493,6 +499,9 @@ func (f *Flow) loadDeployment(file string, node *yaml.Node, index int) (*Deploym
 	}
 	if raw.ShardHosts.Kind != 0 {
 		return nil, at("shard_hosts", "only external executors take shard_hosts")
+	}
+	if raw.AuthToken != "" || raw.AuthTokenFile != "" {
+		return nil, at("auth_token", "only external executors take auth_token or auth_token_file (jig's own replicas get the flow's secret)")
 	}
 	if raw.Host.Kind != 0 && raw.Host.Value != "" && raw.Host.Value != "127.0.0.1" && raw.Host.Value != "localhost" {
 		return nil, at("host", "only external executors take a host; jig runs its own executors on 127.0.0.1")
@@ -845,4 +854,30 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("want a positive whole size in bytes such as 536870912 or 512MiB, got %q", s)
 	}
 	return n * mult, nil
+}
+
+// externalToken is the bearer token jig sends to an external deployment:
+// auth_token (usually "${{ ENV.NAME }}"), else the first line of
+// auth_token_file (relative to the flow file), else none. The file's
+// content is never quoted in errors.
+func externalToken(file string, raw *rawDeployment) (string, error) {
+	if raw.AuthToken != "" && raw.AuthTokenFile != "" {
+		return "", errors.New("give auth_token or auth_token_file, not both")
+	}
+	if raw.AuthTokenFile == "" {
+		return raw.AuthToken, nil
+	}
+	path := raw.AuthTokenFile
+	if !filepath.IsAbs(path) && file != "" {
+		path = filepath.Join(filepath.Dir(file), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read the token file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("the token file %s is empty", path)
+	}
+	return tok, nil
 }

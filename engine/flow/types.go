@@ -197,6 +197,9 @@ type Deployment struct {
 	// shard s is Addresses[s*Replicas+r]; use Address.
 	External  bool
 	Addresses []string
+	// AuthToken is the bearer token jig sends to an external deployment
+	// (auth_token, or auth_token_file's content); "" sends none.
+	AuthToken string
 	// Port is the worker port of replica 0 of shard 0 (0 = pick); further
 	// replicas take the following ports.
 	Port int

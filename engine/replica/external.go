@@ -49,7 +49,7 @@ func NewExternal(spec ExternalSpec) *ExternalRunner {
 // Start implements Runner: it connects and waits until the worker's health
 // service reports SERVING, then keeps checking it.
 func (r *ExternalRunner) Start(ctx context.Context) error {
-	conn, err := DialGRPC(r.spec.Address, r.spec.MaxMessageSize, r.spec.TLS)
+	conn, err := DialGRPC(r.spec.Address, r.spec.MaxMessageSize, r.spec.TLS, authDial(r.spec.AuthToken)...)
 	if err != nil {
 		r.set(events.Failed, err.Error())
 		return err

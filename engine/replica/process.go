@@ -95,7 +95,7 @@ func (r *ProcessRunner) spawn(ctx context.Context) error {
 	cmd := exec.Command(r.spec.Binary, args...)
 	cmd.Dir = r.spec.Dir
 	cmd.Env = append(os.Environ(), r.spec.Env...)
-	cmd.Env = append(cmd.Env, authEnv(r.spec.AuthToken)) // never in argv
+	cmd.Env = append(cmd.Env, authEnv(r.spec.AuthToken), worker.AuthTokenFileEnv+"=") // never in argv; no inherited token file
 	// Own process group so signals reach the child only; the parent-death
 	// signal makes the kernel kill the child if the engine dies abruptly.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

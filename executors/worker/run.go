@@ -29,23 +29,27 @@ import (
 type Flags struct {
 	Uses string
 	// AuthToken, when set (or $JIG_AUTH_TOKEN), is required from callers.
-	AuthToken           string
-	Host                string
-	Port                int
-	Name                string
-	Replicas            int
-	Shards              int
-	ShardID             int
-	ReplicaID           int
-	Workspace           string
-	UsesWith            string
-	UsesMetas           string
-	UsesRequests        string
-	UsesDynamicBatching string
-	LogFormat           string
-	LogLevel            string
-	MaxMessageSize      int
-	GracePeriod         time.Duration
+	AuthToken string
+	// AuthTokenFile names a file holding the token (or $JIG_AUTH_TOKEN_FILE).
+	AuthTokenFile string
+	// SSLCertfile and SSLKeyfile, both set, make the worker serve TLS.
+	SSLCertfile, SSLKeyfile string
+	Host                    string
+	Port                    int
+	Name                    string
+	Replicas                int
+	Shards                  int
+	ShardID                 int
+	ReplicaID               int
+	Workspace               string
+	UsesWith                string
+	UsesMetas               string
+	UsesRequests            string
+	UsesDynamicBatching     string
+	LogFormat               string
+	LogLevel                string
+	MaxMessageSize          int
+	GracePeriod             time.Duration
 
 	// RAFT (stateful deployments): with RaftID set, the worker runs a
 	// consensus.Node beside the executor; write endpoints go through the
@@ -64,6 +68,9 @@ type Flags struct {
 func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Uses, "uses", f.Uses, "executor to serve: builtin:Name, a registered type name, a config.yml, or a folder holding one")
 	fs.StringVar(&f.AuthToken, "auth-token", "", "require this bearer token from every caller but health checks (default: $"+AuthTokenEnv+"; unset: open, for Jina gateways)")
+	fs.StringVar(&f.AuthTokenFile, "auth-token-file", "", "read the bearer token from this file (a mounted secret; default: $"+AuthTokenFileEnv+")")
+	fs.StringVar(&f.SSLCertfile, "ssl-certfile", "", "serve TLS with this PEM certificate (with --ssl-keyfile); callers then dial with TLS")
+	fs.StringVar(&f.SSLKeyfile, "ssl-keyfile", "", "PEM private key of --ssl-certfile")
 	fs.StringVar(&f.Host, "host", "127.0.0.1", "address to listen on (127.0.0.1 keeps the worker private to this machine)")
 	fs.IntVar(&f.Port, "port", 0, "port to listen on (0 picks a free one and prints it)")
 	fs.StringVar(&f.Name, "name", "", "deployment name (default: metas.name)")
@@ -294,6 +301,14 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	tok, err := f.authToken()
+	if err != nil {
+		return err
+	}
+	tlsOpts, err := f.tlsServerOptions()
+	if err != nil {
+		return err
+	}
 	// Listen first: with --port 0 (how the engine starts child replicas)
 	// the kernel picks the port, and the executor's Runtime.Port is that
 	// port, not 0.
@@ -322,7 +337,7 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 			lis.Close()
 			return err
 		}
-		if tok := f.authToken(); tok != "" {
+		if tok != "" {
 			cfg.ForwardDialOptions = append(cfg.ForwardDialOptions, AuthDialOption(tok))
 			cfg.TransportSecret = []byte(tok)
 		}
@@ -343,7 +358,8 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 	if node != nil {
 		opts.Register = func(s *grpc.Server) { consensus.RegisterAdmin(s, node) }
 	}
-	if tok := f.authToken(); tok != "" {
+	opts.ServerOptions = append(opts.ServerOptions, tlsOpts...)
+	if tok != "" {
 		opts.ServerOptions = append(opts.ServerOptions, AuthServerOptions(tok)...)
 	}
 	srv, err := NewServer(opts)
