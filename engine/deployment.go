@@ -219,7 +219,7 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 		d.mu.Unlock()
 		return replica.NewProcess(replica.ProcessSpec{
 			Common: common, Binary: binary, Args: append(d.workerArgs(shard, rep), extraArgs...), Env: envList(cfg.Env),
-			Dir: cfg.Source, Port: port, MaxMessageSize: maxMsg,
+			Dir: cfg.Source, Port: port, MaxMessageSize: maxMsg, Locate: childErrorLocator(cfg),
 			Output: func(l events.Log) {
 				if l.Message == consensus.RepairLogMessage {
 					d.publishRepairLog(name, l.Attrs)
