@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jig-dev/jig/engine"
+	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
 )
@@ -52,7 +54,8 @@ executors:
 			if err != nil {
 				t.Fatal(err)
 			}
-			eng, err := engine.Start(context.Background(), f, engine.Options{})
+			bus := events.NewBus(1000)
+			eng, err := engine.Start(context.Background(), f, engine.Options{Bus: bus})
 			if err == nil {
 				eng.Stop(context.Background())
 				t.Fatal("started")
@@ -62,6 +65,16 @@ executors:
 			}
 			if got := err.Error(); got != "deployment up failed to start: "+tc.want {
 				t.Errorf("got  %s\nwant deployment up failed to start: %s", got, tc.want)
+			}
+			// The child's own "error:" log line is located the same way.
+			var logged bool
+			for _, e := range bus.Recent() {
+				if l, ok := e.(events.Log); ok && l.Source == "up/rep-0" && l.Message == "error: "+strings.TrimPrefix(tc.want, "up/rep-0: ") {
+					logged = true
+				}
+			}
+			if !logged {
+				t.Errorf("no located error log line among %v", bus.Recent())
 			}
 		})
 	}
