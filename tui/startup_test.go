@@ -92,3 +92,15 @@ func TestStartWithProgress(t *testing.T) {
 		t.Fatalf("got %v, %v", eng, err)
 	}
 }
+
+// TestStartupCtrlCCancels: ctrl+c during the start cancels it (once) and
+// the screen says it is stopping; it ends when the start returns.
+func TestStartupCtrlCCancels(t *testing.T) {
+	var cancels int
+	m := newStartupModel("demo", nil, func() { cancels++ }, time.Now())
+	m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	if cancels != 1 || !strings.Contains(m.View(), "stopping...") {
+		t.Fatalf("cancels %d, view:\n%s", cancels, m.View())
+	}
+}
