@@ -23,6 +23,7 @@ const startupLogLines = 8
 // startupBuild is one executor build seen on the bus.
 type startupBuild struct {
 	who     string // the deployments built from one folder
+	folder  string // that folder, from the engine's "building executor" log
 	started time.Time
 	took    time.Duration
 	outcome events.Outcome
@@ -34,9 +35,12 @@ type startupModel struct {
 	began  time.Time
 	now    time.Time
 	builds []*startupBuild
-	logs   []string
-	sub    <-chan events.Event
-	cancel context.CancelFunc // stops the start (ctrl+c)
+	// folders maps a build's deployments to its folder (the engine's
+	// build log line carries it; the build event does not).
+	folders map[string]string
+	logs    []string
+	sub     <-chan events.Event
+	cancel  context.CancelFunc // stops the start (ctrl+c)
 
 	stopping bool
 	done     bool
@@ -57,7 +61,7 @@ type (
 )
 
 func newStartupModel(flow string, sub <-chan events.Event, cancel context.CancelFunc, now time.Time) *startupModel {
-	return &startupModel{flow: flow, began: now, now: now, sub: sub, cancel: cancel}
+	return &startupModel{flow: flow, began: now, now: now, sub: sub, cancel: cancel, folders: map[string]string{}}
 }
 
 func (m *startupModel) Init() tea.Cmd { return tea.Batch(m.next(), startupTick()) }
@@ -127,6 +131,9 @@ func (m *startupModel) observe(e events.Event) {
 			m.builds = append(m.builds, b)
 		}
 		b.outcome = ev.Outcome
+		if f := m.folders[ev.Deployment]; f != "" {
+			b.folder = f
+		}
 		if ev.Outcome != events.Started {
 			b.took = ev.Duration
 		}
@@ -134,6 +141,23 @@ func (m *startupModel) observe(e events.Event) {
 			m.now = ev.Time
 		}
 	case events.Log:
+		if ev.Source == "engine" && ev.Message == "building executor" {
+			var who, folder string
+			for _, a := range ev.Attrs {
+				switch a.Key {
+				case "deployments":
+					who = a.Value
+				case "folder":
+					folder = a.Value
+				}
+			}
+			m.folders[who] = folder
+			for _, b := range m.builds {
+				if b.who == who && b.outcome == events.Started {
+					b.folder = folder
+				}
+			}
+		}
 		m.logs = append(m.logs, fmt.Sprintf("%s %-5s %s %s", ev.Time.Format("15:04:05"), ev.Level, ev.Source, ev.String()))
 		if len(m.logs) > startupLogLines {
 			m.logs = m.logs[len(m.logs)-startupLogLines:]
@@ -150,7 +174,7 @@ func (m *startupModel) View() string {
 	for _, x := range m.builds {
 		switch x.outcome {
 		case events.Started:
-			fmt.Fprintf(&b, "  building %s ... %s\n", x.who, m.now.Sub(x.started).Round(time.Second))
+			fmt.Fprintf(&b, "  building %s%s ... %s\n", x.who, inFolder(x.folder), m.now.Sub(x.started).Round(time.Second))
 		case events.Succeeded:
 			fmt.Fprintf(&b, "  built    %s in %s\n", x.who, x.took.Round(100*time.Millisecond))
 		default:
@@ -169,6 +193,14 @@ func (m *startupModel) View() string {
 		b.WriteString("\nctrl+c stops\n")
 	}
 	return b.String()
+}
+
+// inFolder renders " (go build FOLDER)" when the folder is known.
+func inFolder(folder string) string {
+	if folder == "" {
+		return ""
+	}
+	return " (go build " + folder + ")"
 }
 
 // StartWithProgress shows the start-up screen while start runs and returns

@@ -22,10 +22,10 @@ func TestStartupModelShowsBuilds(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	m := newStartupModel("demo", nil, nil, t0)
 	m.Update(startupEventMsg{events.Update{Time: t0.Add(time.Second), Kind: events.Build, Deployment: "up,down", Outcome: events.Started}})
-	m.Update(startupEventMsg{events.Log{Time: t0.Add(time.Second), Level: -0, Source: "engine", Message: "building executor"}})
+	m.Update(startupEventMsg{events.Log{Time: t0.Add(time.Second), Source: "engine", Message: "building executor", Attrs: []events.Attr{{Key: "folder", Value: "/src/up"}, {Key: "deployments", Value: "up,down"}}}})
 	m.Update(startupTickMsg(t0.Add(4 * time.Second)))
 	v := m.View()
-	for _, want := range []string{"starting flow demo  (4s)", "building up,down ... 3s", "building executor"} {
+	for _, want := range []string{"starting flow demo  (4s)", "building up,down (go build /src/up) ... 3s", "building executor"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
 		}
