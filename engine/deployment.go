@@ -220,10 +220,18 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 		d.mu.Lock()
 		binary := d.binary
 		d.mu.Unlock()
+		locate := childErrorLocator(cfg)
 		return replica.NewProcess(replica.ProcessSpec{
 			Common: common, Binary: binary, Args: append(d.workerArgs(shard, rep), extraArgs...), Env: envList(cfg.Env),
-			Dir: cfg.Source, Port: port, MaxMessageSize: maxMsg,
+			Dir: cfg.Source, Port: port, MaxMessageSize: maxMsg, Locate: locate,
 			Output: func(l events.Log) {
+				// The child's "error:" line, located like its exit error,
+				// so the log does not show flag text the user never wrote.
+				if msg, ok := strings.CutPrefix(l.Message, "error: "); ok && l.Level >= slog.LevelError {
+					if r, ok := locate(msg); ok {
+						l.Message = "error: " + r
+					}
+				}
 				if l.Message == consensus.RepairLogMessage {
 					d.publishRepairLog(name, l.Attrs)
 				}

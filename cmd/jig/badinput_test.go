@@ -15,6 +15,12 @@ import (
 // names follow).
 func TestBadInput(t *testing.T) {
 	type files map[string]string
+	// A real Go executor built from its folder, run as a child process:
+	// its config errors read like a built-in's.
+	upper, err := filepath.Abs("../../engine/testdata/upper")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name  string
 		files files
@@ -156,6 +162,10 @@ func TestBadInput(t *testing.T) {
 			[]string{"serve", "builtin:SimpleIndexer", "--uses-with", "[1]"}, `--uses-with:1:1: want a mapping like {"key": value}, got a list`},
 		{"flags: serve --uses-with unknown field", nil,
 			[]string{"serve", "builtin:SimpleIndexer", "--uses-with", "{nope: 1}"}, `deployment simpleindexer failed to start: simpleindexer/rep-0: --uses-with:1:2: nope: unknown field "nope" (known: limit, persist)`},
+		{"flags: serve folder --uses-with a list", nil,
+			[]string{"serve", upper, "--uses-with", `{"prefix": [1]}`}, `deployment upper failed to start: upper/rep-0: --uses-with:1:12: prefix: want a string, got a list`},
+		{"flow: folder executor uses_with a list", files{"flow.yml": "executors:\n  - name: up\n    uses: " + upper + "\n    uses_with: {prefix: [1, 2]}\n"},
+			[]string{"up", "flow.yml", "--headless"}, `deployment up failed to start: up/rep-0: flow.yml:4:25: executors[0].uses_with.prefix: want a string, got a list`},
 		{"flags: post without address", nil, []string{"post"}, `accepts 1 arg(s), received 0 (see 'jig post --help')`},
 		{"flags: post unknown scheme", nil,
 			[]string{"post", "ftp://x:1", "--on", "/x"}, `bad address "ftp://x:1": unknown scheme "ftp" (want grpc, grpcs, http or https)`},

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/jig-dev/jig/engine"
+	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/examples"
 	"github.com/jig-dev/jig/tui"
@@ -65,7 +67,17 @@ func runWorkbench(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions, level slo
 	if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
 		return &usageError{fmt.Errorf("the workbench needs a terminal; use --headless to run without it")}
 	}
-	eng, err := engine.Start(cmd.Context(), f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level})
+	// The start-up screen shows from the first moment what the engine is
+	// doing (a first build takes minutes on a cold cache), from the bus
+	// the engine publishes on, subscribed before Start.
+	bus := events.NewBus(5000)
+	eng, err := tui.StartWithProgress(cmd.Context(), f.Name, bus, func(ctx context.Context) (tui.Engine, error) {
+		eng, err := engine.Start(ctx, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level, Bus: bus})
+		if err != nil {
+			return nil, err
+		}
+		return eng, nil
+	})
 	if err != nil {
 		return err
 	}

@@ -618,6 +618,7 @@ func (f *Flow) inlineSource(d *Deployment, file string, uses, src *yaml.Node, uf
 		return err
 	}
 	d.Config, d.Source, d.Uses = cfg, dir, "jtype:"+cfg.JType
+	d.ConfigAt = &executors.Override{Node: cfgNode, File: file, Field: ufield}
 	return nil
 }
 

@@ -163,6 +163,10 @@ type Deployment struct {
 	// UsesRequestsAt is where UsesRequests was written, for errors found
 	// when the executor starts (a method it does not have).
 	UsesRequestsAt *executors.Override
+	// ConfigAt is where an inline config of a Go executor's folder was
+	// written (`uses: {jtype, source, with}`): the mapping without source,
+	// for errors its child process reports against the --uses text.
+	ConfigAt *executors.Override
 	// UsesDynamicBatching overrides dynamic batching per endpoint.
 	UsesDynamicBatching map[string]executors.BatchConfig
 	// Replicas and Shards size the deployment (each at least 1).

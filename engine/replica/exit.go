@@ -109,6 +109,20 @@ type ExitError struct {
 	Reason string
 	// BadInput: the child reported bad input (its configuration, flags).
 	BadInput bool
+	// Located: Reason was mapped to where the input was written (a flow
+	// file's line and field), so it is all the message needs to say.
+	Located bool
+}
+
+// locate rewrites a bad-input reason with fn (see ProcessSpec.Locate).
+func (e *ExitError) locate(fn func(string) (string, bool)) *ExitError {
+	if fn == nil || !e.BadInput {
+		return e
+	}
+	if r, ok := fn(e.Reason); ok {
+		e.Reason, e.Located = r, true
+	}
+	return e
 }
 
 func newExitError(replica, when string, ps *exec.ExitError, waitErr error, tail *stderrTail) *ExitError {
@@ -126,6 +140,10 @@ func newExitError(replica, when string, ps *exec.ExitError, waitErr error, tail 
 }
 
 func (e *ExitError) Error() string {
+	if e.Located {
+		// Like a built-in executor's config error: where, what.
+		return e.Replica + ": " + e.Reason
+	}
 	s := fmt.Sprintf("%s: %s (%s)", e.Replica, e.When, e.Status)
 	if e.Reason != "" {
 		s += ": " + e.Reason

@@ -43,6 +43,12 @@ type ProcessSpec struct {
 	MaxMessageSize int
 	// Output receives the child's log lines as events.
 	Output func(events.Log)
+	// Locate, when set, rewrites the child's reason for exiting: a config
+	// error the child reports against the flag text it was given
+	// (--uses-with:1:11: prefix: ...) becomes one located in the flow file
+	// the flag came from. ok says it did, and the error then reads like a
+	// built-in executor's.
+	Locate func(reason string) (located string, ok bool)
 	// GracePeriod is how long a stopping child may drain before SIGKILL.
 	GracePeriod time.Duration
 }
@@ -134,7 +140,7 @@ func (r *ProcessRunner) spawn(ctx context.Context) error {
 	case <-exited:
 		var ee *exec.ExitError
 		errors.As(waitErr, &ee)
-		return newExitError(r.String(), "exited before serving", ee, waitErr, tail)
+		return newExitError(r.String(), "exited before serving", ee, waitErr, tail).locate(r.spec.Locate)
 	case <-ctx.Done():
 		r.terminate(0)
 		return fmt.Errorf("%s: not ready: %w", r, ctx.Err())

@@ -322,7 +322,13 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 	inst, err := executors.New(ctx, spec)
 	if err != nil {
 		lis.Close()
-		return fmt.Errorf("load executor %s: %w", f.Uses, err)
+		// An inline config (YAML text) would spread the one "error:"
+		// line the engine reads over many; name the flag instead.
+		uses := f.Uses
+		if strings.Contains(uses, "\n") {
+			uses = "(inline --uses config)"
+		}
+		return fmt.Errorf("load executor %s: %w", uses, err)
 	}
 	defer func() {
 		if err := inst.Close(); err != nil {
