@@ -24,7 +24,7 @@ type Echo struct {
 
 // Endpoints binds Echo to the default endpoint, so it serves every endpoint.
 func (e *Echo) Endpoints(r *executors.Router) {
-	r.Default(e.Echo)
+	executors.Default(r, e.Echo)
 }
 
 // Echo returns docs as they are.

@@ -77,7 +77,7 @@ func (f *Fault) Init(ctx context.Context) error {
 
 // Endpoints binds Fault to the default endpoint.
 func (f *Fault) Endpoints(r *executors.Router) {
-	r.Default(f.Maybe)
+	executors.Default(r, f.Maybe)
 }
 
 // Maybe waits LatencyMs, then panics, fails or returns docs unchanged.

@@ -118,7 +118,7 @@ type EmbeddedDoc struct {
 
 // Endpoints binds the embedder to the default endpoint.
 func (h *HashEmbedder) Endpoints(r *executors.Router) {
-	r.Default(executors.Typed(h.Encode))
+	executors.Default(r, executors.Typed(h.Encode))
 }
 
 // Encode embeds every document (and chunk, when EmbedChunks) that has

@@ -79,7 +79,7 @@ func (s *Sentencizer) Init(ctx context.Context) error {
 
 // Endpoints binds the sentencizer to the default endpoint.
 func (s *Sentencizer) Endpoints(r *executors.Router) {
-	r.Default(s.Split)
+	executors.Default(r, s.Split)
 }
 
 // Split replaces the chunks of each document that has text with its

@@ -140,11 +140,11 @@ type SearchResult struct {
 // Endpoints binds the index endpoints; there is no default endpoint, so
 // requests for other endpoints pass the indexer by.
 func (s *SimpleIndexer) Endpoints(r *executors.Router) {
-	r.Write("/index", executors.Typed(s.Index))
-	r.Write("/delete", executors.Typed(s.Delete))
-	r.Write("/clear", s.Clear)
-	r.On("/search", executors.Typed(s.Search))
-	r.On("/count", s.Count)
+	executors.Write(r, "/index", executors.Typed(s.Index))
+	executors.Write(r, "/delete", executors.Typed(s.Delete))
+	executors.Write(r, "/clear", s.Clear)
+	executors.On(r, "/search", executors.Typed(s.Search))
+	executors.On(r, "/count", s.Count)
 }
 
 // Index upserts docs by ID. Every document is checked before any is

@@ -47,7 +47,7 @@ func (s *Sleep) Init(ctx context.Context) error {
 
 // Endpoints binds Sleep to the default endpoint.
 func (s *Sleep) Endpoints(r *executors.Router) {
-	r.Default(s.Sleep)
+	executors.Default(r, s.Sleep)
 }
 
 // Sleep waits, then returns docs unchanged.

@@ -75,7 +75,7 @@ func (t *TextNormalizer) Init(ctx context.Context) error {
 
 // Endpoints binds the normaliser to the default endpoint.
 func (t *TextNormalizer) Endpoints(r *executors.Router) {
-	r.Default(t.Normalize)
+	executors.Default(r, t.Normalize)
 }
 
 // Normalize normalises the text of docs (and of their chunks when Chunks

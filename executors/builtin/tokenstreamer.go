@@ -59,7 +59,7 @@ func (t *TokenStreamer) Init(ctx context.Context) error {
 // Endpoints binds the generator to the default endpoint, so every endpoint
 // streams.
 func (t *TokenStreamer) Endpoints(r *executors.Router) {
-	r.Default(executors.TypedGenerator(t.Stream))
+	executors.Default(r, executors.TypedGenerator(t.Stream))
 }
 
 // Stream yields the tokens of doc's text one by one.

@@ -35,7 +35,7 @@ type serialSleep struct {
 	mu        sync.Mutex
 }
 
-func (s *serialSleep) Endpoints(r *executors.Router) { r.Default(s.Sleep) }
+func (s *serialSleep) Endpoints(r *executors.Router) { executors.Default(r, s.Sleep) }
 
 func (s *serialSleep) Sleep(ctx context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, error) {
 	s.mu.Lock()
@@ -52,7 +52,7 @@ type shardSleep struct {
 	SlowMs    float64 `yaml:"slow_ms"`
 }
 
-func (s *shardSleep) Endpoints(r *executors.Router) { r.Default(s.Sleep) }
+func (s *shardSleep) Endpoints(r *executors.Router) { executors.Default(r, s.Sleep) }
 
 func (s *shardSleep) Sleep(ctx context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, error) {
 	ms := s.LatencyMs

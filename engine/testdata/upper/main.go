@@ -21,9 +21,9 @@ type Upper struct {
 
 // Endpoints binds the default endpoint, /pid and /sleep.
 func (u *Upper) Endpoints(r *executors.Router) {
-	r.Default(u.Upper)
-	r.On("/pid", u.PID)
-	r.On("/sleep", u.Sleep)
+	executors.Default(r, u.Upper)
+	executors.On(r, "/pid", u.PID)
+	executors.On(r, "/sleep", u.Sleep)
 }
 
 // Sleep blocks until the request's context ends (or a minute passes) and
