@@ -276,11 +276,12 @@ func TestWriteBackOnQuit(t *testing.T) {
 		if err := os.WriteFile(path, []byte(orig), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		// Status polled often, so the file name below arrives quickly.
-		a := start(t, w, h, func(o *tui.Options) { o.StatusInterval = 10 * time.Millisecond })
-		st := a.eng.Status()
-		st.File = path
-		a.eng.SetStatus(st)
+		// The flow's file is known from the first status on.
+		a := startWith(t, w, h, func(e *tuitest.Engine) {
+			st := e.Status()
+			st.File = path
+			e.SetStatus(st)
+		})
 		a.keys("7", "enter")
 		a.typeText("shouter")
 		a.keys("enter")

@@ -53,6 +53,14 @@ type app struct {
 // waits until the first status and the event history have arrived.
 func start(t *testing.T, w, h int, opts ...func(*tui.Options)) *app {
 	t.Helper()
+	return startWith(t, w, h, nil, opts...)
+}
+
+// startWith is start with the fixture engine prepared (prepare, when not
+// nil) before the workbench sees its first status, so a test does not race
+// the status poll.
+func startWith(t *testing.T, w, h int, prepare func(*tuitest.Engine), opts ...func(*tui.Options)) *app {
+	t.Helper()
 	a := &app{
 		eng: tuitest.NewFixtureEngine(),
 		sender: &tuitest.Sender{EndpointList: []request.Endpoint{
@@ -60,6 +68,9 @@ func start(t *testing.T, w, h int, opts ...func(*tui.Options)) *app {
 			{Name: "/search", Fields: []request.Field{{Name: "price", Type: "number"}, {Name: "text", Type: "string"}}},
 		}},
 		wizard: &tuitest.Wizard{},
+	}
+	if prepare != nil {
+		prepare(a.eng)
 	}
 	o := tui.Options{
 		Themes: themes.Builtin(), Now: tuitest.Clock, Sender: a.sender, Wizard: a.wizard,
@@ -94,7 +105,9 @@ func (a *app) waitForAny(t *testing.T, text string) {
 
 func (a *app) wait(t *testing.T, text string, sinceMark bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	// A generous deadline: it only matters when the text never comes,
+	// and CI machines are shared.
+	deadline := time.Now().Add(15 * time.Second)
 	buf := make([]byte, 64<<10)
 	for {
 		n, _ := a.tm.Output().Read(buf)
@@ -107,7 +120,7 @@ func (a *app) wait(t *testing.T, text string, sinceMark bool) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waited 5s for %q; output since the last key:\n%s", text, a.all.Bytes()[a.mark:])
+			t.Fatalf("waited 15s for %q; output since the last key:\n%s", text, a.all.Bytes()[a.mark:])
 		}
 		if n == 0 {
 			time.Sleep(5 * time.Millisecond)
