@@ -9,7 +9,6 @@ import (
 
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/proto/jinapb"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Generator endpoints are the Go shape of Jina's generator endpoints
@@ -133,42 +132,6 @@ func (h *Handler) IsGenerator() bool { return h != nil && h.stream != nil }
 func (in *Instance) IsGenerator(endpoint string) bool {
 	h, _ := in.routes.lookup(endpoint)
 	return h.IsGenerator()
-}
-
-// GeneratorEndpoints lists the instance's own endpoints served by generator
-// handlers, for endpoint discovery (is_generator).
-func (in *Instance) GeneratorEndpoints() map[string]bool {
-	out := map[string]bool{}
-	for ep, h := range in.routes.bindings {
-		if h.IsGenerator() {
-			out[ep] = true
-		}
-	}
-	return out
-}
-
-// withGenerators marks the generator endpoints in discovery's schemas the
-// way Jina's worker publishes them: is_generator and is_singleton_doc true
-// (a generator takes one document). An endpoint without a schema entry
-// gets one holding just these flags. Other entries are left as they are.
-func (in *Instance) withGenerators(out *jinapb.EndpointsProto) *jinapb.EndpointsProto {
-	gens := in.GeneratorEndpoints()
-	if len(gens) == 0 {
-		return out
-	}
-	if out.Schemas == nil {
-		out.Schemas = &structpb.Struct{Fields: map[string]*structpb.Value{}}
-	}
-	for ep := range gens {
-		entry := out.Schemas.Fields[ep].GetStructValue()
-		if entry == nil {
-			entry = &structpb.Struct{Fields: map[string]*structpb.Value{}}
-			out.Schemas.Fields[ep] = structpb.NewStructValue(entry)
-		}
-		entry.Fields["is_generator"] = structpb.NewBoolValue(true)
-		entry.Fields["is_singleton_doc"] = structpb.NewBoolValue(true)
-	}
-	return out
 }
 
 // ErrNotGenerator is the error stream_doc reports for an endpoint whose

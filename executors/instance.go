@@ -277,7 +277,7 @@ func (in *Instance) Endpoints() *jinapb.EndpointsProto {
 	} else {
 		in.logger.Warn("endpoint schemas cannot be published", "err", err)
 	}
-	return in.withGenerators(out) // is_generator (generator.go)
+	return out
 }
 
 // endpointSchema is the discovery entry of one endpoint served by h (nil:
