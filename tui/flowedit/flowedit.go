@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jig-dev/jig/internal/yamlutil"
 	"gopkg.in/yaml.v3"
 )
 
@@ -34,7 +35,7 @@ func Apply(src []byte, changes []Change) ([]byte, error) {
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("flow YAML: not a mapping")
 	}
-	execs := value(doc.Content[0], "executors")
+	execs := yamlutil.Lookup(doc.Content[0], "executors")
 	if execs == nil {
 		execs = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		doc.Content[0].Content = append(doc.Content[0].Content, scalar("executors"), execs)
@@ -54,7 +55,7 @@ func Apply(src []byte, changes []Change) ([]byte, error) {
 		}
 		var dep *yaml.Node
 		for _, e := range execs.Content {
-			if n := value(e, "name"); n != nil && n.Value == c.Name {
+			if n := yamlutil.Lookup(e, "name"); n != nil && n.Value == c.Name {
 				dep = e
 			}
 		}
@@ -108,19 +109,6 @@ func keepAlignment(src, out []byte) []byte {
 }
 
 func scalar(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
-
-// value returns the value of key in mapping m (nil if absent).
-func value(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
 
 // setValue replaces (or appends) key in mapping m; a nil v removes it.
 func setValue(m *yaml.Node, key string, v *yaml.Node) {
