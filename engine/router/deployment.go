@@ -128,16 +128,7 @@ func (d *Deployment) Send(ctx context.Context, req *jinapb.DataRequestProto) (*j
 		done(failed)
 	}
 	if d.Observe != nil {
-		outcome := "ok"
-		switch {
-		case status.Code(err) == codes.DeadlineExceeded:
-			outcome = "timeout"
-		case err != nil:
-			outcome = "unavailable"
-		case failed:
-			outcome = "error"
-		}
-		d.Observe(outcome, time.Since(start))
+		d.Observe(outcome(err, failed), time.Since(start))
 	}
 	return resp, err
 }
@@ -339,4 +330,19 @@ func (d *Deployment) commError(err error, shard int, addrs []string) error {
 func IsTransport(err error) bool {
 	var se interface{ GRPCStatus() *status.Status }
 	return errors.As(err, &se)
+}
+
+// outcome names how a call to a deployment ended, for Observe: a deadline
+// is "timeout", any other transport error "unavailable", an executor's
+// ERROR status "error".
+func outcome(err error, failed bool) string {
+	switch {
+	case status.Code(err) == codes.DeadlineExceeded:
+		return "timeout"
+	case err != nil:
+		return "unavailable"
+	case failed:
+		return "error"
+	}
+	return "ok"
 }

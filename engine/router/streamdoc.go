@@ -35,16 +35,7 @@ func (d *Deployment) StreamDoc(ctx context.Context, req *jinapb.SingleDocumentRe
 		done(failed || err != nil)
 	}
 	if d.Observe != nil {
-		outcome := "ok"
-		switch {
-		case status.Code(err) == codes.DeadlineExceeded:
-			outcome = "timeout"
-		case err != nil:
-			outcome = "unavailable"
-		case failed:
-			outcome = "error"
-		}
-		d.Observe(outcome, time.Since(start))
+		d.Observe(outcome(err, failed), time.Since(start))
 	}
 	return err
 }
