@@ -220,15 +220,7 @@ func runPost(cmd *cobra.Command, addr string, f *postFlags) error {
 			printStack(errOut, err)
 		}))
 	}
-	if params != nil {
-		opts = append(opts, client.Parameters(params))
-	}
-	if f.target != "" {
-		opts = append(opts, client.TargetExecutor(f.target))
-	}
-	if f.timeout > 0 {
-		opts = append(opts, client.Timeout(f.timeout))
-	}
+	opts = append(opts, f.requestOptions(params)...)
 	err = c.PostStream(ctx, f.on, docs, opts...)
 	prog.clear()
 	if ferr := out.Flush(); writeErr == nil && ferr != nil {
@@ -450,4 +442,20 @@ func (p *progress) clear() {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.drawn = false
 	}
+}
+
+// requestOptions are the options every request of `jig post` carries,
+// streamed or not: parameters, target executor, timeout.
+func (f *postFlags) requestOptions(params map[string]any) []client.PostOption {
+	var opts []client.PostOption
+	if params != nil {
+		opts = append(opts, client.Parameters(params))
+	}
+	if f.target != "" {
+		opts = append(opts, client.TargetExecutor(f.target))
+	}
+	if f.timeout > 0 {
+		opts = append(opts, client.Timeout(f.timeout))
+	}
+	return opts
 }

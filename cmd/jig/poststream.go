@@ -25,16 +25,7 @@ place for them).`
 // runPostStream is `jig post --stream`: stream_doc per input document,
 // printing items as they arrive (flushed one by one).
 func runPostStream(ctx context.Context, cmd *cobra.Command, c *client.Client, f *postFlags, params map[string]any, docs iter.Seq[*docarray.Document]) error {
-	var opts []client.PostOption
-	if params != nil {
-		opts = append(opts, client.Parameters(params))
-	}
-	if f.target != "" {
-		opts = append(opts, client.TargetExecutor(f.target))
-	}
-	if f.timeout > 0 {
-		opts = append(opts, client.Timeout(f.timeout))
-	}
+	opts := f.requestOptions(params)
 	if docs == nil {
 		docs = func(yield func(*docarray.Document) bool) { yield(&docarray.Document{ID: docarray.NewID()}) }
 	}
