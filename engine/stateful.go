@@ -15,6 +15,7 @@ import (
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/engine/replica"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/worker"
 	"google.golang.org/grpc"
@@ -413,10 +414,10 @@ func (d *deployment) raftStatus(s, r int) *RaftStatus {
 	}
 	st := rs.stats[s][r]
 	if st == nil {
-		return &RaftStatus{State: "Unknown", RaftAddress: rs.peers[s][r].RaftAddr}
+		return &RaftStatus{State: status.Unknown, RaftAddress: rs.peers[s][r].RaftAddr}
 	}
 	out := &RaftStatus{
-		State: st.State, Term: st.Term, LastIndex: st.LastLogIndex, CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex,
+		State: status.ParseRole(st.State), Term: st.Term, LastIndex: st.LastLogIndex, CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex,
 		LastContact: st.LastContact, LastSnapshotIndex: st.LastSnapshot.Index, LastSnapshotTerm: st.LastSnapshot.Term,
 		LastSnapshot: st.LastSnapshot.Time, Peers: st.Peers, RaftAddress: st.RaftAddr,
 	}

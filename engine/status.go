@@ -1,111 +1,21 @@
 package engine
 
-import (
-	"time"
+import "github.com/jig-dev/jig/engine/status"
 
-	"github.com/jig-dev/jig/engine/events"
+// The status types live in the leaf package engine/status, so the TUI's
+// panes can show a flow without linking the engine; these aliases keep
+// their engine names for the engine's own code and its callers.
+type (
+	// Addresses are where a running flow can be reached.
+	Addresses = status.Addresses
+	// Status is a snapshot of a running flow, for the TUI and `jig up`.
+	Status = status.Flow
+	// DeploymentStatus describes one deployment.
+	DeploymentStatus = status.Deployment
+	// ReplicaStatus describes one replica.
+	ReplicaStatus = status.Replica
+	// RaftStatus is one replica's view of its RAFT cluster.
+	RaftStatus = status.Raft
+	// Stats are request statistics over a recent window.
+	Stats = status.Stats
 )
-
-// Addresses are where a running flow can be reached.
-type Addresses struct {
-	// GRPC is host:port of the gRPC gateway ("" when not served).
-	GRPC string
-	// HTTP is host:port of the HTTP gateway ("" when not served).
-	HTTP string
-	// Metrics is the URL of the Prometheus endpoint.
-	Metrics string
-}
-
-// Status is a snapshot of a running flow, for the TUI and `jig up`.
-type Status struct {
-	// Flow is the flow's name; File the YAML it came from.
-	Flow, File string
-	Addresses  Addresses
-	Started    time.Time
-	// Gateway holds the request statistics of the whole flow.
-	Gateway     Stats
-	Deployments []DeploymentStatus
-}
-
-// DeploymentStatus describes one deployment.
-type DeploymentStatus struct {
-	Name string
-	// Uses is the executor as written in the flow.
-	Uses     string
-	Replicas int // per shard
-	Shards   int
-	// Ready counts ready replicas over all shards (out of Replicas*Shards).
-	Ready    int
-	State    events.State
-	Stateful bool
-	External bool
-	Reload   bool
-	// InProcess is true for built-in executors run inside the engine.
-	InProcess bool
-	// Endpoints the deployment serves (from discovery).
-	Endpoints      []string
-	WriteEndpoints []string
-	// UsesWith is the current `uses_with` as YAML text (editable in the TUI).
-	UsesWith string
-	Stats    Stats
-	// ReplicaStatus lists every replica, shard by shard.
-	ReplicaStatus []ReplicaStatus
-}
-
-// Ports returns the worker port of every replica.
-func (d DeploymentStatus) Ports() []int {
-	out := make([]int, 0, len(d.ReplicaStatus))
-	for _, r := range d.ReplicaStatus {
-		out = append(out, r.Port)
-	}
-	return out
-}
-
-// ReplicaStatus describes one replica.
-type ReplicaStatus struct {
-	// Name is "rep-1" or "shard-0/rep-1".
-	Name           string
-	Shard, Replica int
-	Address        string // host:port of its worker
-	Port           int
-	PID            int // 0 for in-process replicas
-	State          events.State
-	Restarts       int
-	LastError      string
-	Since          time.Time // when the state last changed
-	// Raft is set for replicas of stateful deployments.
-	Raft *RaftStatus
-}
-
-// RaftStatus is one replica's view of its RAFT cluster.
-type RaftStatus struct {
-	State        string // Leader, Follower, Candidate, Shutdown
-	Term         uint64
-	Leader       string // replica name of the leader, "" if none
-	LastIndex    uint64
-	CommitIndex  uint64
-	AppliedIndex uint64
-	// LastContact is how long ago a follower heard from the leader (0 on
-	// the leader).
-	LastContact       time.Duration
-	LastSnapshotIndex uint64
-	LastSnapshotTerm  uint64
-	LastSnapshot      time.Time
-	Peers             int
-	RaftAddress       string
-}
-
-// Stats are request statistics over a recent window.
-type Stats struct {
-	// Requests and Errors count all requests since start.
-	Requests, Errors uint64
-	// Rate is requests per second over the last few seconds.
-	Rate float64
-	// P50 and P99 are latency percentiles over the recent window.
-	P50, P99 time.Duration
-	// RateHistory holds requests/s per second for the last minute, oldest
-	// first (for sparklines).
-	RateHistory []float64
-	// InFlight is the number of requests being processed now.
-	InFlight int64
-}

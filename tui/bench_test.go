@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/themes"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/tuitest"
@@ -49,9 +50,9 @@ func status50() engine.Status {
 			rs := engine.ReplicaStatus{Name: fmt.Sprintf("rep-%d", r), Replica: r, Address: fmt.Sprintf("127.0.0.1:%d", 50000+d*10+r),
 				Port: 50000 + d*10 + r, PID: 1000 + d*10 + r, State: events.Ready, Since: tuitest.T0}
 			if ds.Stateful {
-				state := "Follower"
+				state := status.Follower
 				if r == 0 {
-					state = "Leader"
+					state = status.Leader
 				}
 				rs.Raft = &engine.RaftStatus{State: state, Term: 4, LastIndex: 1000, CommitIndex: 990, AppliedIndex: 980, LastContact: time.Millisecond}
 			}

@@ -11,7 +11,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/jig-dev/jig/engine"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/themes"
 )
 
@@ -32,7 +32,7 @@ type Context struct {
 	// Now is the clock; tests fix it so goldens are stable.
 	Now func() time.Time
 	// Status is the latest engine snapshot.
-	Status engine.Status
+	Status status.Flow
 	// DefaultParams is the text (JSON or YAML) of the default request
 	// parameters, edited in the Parameters pane and used by the Request pane.
 	DefaultParams string
@@ -48,11 +48,11 @@ func NewContext(st *themes.Styles, now func() time.Time) *Context {
 }
 
 // Deployment returns the latest status of the named deployment.
-func (c *Context) Deployment(name string) (engine.DeploymentStatus, bool) {
+func (c *Context) Deployment(name string) (status.Deployment, bool) {
 	for _, d := range c.Status.Deployments {
 		if d.Name == name {
 			return d, true
 		}
 	}
-	return engine.DeploymentStatus{}, false
+	return status.Deployment{}, false
 }

@@ -5,15 +5,15 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/tui/flowedit"
 )
 
 // StatusMsg carries a fresh engine snapshot. The root stores it in
 // Context.Status before broadcasting it.
 type StatusMsg struct {
-	Status engine.Status
+	Status status.Flow
 }
 
 // LogLine is a log event prepared for display: the bridge has already

@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/huh"
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/tui/panes/newexec"
 	"github.com/jig-dev/jig/tui/panes/request"
@@ -157,7 +158,7 @@ func Status() engine.Status {
 		}
 		return out
 	}
-	raft := func(state string, last, commit, applied uint64, contact time.Duration) *engine.RaftStatus {
+	raft := func(state status.Role, last, commit, applied uint64, contact time.Duration) *engine.RaftStatus {
 		return &engine.RaftStatus{State: state, Term: 3, Leader: "rep-0", LastIndex: last, CommitIndex: commit, AppliedIndex: applied,
 			LastContact: contact, LastSnapshotIndex: 100, LastSnapshotTerm: 2, LastSnapshot: T0.Add(30 * time.Second), Peers: 3}
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/tui/common"
 )
 
@@ -65,15 +65,15 @@ func (m *Model) Capturing() bool { return m.confirm.Open() }
 // shard is one RAFT group: a shard of a stateful deployment.
 type shard struct {
 	order    int // the deployment's position in the status
-	dep      engine.DeploymentStatus
+	dep      status.Deployment
 	index    int
-	replicas []engine.ReplicaStatus
+	replicas []status.Replica
 }
 
 // line is one row of the pane: a shard header or a replica.
 type line struct {
 	shard   *shard
-	replica *engine.ReplicaStatus // nil for the header
+	replica *status.Replica // nil for the header
 }
 
 func (l line) id() string {
@@ -256,12 +256,13 @@ func (m *Model) View() string {
 		r := l.replica
 		rs := r.Raft
 		if rs == nil {
-			rs = &engine.RaftStatus{State: string(r.State)}
+			// No RAFT view yet: show the replica's own state in the role column.
+			rs = &status.Raft{State: status.Role(r.State)}
 		}
 		lo, hi := barRange(l.shard)
 		barW := widths[3]
 		contact := "-"
-		if rs.State == "Follower" {
+		if rs.State == status.Follower {
 			contact = common.Duration(rs.LastContact)
 		}
 		snap := "-"
@@ -271,7 +272,7 @@ func (m *Model) View() string {
 		plainBar, styledBar := logBar(rs, lo, hi, barW, m.ctx)
 		cells := []common.Cell{
 			common.C(r.Name, st.Bold),
-			common.C(rs.State, st.State(rs.State)),
+			common.C(string(rs.State), st.State(string(rs.State))),
 			common.C(fmt.Sprint(rs.Term), st.Primary),
 			{Text: plainBar, Raw: styledBar},
 			common.C(fmt.Sprintf("%d/%d/%d", rs.AppliedIndex, rs.CommitIndex, rs.LastIndex), st.Secondary),
@@ -293,7 +294,7 @@ func (m *Model) header(s *shard) string {
 	for _, r := range s.replicas {
 		if r.Raft != nil {
 			term = max(term, r.Raft.Term)
-			if r.Raft.State == "Leader" {
+			if r.Raft.State == status.Leader {
 				leader = r.Name
 			}
 		}
@@ -344,7 +345,7 @@ func barRange(s *shard) (lo, hi uint64) {
 // logBar draws a replica's log as one bar over the index range [lo, hi]
 // (barRange): applied (█), committed but not applied (▓), appended but
 // not committed (░). It returns the plain and the styled form.
-func logBar(r *engine.RaftStatus, lo, hi uint64, w int, ctx *common.Context) (string, string) {
+func logBar(r *status.Raft, lo, hi uint64, w int, ctx *common.Context) (string, string) {
 	if w <= 0 {
 		return "", ""
 	}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/tui/common"
 )
 
@@ -74,12 +74,12 @@ func (m *Model) Selected() (deployment, replica string, detail bool) {
 }
 
 // rows returns the deployments passing the filter.
-func (m *Model) rows() []engine.DeploymentStatus {
+func (m *Model) rows() []status.Deployment {
 	all := m.ctx.Status.Deployments
 	if !m.filter.Active() {
 		return all
 	}
-	out := make([]engine.DeploymentStatus, 0, len(all))
+	out := make([]status.Deployment, 0, len(all))
 	for _, d := range all {
 		if m.filter.Match(d.Name, d.Uses, string(d.State)) {
 			out = append(out, d)
@@ -90,8 +90,8 @@ func (m *Model) rows() []engine.DeploymentStatus {
 
 // cursor returns the index of the selection in rows (selecting the first
 // row when the selection vanished).
-func (m *Model) cursor(rows []engine.DeploymentStatus) int {
-	i := slices.IndexFunc(rows, func(d engine.DeploymentStatus) bool { return d.Name == m.selected })
+func (m *Model) cursor(rows []status.Deployment) int {
+	i := slices.IndexFunc(rows, func(d status.Deployment) bool { return d.Name == m.selected })
 	if i < 0 && len(rows) > 0 {
 		i = 0
 		m.selected = rows[0].Name
@@ -99,23 +99,23 @@ func (m *Model) cursor(rows []engine.DeploymentStatus) int {
 	return i
 }
 
-func (m *Model) current() (engine.DeploymentStatus, bool) {
+func (m *Model) current() (status.Deployment, bool) {
 	rows := m.rows()
 	i := m.cursor(rows)
 	if i < 0 {
-		return engine.DeploymentStatus{}, false
+		return status.Deployment{}, false
 	}
 	return rows[i], true
 }
 
-func (m *Model) currentReplica(d engine.DeploymentStatus) (engine.ReplicaStatus, int, bool) {
-	i := slices.IndexFunc(d.ReplicaStatus, func(r engine.ReplicaStatus) bool { return r.Name == m.replica })
+func (m *Model) currentReplica(d status.Deployment) (status.Replica, int, bool) {
+	i := slices.IndexFunc(d.ReplicaStatus, func(r status.Replica) bool { return r.Name == m.replica })
 	if i < 0 && len(d.ReplicaStatus) > 0 {
 		i = 0
 		m.replica = d.ReplicaStatus[0].Name
 	}
 	if i < 0 {
-		return engine.ReplicaStatus{}, -1, false
+		return status.Replica{}, -1, false
 	}
 	return d.ReplicaStatus[i], i, true
 }
@@ -172,7 +172,7 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) detailKey(msg tea.KeyMsg, d engine.DeploymentStatus) tea.Cmd {
+func (m *Model) detailKey(msg tea.KeyMsg, d status.Deployment) tea.Cmd {
 	k := m.keys
 	r, i, ok := m.currentReplica(d)
 	switch {
@@ -207,7 +207,7 @@ func (m *Model) detailKey(msg tea.KeyMsg, d engine.DeploymentStatus) tea.Cmd {
 	return nil
 }
 
-func (m *Model) askRestart(d engine.DeploymentStatus) {
+func (m *Model) askRestart(d status.Deployment) {
 	label := "restart " + d.Name
 	name := d.Name
 	m.confirm.Ask(fmt.Sprintf("Restart deployment %s, one replica at a time?", d.Name), tea.Batch(
@@ -218,7 +218,7 @@ func (m *Model) askRestart(d engine.DeploymentStatus) {
 
 // ports summarises the worker ports of a deployment: "5001-5004",
 // "5001,5003", "in-process".
-func ports(d engine.DeploymentStatus) string {
+func ports(d status.Deployment) string {
 	ps := d.Ports()
 	var live []int
 	for _, p := range ps {
@@ -271,7 +271,7 @@ func (m *Model) track(evs []events.Event) {
 // stateText is a deployment's state as the table shows it: "ready" with a
 // failed build or reload since the last good one is "old build" (it
 // serves the previous binary).
-func (m *Model) stateText(d engine.DeploymentStatus) (string, bool) {
+func (m *Model) stateText(d status.Deployment) (string, bool) {
 	if _, bad := m.failed[d.Name]; bad && d.State == events.Ready {
 		return "old build", true
 	}

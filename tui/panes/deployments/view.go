@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jig-dev/jig/engine"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/tui/common"
 )
 
@@ -130,7 +130,7 @@ func (m *Model) listView() string {
 	return common.Block(body, m.w, m.h)
 }
 
-func (m *Model) detailView(d engine.DeploymentStatus) string {
+func (m *Model) detailView(d status.Deployment) string {
 	st := m.ctx.Styles
 	flags := []string{}
 	if d.Stateful {
@@ -228,7 +228,7 @@ func boolInt(b bool) int {
 }
 
 // stateCell is the STATE cell of d (see Model.stateText).
-func stateCell(m *Model, d engine.DeploymentStatus) common.Cell {
+func stateCell(m *Model, d status.Deployment) common.Cell {
 	text, stale := m.stateText(d)
 	if stale {
 		return common.C(text, m.ctx.Styles.Warning)

@@ -16,7 +16,7 @@ import (
 	"github.com/charmbracelet/bubbles/textarea"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/jig-dev/jig/engine"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/flowedit"
 	"github.com/jig-dev/jig/tui/panes/request"
@@ -163,8 +163,8 @@ func (m *Model) FullHelp() [][]key.Binding {
 }
 
 // editable lists the deployments whose uses_with jig controls.
-func (m *Model) editable() []engine.DeploymentStatus {
-	var out []engine.DeploymentStatus
+func (m *Model) editable() []status.Deployment {
+	var out []status.Deployment
 	for _, d := range m.ctx.Status.Deployments {
 		if !d.External {
 			out = append(out, d)
@@ -173,8 +173,8 @@ func (m *Model) editable() []engine.DeploymentStatus {
 	return out
 }
 
-func (m *Model) cursor(ds []engine.DeploymentStatus) int {
-	i := slices.IndexFunc(ds, func(d engine.DeploymentStatus) bool { return d.Name == m.selected })
+func (m *Model) cursor(ds []status.Deployment) int {
+	i := slices.IndexFunc(ds, func(d status.Deployment) bool { return d.Name == m.selected })
 	if i < 0 && len(ds) > 0 {
 		i = 0
 		m.select_(ds[0].Name)
