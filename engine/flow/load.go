@@ -303,44 +303,82 @@ func (f *Flow) loadGateway(file string, with *yaml.Node, raw *rawGateway) error 
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 
 func (f *Flow) loadDeployment(file string, node *yaml.Node, index int) (*Deployment, error) {
-	field := fmt.Sprintf("executors[%d]", index)
-	var raw rawDeployment
-	if err := yamlutil.Decode(file, node, field, &raw); err != nil {
+	p := &deploymentParser{f: f, file: file, node: node, field: fmt.Sprintf("executors[%d]", index)}
+	if err := yamlutil.Decode(file, node, p.field, &p.raw); err != nil {
 		return nil, err
 	}
-	d := &Deployment{Name: raw.Name, node: node, file: file, idx: index}
+	p.d = &Deployment{Name: p.raw.Name, node: node, file: file, idx: index}
+	// The sections in the order their checks depend on each other: scale
+	// before peer_ports (sized by it), stateful before consistency.
+	for _, section := range []func() error{
+		p.name, p.scale, p.environment, p.executorOptions, p.polling, p.topology, p.consensus, p.source,
+	} {
+		if err := section(); err != nil {
+			return nil, err
+		}
+	}
+	return p.d, nil
+}
+
+// deploymentParser reads one entry of executors: into d, section by
+// section; every error names file:line and the entry's field.
+type deploymentParser struct {
+	f     *Flow
+	file  string
+	node  *yaml.Node // the entry
+	field string     // "executors[i]"
+	raw   rawDeployment
+	d     *Deployment
+}
+
+// at is an error about key of the entry (the entry itself when absent).
+func (p *deploymentParser) at(key, format string, args ...any) error {
+	n := yamlutil.Lookup(p.node, key)
+	if n == nil {
+		n = p.node
+	}
+	return yamlutil.At(p.file, n, p.field+"."+key, format, args...)
+}
+
+// name checks the deployment's name (executor<i> when unset).
+func (p *deploymentParser) name() error {
+	d := p.d
 	if d.Name == "" {
-		d.Name = fmt.Sprintf("executor%d", index)
+		d.Name = fmt.Sprintf("executor%d", d.idx)
 	} else if !nameRe.MatchString(d.Name) {
-		return nil, yamlutil.At(file, yamlutil.Lookup(node, "name"), field+".name", "invalid name %q: use letters, digits, - and _ (at most 63)", d.Name)
+		return yamlutil.At(p.file, yamlutil.Lookup(p.node, "name"), p.field+".name", "invalid name %q: use letters, digits, - and _ (at most 63)", d.Name)
 	}
 	if d.Name == GatewayName {
-		return nil, yamlutil.At(file, yamlutil.Lookup(node, "name"), field+".name", "%q is reserved for the flow's entry point", GatewayName)
+		return yamlutil.At(p.file, yamlutil.Lookup(p.node, "name"), p.field+".name", "%q is reserved for the flow's entry point", GatewayName)
 	}
-	at := func(key, format string, args ...any) error {
-		n := yamlutil.Lookup(node, key)
-		if n == nil {
-			n = node
-		}
-		return yamlutil.At(file, n, field+"."+key, format, args...)
-	}
+	return nil
+}
 
+// scale reads replicas and shards.
+func (p *deploymentParser) scale() error {
+	d, raw := p.d, &p.raw
 	d.Replicas, d.Shards = 1, 1
 	if raw.Replicas != nil {
 		if *raw.Replicas < 1 || *raw.Replicas > MaxReplicas {
-			return nil, at("replicas", "want 1 to %d, got %d", MaxReplicas, *raw.Replicas)
+			return p.at("replicas", "want 1 to %d, got %d", MaxReplicas, *raw.Replicas)
 		}
 		d.Replicas = *raw.Replicas
 	}
 	if raw.Shards != nil {
 		if *raw.Shards < 1 || *raw.Shards > MaxShards {
-			return nil, at("shards", "want 1 to %d, got %d", MaxShards, *raw.Shards)
+			return p.at("shards", "want 1 to %d, got %d", MaxShards, *raw.Shards)
 		}
 		d.Shards = *raw.Shards
 	}
 	if d.Replicas*d.Shards > MaxReplicasTotal {
-		return nil, at("replicas", "%d replicas × %d shards is %d workers, more than %d", d.Replicas, d.Shards, d.Replicas*d.Shards, MaxReplicasTotal)
+		return p.at("replicas", "%d replicas × %d shards is %d workers, more than %d", d.Replicas, d.Shards, d.Replicas*d.Shards, MaxReplicasTotal)
 	}
+	return nil
+}
+
+// environment reads workspace and env, on top of the gateway's.
+func (p *deploymentParser) environment() error {
+	d, raw, f := p.d, &p.raw, p.f
 	d.Workspace = raw.Workspace
 	if d.Workspace == "" {
 		d.Workspace = f.Gateway.Workspace
@@ -354,172 +392,202 @@ func (f *Flow) loadDeployment(file string, node *yaml.Node, index int) (*Deploym
 	for k, v := range raw.Env {
 		d.Env[k] = v
 	}
+	return nil
+}
+
+// executorOptions reads the flags and the executor's overrides: stateful,
+// reload, restart, external, uses_requests, uses_dynamic_batching,
+// resources, retries, timeout_send, uses_with and uses_metas.
+func (p *deploymentParser) executorOptions() error {
+	d, raw, file, field := p.d, &p.raw, p.file, p.field
 	d.Stateful, d.Reload, d.Restart, d.External = raw.Stateful, raw.Reload, raw.Restart, raw.External
 	d.UsesRequests, d.UsesDynamicBatching, d.Resources = raw.UsesRequests, raw.UsesDynamicBatching, raw.Resources
-	if n := yamlutil.Lookup(node, "uses_requests"); n != nil {
+	if n := yamlutil.Lookup(p.node, "uses_requests"); n != nil {
 		d.UsesRequestsAt = &executors.Override{Node: n, File: file, Field: field + ".uses_requests"}
 	}
 	d.Retries = -1
 	if raw.Retries != nil {
 		if *raw.Retries < -1 {
-			return nil, at("retries", "want -1 (default: max(3, replicas)) or more, got %d", *raw.Retries)
+			return p.at("retries", "want -1 (default: max(3, replicas)) or more, got %d", *raw.Retries)
 		}
 		d.Retries = *raw.Retries
 	}
 	var err error
 	if d.TimeoutSend, err = parseMillis(file, &raw.TimeoutSend, field+".timeout_send", 0); err != nil {
-		return nil, err
+		return err
 	}
 	if d.TimeoutSend < 0 {
 		d.TimeoutSend = 0
 	}
 	if raw.UsesWith.Kind != 0 {
 		if raw.UsesWith.Kind != yaml.MappingNode {
-			return nil, at("uses_with", "want a mapping of the executor's fields")
+			return p.at("uses_with", "want a mapping of the executor's fields")
 		}
 		d.UsesWith = &executors.Override{Node: &raw.UsesWith, File: file, Field: field + ".uses_with"}
 	}
 	if raw.UsesMetas.Kind != 0 {
 		if raw.UsesMetas.Kind != yaml.MappingNode {
-			return nil, at("uses_metas", "want a mapping")
+			return p.at("uses_metas", "want a mapping")
 		}
 		// Check the keys now, so typos fail at load time.
 		var m executors.Metas
 		if err := yamlutil.Decode(file, &raw.UsesMetas, field+".uses_metas", &m); err != nil {
-			return nil, err
+			return err
 		}
 		d.UsesMetas = &executors.Override{Node: &raw.UsesMetas, File: file, Field: field + ".uses_metas"}
 	}
+	return nil
+}
 
-	// polling: ANY | ALL | {endpoint: ANY|ALL, "*": ...}
+// polling reads polling: ANY | ALL | {endpoint: ANY|ALL, "*": ...}.
+func (p *deploymentParser) polling() error {
+	d, raw := p.d, &p.raw
 	d.Polling = PollingMap{}
 	switch raw.Polling.Kind {
 	case 0:
 	case yaml.ScalarNode:
-		p, err := parsePolling(file, &raw.Polling, field+".polling")
+		pol, err := parsePolling(p.file, &raw.Polling, p.field+".polling")
 		if err != nil {
-			return nil, err
+			return err
 		}
-		d.Polling["*"] = p
+		d.Polling["*"] = pol
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(raw.Polling.Content); i += 2 {
 			k, v := raw.Polling.Content[i], raw.Polling.Content[i+1]
-			p, err := parsePolling(file, v, field+".polling."+k.Value)
+			pol, err := parsePolling(p.file, v, p.field+".polling."+k.Value)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			d.Polling[k.Value] = p
+			d.Polling[k.Value] = pol
 		}
 	default:
-		return nil, at("polling", "want ANY, ALL or a mapping {endpoint: ANY|ALL}")
+		return p.at("polling", "want ANY, ALL or a mapping {endpoint: ANY|ALL}")
 	}
+	return nil
+}
 
-	// needs: name | [names]
+// topology reads needs (name | [names]) and when.
+func (p *deploymentParser) topology() error {
+	d, raw := p.d, &p.raw
+	var err error
 	if raw.Needs.Kind != 0 {
-		if d.Needs, err = stringOrList(file, &raw.Needs, field+".needs"); err != nil {
-			return nil, err
+		if d.Needs, err = stringOrList(p.file, &raw.Needs, p.field+".needs"); err != nil {
+			return err
 		}
 		if len(d.Needs) == 0 {
-			return nil, at("needs", "empty list: use `needs: gateway` to start a parallel branch")
+			return p.at("needs", "empty list: use `needs: gateway` to start a parallel branch")
 		}
 	}
 	if raw.When.Kind != 0 {
-		if d.When, err = ParseFilter(file, &raw.When, field+".when"); err != nil {
-			return nil, err
+		if d.When, err = ParseFilter(p.file, &raw.When, p.field+".when"); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	// Consensus settings.
+// consensus reads the settings of stateful deployments: consistency,
+// raft_configuration and peer_ports.
+func (p *deploymentParser) consensus() error {
+	d, raw, file := p.d, &p.raw, p.file
 	d.Consistency = Local
 	if raw.Consistency != "" {
 		if !d.Stateful {
-			return nil, at("consistency", "only stateful deployments have a read consistency")
+			return p.at("consistency", "only stateful deployments have a read consistency")
 		}
 		switch Consistency(strings.ToLower(raw.Consistency)) {
 		case Local, Leader:
 			d.Consistency = Consistency(strings.ToLower(raw.Consistency))
 		default:
-			return nil, at("consistency", "want local or leader, got %q", raw.Consistency)
+			return p.at("consistency", "want local or leader, got %q", raw.Consistency)
 		}
 	}
+	var err error
 	if raw.RaftConfiguration.Kind != 0 {
 		if !d.Stateful {
-			return nil, at("raft_configuration", "only stateful deployments run RAFT")
+			return p.at("raft_configuration", "only stateful deployments run RAFT")
 		}
 		var rr rawRaft
-		rf := field + ".raft_configuration"
+		rf := p.field + ".raft_configuration"
 		if err := yamlutil.Decode(file, &raw.RaftConfiguration, rf, &rr); err != nil {
-			return nil, err
+			return err
 		}
 		d.Raft.SnapshotThreshold, d.Raft.TrailingLogs = rr.SnapshotThreshold, rr.TrailingLogs
 		if d.Raft.SnapshotInterval, err = parseDuration(file, &rr.SnapshotInterval, rf+".snapshot_interval", time.Second, 0); err != nil {
-			return nil, err
+			return err
 		}
 		if d.Raft.HeartbeatTimeout, err = parseMillis(file, &rr.HeartbeatTimeout, rf+".heartbeat_timeout", 0); err != nil {
-			return nil, err
+			return err
 		}
 		if d.Raft.ElectionTimeout, err = parseMillis(file, &rr.ElectionTimeout, rf+".election_timeout", 0); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if raw.PeerPorts.Kind != 0 {
 		if !d.Stateful {
-			return nil, at("peer_ports", "only stateful deployments have RAFT peer ports")
+			return p.at("peer_ports", "only stateful deployments have RAFT peer ports")
 		}
-		if d.PeerPorts, err = parsePeerPorts(file, &raw.PeerPorts, field+".peer_ports", d.Shards, d.Replicas); err != nil {
-			return nil, err
+		if d.PeerPorts, err = parsePeerPorts(file, &raw.PeerPorts, p.field+".peer_ports", d.Shards, d.Replicas); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	// Where the executor comes from.
-	if raw.External {
-		if raw.Uses.Kind != 0 && raw.Uses.Value != "" {
-			d.Uses = raw.Uses.Value
-		}
-		if d.Stateful || d.Reload {
-			return nil, at("external", "external executors are run by someone else: stateful and reload do not apply")
-		}
-		if d.AuthToken, err = externalToken(file, &raw); err != nil {
-			return nil, at("auth_token_file", "%s", err.Error())
-		}
-		if raw.ShardHosts.Kind != 0 {
-			if err := d.externalShards(file, node, field, &raw); err != nil {
-				return nil, err
-			}
-			return d, nil
-		}
-		if raw.Shards != nil {
-			return nil, at("shards", "an external deployment's shards are given by shard_hosts (one list of addresses per shard)")
-		}
-		if d.Addresses, err = externalAddresses(file, node, field, field+".host", &raw.Host, &raw.Port); err != nil {
-			return nil, err
-		}
-		d.Replicas = len(d.Addresses)
-		return d, nil
+// source reads where the executor comes from: an external one's addresses
+// and token, or uses (and port) for jig's own replicas.
+func (p *deploymentParser) source() error {
+	if p.raw.External {
+		return p.external()
 	}
+	d, raw, file, field := p.d, &p.raw, p.file, p.field
 	if raw.ShardHosts.Kind != 0 {
-		return nil, at("shard_hosts", "only external executors take shard_hosts")
+		return p.at("shard_hosts", "only external executors take shard_hosts")
 	}
 	if raw.AuthToken != "" || raw.AuthTokenFile != "" {
-		return nil, at("auth_token", "only external executors take auth_token or auth_token_file (jig's own replicas get the flow's secret)")
+		return p.at("auth_token", "only external executors take auth_token or auth_token_file (jig's own replicas get the flow's secret)")
 	}
 	if raw.Host.Kind != 0 && raw.Host.Value != "" && raw.Host.Value != "127.0.0.1" && raw.Host.Value != "localhost" {
-		return nil, at("host", "only external executors take a host; jig runs its own executors on 127.0.0.1")
+		return p.at("host", "only external executors take a host; jig runs its own executors on 127.0.0.1")
 	}
 	if raw.Port.Kind != 0 {
 		ports, err := intOrList(file, &raw.Port, field+".port")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(ports) != 1 || ports[0] < 0 || ports[0] > 65535 {
-			return nil, at("port", "want one port (replicas take the following ones)")
+			return p.at("port", "want one port (replicas take the following ones)")
 		}
 		d.Port = ports[0]
 	}
-	if err := f.resolveUses(d, file, &raw.Uses, field); err != nil {
-		return nil, err
+	return p.f.resolveUses(d, file, &raw.Uses, field)
+}
+
+// external reads an external executor's addresses (host/port or
+// shard_hosts) and token.
+func (p *deploymentParser) external() error {
+	d, raw, file, field := p.d, &p.raw, p.file, p.field
+	if raw.Uses.Kind != 0 && raw.Uses.Value != "" {
+		d.Uses = raw.Uses.Value
 	}
-	return d, nil
+	if d.Stateful || d.Reload {
+		return p.at("external", "external executors are run by someone else: stateful and reload do not apply")
+	}
+	var err error
+	if d.AuthToken, err = externalToken(file, raw); err != nil {
+		return p.at("auth_token_file", "%s", err.Error())
+	}
+	if raw.ShardHosts.Kind != 0 {
+		return d.externalShards(file, p.node, field, raw)
+	}
+	if raw.Shards != nil {
+		return p.at("shards", "an external deployment's shards are given by shard_hosts (one list of addresses per shard)")
+	}
+	if d.Addresses, err = externalAddresses(file, p.node, field, field+".host", &raw.Host, &raw.Port); err != nil {
+		return err
+	}
+	d.Replicas = len(d.Addresses)
+	return nil
 }
 
 // resolveUses finds the executor config of a deployment.
