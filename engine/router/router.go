@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jig-dev/jig/engine/events"
@@ -39,7 +38,7 @@ type Router struct {
 	// inflight counts requests in Route, so that a flow change can let
 	// the requests routed by the previous router finish before it stops
 	// the deployments they may still reach.
-	inflight atomic.Int64
+	inflight inflight
 
 	// AccessLog, when set before the router is used, is called once per
 	// routed request with its access-log record (the engine rate-limits
@@ -95,16 +94,7 @@ func (r *Router) Close(ctx context.Context) {
 // Drain waits until no request is in Route (floating work aside), or ctx
 // ends. Callers stop routing new requests here first (a new router).
 func (r *Router) Drain(ctx context.Context) error {
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for r.inflight.Load() > 0 {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
+	return r.inflight.wait(ctx)
 }
 
 // Route sends req through the flow and returns the response: the output
@@ -113,8 +103,8 @@ func (r *Router) Drain(ctx context.Context) error {
 // as a response with an ERROR status; a delivery failure as a gRPC error
 // (UNAVAILABLE or DEADLINE_EXCEEDED) naming the deployment.
 func (r *Router) Route(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
-	r.inflight.Add(1)
-	defer r.inflight.Add(-1)
+	r.inflight.begin()
+	defer r.inflight.end()
 	var done func(bool)
 	if r.stats != nil {
 		done = r.stats.Begin()

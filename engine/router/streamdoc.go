@@ -113,6 +113,6 @@ func (d *Deployment) streamShard(ctx context.Context, i int, req *jinapb.SingleD
 // a request in flight until release is called, so that Drain waits for it
 // before a flow change stops the deployment it reads from.
 func (r *Router) Hold() (release func()) {
-	r.inflight.Add(1)
-	return func() { r.inflight.Add(-1) }
+	r.inflight.begin()
+	return r.inflight.end
 }
