@@ -41,7 +41,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jig-dev/jig/internal/yamlutil"
+	"github.com/jig-dev/jig/internal/badinput"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
@@ -401,12 +401,12 @@ func (c *Client) Close() error {
 }
 
 // ErrBadAddress is wrapped by the errors of New and ParseAddress for an
-// address that cannot be used. It also matches yamlutil.ErrBadInput, so
+// address that cannot be used. It also matches badinput.Err, so
 // CLIs exit with code 2.
 var ErrBadAddress error = &badInputError{msg: "bad address"}
 
 // badInputError is an error caused by the caller's input: errors.Is(err,
-// yamlutil.ErrBadInput) holds for it.
+// badinput.Err) holds for it.
 type badInputError struct {
 	msg string
 	err error
@@ -415,8 +415,8 @@ type badInputError struct {
 func (e *badInputError) Error() string { return e.msg }
 func (e *badInputError) Unwrap() error { return e.err }
 
-// Is matches yamlutil.ErrBadInput (exit code 2 in the CLI).
-func (e *badInputError) Is(target error) bool { return target == yamlutil.ErrBadInput }
+// Is matches badinput.Err (exit code 2 in the CLI).
+func (e *badInputError) Is(target error) bool { return target == badinput.Err }
 
 func badInput(format string, args ...any) error {
 	return &badInputError{msg: "client: " + fmt.Sprintf(format, args...)}

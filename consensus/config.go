@@ -1,84 +1,45 @@
 package consensus
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/jig-dev/jig/consensus/raftconf"
 	"github.com/jig-dev/jig/executors"
 	"google.golang.org/grpc"
 )
 
-// Peer is one member of a shard's RAFT cluster.
-type Peer struct {
-	// ID is the RAFT server ID, the replica id as a string ("0", "1", ...).
-	ID string `json:"id"`
-	// RaftAddr is the host:port of the member's RAFT transport.
-	RaftAddr string `json:"raft"`
-	// WorkerAddr is the host:port of the member's worker (the gRPC server
-	// speaking Jina's worker protocol); followers forward writes and leader
-	// reads there.
-	WorkerAddr string `json:"worker"`
-}
+// Peer is one member of a shard's RAFT cluster (raftconf.Peer).
+type Peer = raftconf.Peer
 
-// ParsePeers decodes a JSON list of peers, as given to `--raft-peers`:
-// [{"id":"0","raft":"127.0.0.1:7000","worker":"127.0.0.1:7100"}, ...].
-func ParsePeers(s string) ([]Peer, error) {
-	var peers []Peer
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&peers); err != nil {
-		return nil, fmt.Errorf("peers: want a JSON list of {\"id\",\"raft\",\"worker\"}: %w", err)
-	}
-	if err := validatePeers(peers); err != nil {
-		return nil, err
-	}
-	return peers, nil
-}
+// ParsePeers decodes a JSON list of peers, as given to `--raft-peers`.
+func ParsePeers(s string) ([]Peer, error) { return raftconf.ParsePeers(s) }
 
-func validatePeers(peers []Peer) error {
-	seen := map[string]bool{}
-	for i, p := range peers {
-		if p.ID == "" {
-			return fmt.Errorf("peers[%d]: empty id", i)
-		}
-		if seen[p.ID] {
-			return fmt.Errorf("peers[%d]: duplicate id %q", i, p.ID)
-		}
-		seen[p.ID] = true
-	}
-	return nil
-}
-
-// Defaults of the RAFT knobs. They suit replicas on one machine (loopback,
-// round trips of tens of microseconds, an fsync per batch); see the Config
-// fields for the trade-offs.
+// Defaults of the RAFT knobs (raftconf holds them, with the trade-offs).
 const (
-	DefaultHeartbeatTimeout   = 300 * time.Millisecond
-	DefaultElectionTimeout    = 500 * time.Millisecond
-	DefaultLeaderLeaseTimeout = 150 * time.Millisecond
-	DefaultCommitTimeout      = 20 * time.Millisecond
-	DefaultSnapshotInterval   = 60 * time.Second
-	DefaultSnapshotThreshold  = 4096
-	DefaultTrailingLogs       = 2048
-	DefaultApplyTimeout       = 10 * time.Second
-	DefaultLeaderWaitTimeout  = 5 * time.Second
-	DefaultCatchUpTimeout     = 30 * time.Second
-	DefaultMaxAppendEntries   = 256
-	DefaultMaxForwardHops     = 3
-	DefaultTransportTimeout   = 10 * time.Second
-	DefaultTransportMaxPool   = 3
-	DefaultSnapshotRetain     = 3
-	DefaultWALSegmentSize     = 64 << 20
-	DefaultRepairWait         = 20 * time.Second
+	DefaultHeartbeatTimeout   = raftconf.DefaultHeartbeatTimeout
+	DefaultElectionTimeout    = raftconf.DefaultElectionTimeout
+	DefaultLeaderLeaseTimeout = raftconf.DefaultLeaderLeaseTimeout
+	DefaultCommitTimeout      = raftconf.DefaultCommitTimeout
+	DefaultSnapshotInterval   = raftconf.DefaultSnapshotInterval
+	DefaultSnapshotThreshold  = raftconf.DefaultSnapshotThreshold
+	DefaultTrailingLogs       = raftconf.DefaultTrailingLogs
+	DefaultApplyTimeout       = raftconf.DefaultApplyTimeout
+	DefaultLeaderWaitTimeout  = raftconf.DefaultLeaderWaitTimeout
+	DefaultCatchUpTimeout     = raftconf.DefaultCatchUpTimeout
+	DefaultMaxAppendEntries   = raftconf.DefaultMaxAppendEntries
+	DefaultMaxForwardHops     = raftconf.DefaultMaxForwardHops
+	DefaultTransportTimeout   = raftconf.DefaultTransportTimeout
+	DefaultTransportMaxPool   = raftconf.DefaultTransportMaxPool
+	DefaultSnapshotRetain     = raftconf.DefaultSnapshotRetain
+	DefaultWALSegmentSize     = raftconf.DefaultWALSegmentSize
+	// DefaultRepairWait is Config.RepairWait's default.
+	DefaultRepairWait = 20 * time.Second
 )
 
 // Config configures a Node. ID, Dir, Peers (or Join) and Instance are
@@ -146,85 +107,9 @@ type Config struct {
 	// a cluster must have the same.
 	TransportSecret []byte `json:"-"`
 
-	// HeartbeatTimeout is how long a follower goes without contact from
-	// the leader before it starts an election. The leader heartbeats every
-	// HeartbeatTimeout/10; a follower checks for contact on a timer
-	// randomised between 1x and 2x, so a crashed leader is noticed after
-	// 1x to 3x HeartbeatTimeout (about 1.5x on average), and the vote takes
-	// a few ms on loopback. Lower values fail over sooner; too low and a
-	// stalled process (a loaded CI machine, -race) triggers needless
-	// elections. 300ms (raft's default, 1s, is meant for real networks):
-	// new leaders typically within 0.5-0.9s, always under 3x
-	// ElectionTimeout, while tolerating stalls of a few hundred ms.
-	HeartbeatTimeout time.Duration
-	// ElectionTimeout is how long a candidate waits for votes before it
-	// starts a new round (randomised between 1x and 2x); it only matters
-	// after a split vote, which randomisation makes rare with a handful of
-	// replicas. Must be >= HeartbeatTimeout. Default 500ms.
-	ElectionTimeout time.Duration
-	// LeaderLeaseTimeout is how long a leader keeps leading without
-	// hearing from a quorum before it steps down; it bounds how long a
-	// partitioned leader accepts writes that cannot commit. Must be <=
-	// HeartbeatTimeout. Default 150ms.
-	LeaderLeaseTimeout time.Duration
-	// CommitTimeout is how long the leader waits without new entries
-	// before it sends an AppendEntries anyway, which is how followers learn
-	// the commit index on an idle cluster: it bounds the staleness of local
-	// reads on followers when nothing else is written. Lower values cost
-	// idle RPCs (1/CommitTimeout per follower and second). Default 20ms
-	// (raft: 50ms).
-	CommitTimeout time.Duration
-	// SnapshotInterval is how often raft checks whether to snapshot
-	// (randomised between 1x and 2x, so replicas do not snapshot together).
-	// Default 60s.
-	SnapshotInterval time.Duration
-	// SnapshotThreshold is how many entries must have been applied since
-	// the last snapshot for a periodic check to take one. Snapshots pause
-	// writes while the executor writes its state, so lower values trade
-	// write latency spikes for a shorter log to replay. Default 4096 (jig
-	// entries are batches of documents, heavier than raft's typical keys).
-	SnapshotThreshold uint64
-	// TrailingLogs is how many entries are kept after a snapshot, so a
-	// follower that lags by less catches up from the log instead of a full
-	// snapshot. Default 2048.
-	TrailingLogs uint64
-	// ApplyTimeout bounds one write on the leader, from submission to the
-	// leader's executor response; the caller's context bounds it further.
-	// A write that times out may still be applied later (ErrOutcomeUnknown,
-	// DEADLINE_EXCEEDED). Default 10s. Jina hard-coded 1s.
-	ApplyTimeout time.Duration
-	// LeaderWaitTimeout bounds how long a request waits for a leader to be
-	// known (during an election) before it fails with ErrNoLeader
-	// (UNAVAILABLE); the caller's context bounds it further. Default 5s,
-	// several election rounds.
-	LeaderWaitTimeout time.Duration
-	// CatchUpTimeout bounds how long a restarted or joining replica waits
-	// to catch up with the leader (see Node.CaughtUp) before it serves
-	// anyway, possibly stale, with a warning. Default 30s: hashicorp/raft
-	// backs off replication to a peer it could not reach for up to about
-	// 10s, so a replica that was down for a while needs that long.
-	CatchUpTimeout time.Duration
-	// MaxAppendEntries is the most entries sent in one AppendEntries RPC;
-	// with concurrent writers, larger batches raise throughput (one fsync
-	// per batch) at the cost of larger messages. 1..1024, default 256
-	// (raft: 64).
-	MaxAppendEntries int
-	// MaxForwardHops bounds how many times a request is forwarded between
-	// members while leadership moves; it stops forwarding loops between
-	// members with different views of the leader. Default 3.
-	MaxForwardHops int
-	// TransportTimeout is the I/O deadline of RAFT RPCs (scaled up for
-	// snapshot transfers). Default 10s.
-	TransportTimeout time.Duration
-	// TransportMaxPool is how many idle connections per peer the RAFT
-	// transport keeps. Default 3.
-	TransportMaxPool int
-	// SnapshotRetain is how many snapshots the file store keeps. Default 3.
-	SnapshotRetain int
-	// WALSegmentSize is the size of raft-wal's segment files, which are
-	// preallocated: smaller segments waste less disk for small logs, larger
-	// ones rotate less often. Default 64 MiB.
-	WALSegmentSize int
+	// Knobs are the tunable RAFT parameters (raftconf.Knobs); zero ones
+	// take their defaults.
+	raftconf.Knobs
 
 	// Transport, LogStore, StableStore and SnapshotStore replace the TCP
 	// transport, raft-wal stores and file snapshot store (tests use raft's
@@ -295,7 +180,7 @@ func (c *Config) validate() error {
 	case c.Transport == nil && c.Listener == nil && c.BindAddr == "":
 		return errors.New("config: empty BindAddr")
 	}
-	if err := validatePeers(c.Peers); err != nil {
+	if err := raftconf.ValidatePeers(c.Peers); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	if !c.Join && !slices.ContainsFunc(c.Peers, func(p Peer) bool { return p.ID == c.ID }) {
@@ -327,93 +212,9 @@ func (c *Config) raftConfig() *raft.Config {
 	return rc
 }
 
-// knobs maps the normalised names accepted by SetKnobs to the fields.
-func (c *Config) knobs() map[string]any {
-	return map[string]any{
-		"heartbeattimeout":   &c.HeartbeatTimeout,
-		"electiontimeout":    &c.ElectionTimeout,
-		"leaderleasetimeout": &c.LeaderLeaseTimeout,
-		"committimeout":      &c.CommitTimeout,
-		"snapshotinterval":   &c.SnapshotInterval,
-		"snapshotthreshold":  &c.SnapshotThreshold,
-		"trailinglogs":       &c.TrailingLogs,
-		"applytimeout":       &c.ApplyTimeout,
-		"leaderwaittimeout":  &c.LeaderWaitTimeout,
-		"catchuptimeout":     &c.CatchUpTimeout,
-		"maxappendentries":   &c.MaxAppendEntries,
-		"maxforwardhops":     &c.MaxForwardHops,
-		"transporttimeout":   &c.TransportTimeout,
-		"transportmaxpool":   &c.TransportMaxPool,
-		"snapshotretain":     &c.SnapshotRetain,
-		"walsegmentsize":     &c.WALSegmentSize,
-	}
-}
-
-// SetKnobs sets RAFT knobs from a JSON object, as given to `--raft-config`
-// (Jina's raft_configuration): keys are the Config field names in
-// PascalCase or snake_case ("HeartbeatTimeout", "heartbeat_timeout");
-// durations are Go duration strings ("750ms", "10s") or numbers of
-// milliseconds (unlike Jina, snapshot_interval is in milliseconds too:
-// write "10s" to be explicit). Unknown keys and wrong types are errors.
-func (c *Config) SetKnobs(data []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return fmt.Errorf("raft config: want a JSON object: %w", err)
-	}
-	fields := c.knobs()
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // deterministic error for several bad keys
-	for _, k := range keys {
-		v := raw[k]
-		f, ok := fields[strings.ReplaceAll(strings.ToLower(k), "_", "")]
-		if !ok {
-			return fmt.Errorf("raft config: unknown key %q (known: %s)", k, strings.Join(KnobNames(), ", "))
-		}
-		var err error
-		switch p := f.(type) {
-		case *time.Duration:
-			*p, err = parseDuration(v)
-		case *int:
-			err = json.Unmarshal(v, p)
-		case *uint64:
-			err = json.Unmarshal(v, p)
-		}
-		if err != nil {
-			return fmt.Errorf("raft config: %s: %w", k, err)
-		}
-	}
-	return nil
-}
+// SetKnobs sets RAFT knobs from a JSON object, as given to
+// `--raft-config` (raftconf.Knobs.Set).
+func (c *Config) SetKnobs(data []byte) error { return c.Knobs.Set(data) }
 
 // KnobNames lists the keys SetKnobs accepts, in snake_case.
-func KnobNames() []string {
-	return []string{
-		"heartbeat_timeout", "election_timeout", "leader_lease_timeout", "commit_timeout",
-		"snapshot_interval", "snapshot_threshold", "trailing_logs", "apply_timeout",
-		"leader_wait_timeout", "max_append_entries", "max_forward_hops", "transport_timeout",
-		"transport_max_pool", "snapshot_retain", "wal_segment_size",
-	}
-}
-
-func parseDuration(v json.RawMessage) (time.Duration, error) {
-	v = bytes.TrimSpace(v)
-	if len(v) > 0 && v[0] == '"' {
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return 0, err
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("want a duration such as \"500ms\": %w", err)
-		}
-		return d, nil
-	}
-	var ms float64
-	if err := json.Unmarshal(v, &ms); err != nil {
-		return 0, fmt.Errorf("want a duration string or milliseconds, got %s", v)
-	}
-	return time.Duration(ms * float64(time.Millisecond)), nil
-}
+func KnobNames() []string { return raftconf.KnobNames() }

@@ -3,52 +3,26 @@ package consensus
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	"github.com/jig-dev/jig/consensus/raftconf"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// Consistency says how fresh a read must be.
-type Consistency int
+// Consistency says how fresh a read must be (raftconf.Consistency).
+type Consistency = raftconf.Consistency
 
+// The read consistencies; raftconf documents them.
 const (
-	// ConsistencyLocal serves the read from this replica's executor: no
-	// network hop and available without a leader, but possibly stale. A
-	// follower lags the leader by the time it takes to learn the commit
-	// index (about CommitTimeout when idle, one round trip under load), and
-	// a partitioned or restarting replica serves whatever it had.
-	ConsistencyLocal Consistency = iota
-	// ConsistencyLeader serves the read on the leader after it confirmed
-	// its leadership with a quorum (raft.VerifyLeader) and applied every
-	// entry committed before the read (raft.Barrier); followers forward
-	// such reads to the leader. The read sees every write acknowledged
-	// before it started, at the cost of a quorum round trip and a log
-	// append per read.
-	ConsistencyLeader
+	ConsistencyLocal  = raftconf.ConsistencyLocal
+	ConsistencyLeader = raftconf.ConsistencyLeader
 )
-
-// String returns "local" or "leader".
-func (c Consistency) String() string {
-	if c == ConsistencyLeader {
-		return "leader"
-	}
-	return "local"
-}
 
 // ParseConsistency parses "local" (or "") and "leader", as given to
 // `--read-consistency`.
-func ParseConsistency(s string) (Consistency, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "local":
-		return ConsistencyLocal, nil
-	case "leader":
-		return ConsistencyLeader, nil
-	}
-	return ConsistencyLocal, fmt.Errorf("read consistency: want local or leader, got %q", s)
-}
+func ParseConsistency(s string) (Consistency, error) { return raftconf.ParseConsistency(s) }
 
 // Read serves a read request with the given consistency. A request that
 // was forwarded by another member (HopsFromContext > 0) is always a leader

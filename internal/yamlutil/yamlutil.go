@@ -16,12 +16,15 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/jig-dev/jig/internal/badinput"
+
 	"gopkg.in/yaml.v3"
 )
 
 // ErrBadInput is matched (errors.Is) by every *Error: the configuration is
-// wrong, not the system, so CLIs exit with code 2.
-var ErrBadInput = errors.New("bad input")
+// wrong, not the system, so CLIs exit with code 2. It is badinput.Err, the
+// one sentinel the client and the flag parsers share.
+var ErrBadInput = badinput.Err
 
 // Error is a configuration error located in a file.
 type Error struct {
