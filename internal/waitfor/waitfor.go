@@ -12,6 +12,7 @@ package waitfor
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -73,13 +74,30 @@ func Value[T any](t TB, what string, within time.Duration, f func() (T, bool)) T
 		return ok
 	})
 	if !ok {
-		if _, isEmpty := any(last).(struct{}); isEmpty || !observed {
+		if !observed || !informative(last) {
 			t.Fatalf("timed out after %v waiting for %s", within, what)
 		} else {
 			t.Fatalf("timed out after %v waiting for %s; last observed: %s", within, what, describe(last))
 		}
 	}
 	return last
+}
+
+// informative reports whether an observed value says anything: the empty
+// struct of True and a nil pointer, map, slice or interface (a probe that
+// found nothing yet) do not.
+func informative(v any) bool {
+	if v == nil {
+		return false
+	}
+	if _, empty := v.(struct{}); empty {
+		return false
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface, reflect.Func, reflect.Chan:
+		return !rv.IsNil()
+	}
+	return true
 }
 
 // describe formats an observed value for a failure message.

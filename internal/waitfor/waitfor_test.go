@@ -108,3 +108,13 @@ func TestWaitEndsBeforeTheTestDeadline(t *testing.T) {
 		t.Fatalf("failure %q", d.failed)
 	}
 }
+
+func TestValueFailureLeavesOutANilObservation(t *testing.T) {
+	t.Parallel()
+	f := &fakeTB{}
+	type node struct{ id string }
+	Value(f, "a leader", 10*time.Millisecond, func() (*node, bool) { return nil, false })
+	if want := "timed out after 10ms waiting for a leader"; f.failed != want {
+		t.Fatalf("failure %q, want %q", f.failed, want)
+	}
+}
