@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/jig-dev/jig/internal/waitfor"
 )
 
 // countFSM records the entries applied to it.
@@ -78,17 +80,14 @@ func TestBareClusterReplicatesAndRestarts(t *testing.T) {
 		}
 	}()
 	leader := func() int {
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
+		return waitfor.Value(t, "a leader", 20*time.Second, func() (int, bool) {
 			for i, b := range members {
 				if b != nil && b.Raft.State() == raft.Leader {
-					return i
+					return i, true
 				}
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		t.Fatal("no leader within 20s")
-		return -1
+			return -1, false
+		})
 	}
 	l := leader()
 	if err := members[l].Raft.Apply([]byte("one"), 10*time.Second).Error(); err != nil {
@@ -97,13 +96,10 @@ func TestBareClusterReplicatesAndRestarts(t *testing.T) {
 	// Followers apply once they learn the commit index (CommitTimeout).
 	waitApplied := func(i, n int) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for fsms[i].applied() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("member %d applied %d entries, want %d", i, fsms[i].applied(), n)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitfor.Value(t, fmt.Sprintf("member %d to apply %d entries", i, n), 20*time.Second, func() (int, bool) {
+			got := fsms[i].applied()
+			return got, got >= n
+		})
 	}
 	for i := range 3 {
 		waitApplied(i, 1)

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
 )
@@ -219,13 +220,8 @@ func BenchmarkBareRaft3(b *testing.B) {
 
 func waitLeaderB(b *testing.B, find func() int) int {
 	b.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if i := find(); i >= 0 {
-			return i
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	b.Fatal("no leader")
-	return -1
+	return waitfor.Value(b, "a leader", 15*time.Second, func() (int, bool) {
+		i := find()
+		return i, i >= 0
+	})
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/jig-dev/jig/consensus"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -312,17 +313,14 @@ func (c *procCluster) leader(among ...string) string {
 			among = append(among, p.ID)
 		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	return waitfor.Value(c.t, fmt.Sprintf("a leader among %v", among), 30*time.Second, func() (string, bool) {
 		for _, id := range among {
 			if s, err := c.stats(id); err == nil && s.State == "Leader" {
-				return id
+				return id, true
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	c.t.Fatal("no leader within 30s")
-	return ""
+		return "", false
+	})
 }
 
 func (c *procCluster) others(id string) []string {
@@ -369,11 +367,7 @@ func TestChaosRaftLinearizable(t *testing.T) {
 			old := c.leader()
 			c.signal(old, syscall.SIGSTOP)
 			pid := c.proc(old).cmd.Process.Pid
-			for deadline := time.Now().Add(10 * time.Second); procState(pid) != 'T'; time.Sleep(5 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("the leader did not stop")
-				}
-			}
+			waitfor.True(t, "the leader to stop", 10*time.Second, func() bool { return procState(pid) == 'T' })
 			// The others elect a leader and keep serving while the old
 			// one is frozen, believing it still leads.
 			// (Clients that picked the frozen member wait out their
@@ -422,16 +416,12 @@ func TestChaosRaftLinearizable(t *testing.T) {
 			// Wait until the wiped member has caught up with the leader's
 			// commit index, then kill the leader: the wiped member's
 			// data is now needed for a quorum.
-			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			waitfor.Value(t, "the wiped member to catch up with the leader", 30*time.Second, func() (string, bool) {
 				fs, err1 := c.stats(f)
 				ls, err2 := c.stats(l)
-				if err1 == nil && err2 == nil && fs.AppliedIndex > 0 && fs.AppliedIndex+5 >= ls.CommitIndex {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the wiped member did not catch up: %+v / leader %+v", fs, ls)
-				}
-			}
+				ok := err1 == nil && err2 == nil && fs.AppliedIndex > 0 && fs.AppliedIndex+5 >= ls.CommitIndex
+				return fmt.Sprintf("member %+v (%v) / leader %+v (%v)", fs, err1, ls, err2), ok
+			})
 			c.kill(l)
 			c.leader(c.others(l)...)
 			w.waitAcked(t, 30)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/jig-dev/jig/consensus"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -182,17 +184,14 @@ func (c *cluster) get(id string) *replica {
 // leader waits (polling, bounded) until a running replica leads.
 func (c *cluster) leader() *replica {
 	c.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	return waitfor.Value(c.t, "a running replica to lead", 15*time.Second, func() (*replica, bool) {
 		for _, id := range c.ids() {
 			if r := c.get(id); r != nil && r.node.IsLeader() {
-				return r
+				return r, true
 			}
 		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	c.t.Fatal("no leader within 15s")
-	return nil
+		return nil, false
+	})
 }
 
 func (c *cluster) follower() *replica {
@@ -211,31 +210,25 @@ func (c *cluster) follower() *replica {
 // returns it.
 func (c *cluster) converge() consensus.KVSnapshot {
 	c.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var want consensus.KVSnapshot
+	// The observed value is every replica's state, for the failure message.
+	waitfor.Value(c.t, "replicas to converge", 20*time.Second, func() (string, bool) {
 		l := c.leader()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := l.node.Barrier(ctx)
 		cancel()
-		if err == nil {
-			want := consensus.StateOf(l.inst)
-			ok := true
-			for _, id := range c.ids() {
-				ok = ok && consensus.StateOf(c.get(id).inst).Equal(want)
-			}
-			if ok {
-				return want
-			}
+		want = consensus.StateOf(l.inst)
+		ok := err == nil
+		var b strings.Builder
+		fmt.Fprintf(&b, "barrier: %v", err)
+		for _, id := range c.ids() {
+			s := consensus.StateOf(c.get(id).inst)
+			ok = ok && s.Equal(want)
+			fmt.Fprintf(&b, "\nreplica %s: %d keys, %d applied, stats %+v", id, len(s.Data), len(s.Seq), c.get(id).node.Stats())
 		}
-		if time.Now().After(deadline) {
-			for _, id := range c.ids() {
-				s := consensus.StateOf(c.get(id).inst)
-				c.t.Logf("replica %s: %d keys, %d applied, stats %+v", id, len(s.Data), len(s.Seq), c.get(id).node.Stats())
-			}
-			c.t.Fatalf("replicas did not converge (barrier: %v)", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return b.String(), ok
+	})
+	return want
 }
 
 func put(ctx context.Context, r *replica, kv ...string) (*jinapb.DataRequestProto, error) {
@@ -359,18 +352,7 @@ func TestClusterLeaderKillKeepsAcknowledgedWrites(t *testing.T) {
 	mu.Unlock()
 	start := time.Now()
 	c.stop(old.peer.ID)
-	var newLeader *replica
-	for newLeader == nil {
-		if time.Since(start) > 15*time.Second {
-			t.Fatal("no new leader within 15s")
-		}
-		for _, id := range c.ids() {
-			if r := c.get(id); r.node.IsLeader() {
-				newLeader = r
-			}
-		}
-		time.Sleep(time.Millisecond)
-	}
+	newLeader := c.leader()
 	elected := time.Since(start)
 	t.Logf("leader %s killed; replica %s elected after %v (heartbeat/election timeout %v/%v; DESIGN bar: 3x election timeout = %v)",
 		old.peer.ID, newLeader.peer.ID, elected.Round(time.Millisecond), consensus.DefaultHeartbeatTimeout, consensus.DefaultElectionTimeout, 3*consensus.DefaultElectionTimeout)
@@ -541,11 +523,7 @@ func TestClusterAddVoterAndRemoveServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	l = c.get("0")
-	for deadline := time.Now().Add(10 * time.Second); !l.node.IsLeader(); time.Sleep(2 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("leadership did not move to 0")
-		}
-	}
+	waitfor.True(t, "leadership to move to 0", 10*time.Second, l.node.IsLeader)
 	if err := l.node.RemoveServer(ctxFor(t, 10*time.Second), "3"); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
 
@@ -136,11 +137,10 @@ func (w *indexWriters) run(i int, stop chan struct{}) {
 func (w *indexWriters) waitAcked(t *testing.T, n int64) {
 	t.Helper()
 	target := w.acked.Load() + n
-	for deadline := time.Now().Add(60 * time.Second); w.acked.Load() < target; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no document acknowledged for 60s (%d of %d)", w.acked.Load(), target)
-		}
-	}
+	waitfor.Value(t, fmt.Sprintf("%d acknowledged documents", target), 60*time.Second, func() (int64, bool) {
+		got := w.acked.Load()
+		return got, got >= target
+	})
 }
 
 // pauseLeader runs the first half of the history: SIGSTOP the leader for
@@ -154,11 +154,7 @@ func pauseLeader(t *testing.T, c *procCluster, pause time.Duration) (string, boo
 	r.watch("clearing log suffix")
 	c.signal(old, syscall.SIGSTOP)
 	pid := r.cmd.Process.Pid
-	for deadline := time.Now().Add(10 * time.Second); procState(pid) != 'T'; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the leader did not stop")
-		}
-	}
+	waitfor.True(t, "the leader to stop", 10*time.Second, func() bool { return procState(pid) == 'T' })
 	time.Sleep(pause) // the fault itself: a leader frozen for this long
 	c.signal(old, syscall.SIGCONT)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -237,9 +233,8 @@ func TestChaosCrashHistory(t *testing.T) {
 		w.waitAcked(t, 20)
 		w.pause(t)
 		want := int(w.acked.Load())
-		var counts map[string]int
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			counts = map[string]int{}
+		counts := waitfor.Value(t, fmt.Sprintf("round %d: /count = %d acknowledged on every member", round, want), 30*time.Second, func() (map[string]int, bool) {
+			counts := map[string]int{}
 			equal := true
 			for _, p := range c.peers {
 				n, err := c.countOf(p.ID)
@@ -249,13 +244,8 @@ func TestChaosCrashHistory(t *testing.T) {
 				counts[p.ID] = n
 				equal = equal && n == want
 			}
-			if equal {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("round %d: /count per member %v, want %d acknowledged on every member", round, counts, want)
-			}
-		}
+			return counts, equal
+		})
 		// Self-repair would hide a store the library damaged: with
 		// raft-wal fixed, no store is ever damaged by this history.
 		if aside, _ := filepath.Glob(filepath.Join(c.base, "raft", "*.damaged-*")); len(aside) > 0 {

@@ -3,7 +3,9 @@ package consensus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -136,17 +139,14 @@ func newMemCluster(t *testing.T, jtype string, ids, run []string, knobs func(*Co
 // leader waits for a leader among the running nodes.
 func (c *memCluster) leader() *Node {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	return waitfor.Value(c.t, "a leader among the running nodes", 10*time.Second, func() (*Node, bool) {
 		for _, n := range c.nodes {
 			if n.IsLeader() {
-				return n
+				return n, true
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	c.t.Fatal("no leader elected within 10s")
-	return nil
+		return nil, false
+	})
 }
 
 func (c *memCluster) followers() []*Node {
@@ -162,23 +162,17 @@ func (c *memCluster) followers() []*Node {
 // converged waits until every running replica's state equals want.
 func (c *memCluster) converged(want KVSnapshot) {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// The observed value is every replica's state, for the failure message.
+	waitfor.Value(c.t, fmt.Sprintf("replicas to converge to %+v", want), 10*time.Second, func() (string, bool) {
 		ok := true
-		for _, inst := range c.insts {
-			ok = ok && StateOf(inst).Equal(want)
+		var b strings.Builder
+		for id, inst := range c.insts {
+			s := StateOf(inst)
+			ok = ok && s.Equal(want)
+			fmt.Fprintf(&b, "\nreplica %s: %+v", id, s)
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			for id, inst := range c.insts {
-				c.t.Logf("replica %s: %+v", id, StateOf(inst))
-			}
-			c.t.Fatalf("replicas did not converge to %+v", want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return b.String(), ok
+	})
 }
 
 func ctxT(t *testing.T, d time.Duration) context.Context {
@@ -391,16 +385,10 @@ done:
 	}
 	if l, ok := leader.Leader(); !ok || l.ID != target.ID() {
 		// The old leader learns of its successor at the next heartbeat.
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			if l, ok = leader.Leader(); ok && l.ID == target.ID() {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		if l.ID != target.ID() {
-			t.Fatalf("old leader sees %+v", l)
-		}
+		waitfor.Value(t, "the old leader to see its successor "+target.ID(), 5*time.Second, func() (string, bool) {
+			l, ok := leader.Leader()
+			return fmt.Sprintf("%+v (known: %v)", l, ok), ok && l.ID == target.ID()
+		})
 	}
 }
 

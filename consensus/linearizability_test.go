@@ -16,6 +16,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/jig-dev/jig/consensus"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 )
@@ -196,13 +197,10 @@ func (w *workload) start() {
 func (w *workload) waitAcked(t *testing.T, n int64) {
 	t.Helper()
 	target := w.h.acked.Load() + n
-	deadline := time.Now().Add(60 * time.Second)
-	for w.h.acked.Load() < target {
-		if time.Now().After(deadline) {
-			t.Fatalf("no write acknowledged for 60s after a fault (%d of %d)", w.h.acked.Load(), target)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.Value(t, fmt.Sprintf("%d acknowledged writes after a fault", target), 60*time.Second, func() (int64, bool) {
+		got := w.h.acked.Load()
+		return got, got >= target
+	})
 }
 
 // halt stops the clients and waits for them; safe to call twice.

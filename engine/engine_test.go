@@ -21,6 +21,7 @@ import (
 	"github.com/jig-dev/jig/examples"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
@@ -479,13 +480,7 @@ func TestStopClosesEveryExecutor(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, "the condition", 10*time.Second, cond)
 }
 
 func mustStruct(m map[string]any) *structpb.Struct {

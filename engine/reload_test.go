@@ -16,6 +16,7 @@ import (
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 )
 
@@ -139,13 +140,7 @@ func (l *load) text() string {
 
 func waitForLong(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, what, d, cond)
 }
 
 func lastUpdate(eng *engine.Engine, kind events.ReloadKind, outcome events.Outcome) *events.Update {

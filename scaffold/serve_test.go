@@ -12,6 +12,7 @@ import (
 	"github.com/jig-dev/jig/engine/enginetest"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"github.com/jig-dev/jig/scaffold"
 )
@@ -90,8 +91,8 @@ executors:
 		t.Fatalf("got %q", got)
 	}
 	// Every replica applied the write: each serves the same state.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	// The stats poller has no change signal: poll the status.
+	waitfor.Value(t, "3 replicas with the same applied index", 30*time.Second, func() ([]uint64, bool) {
 		st := eng.Status().Deployments[0]
 		var applied []uint64
 		for _, r := range st.ReplicaStatus {
@@ -99,12 +100,6 @@ executors:
 				applied = append(applied, r.Raft.AppliedIndex)
 			}
 		}
-		if len(applied) == 3 && applied[0] > 0 && applied[0] == applied[1] && applied[1] == applied[2] {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replicas did not converge: applied %v", applied)
-		}
-		time.Sleep(50 * time.Millisecond) // the stats poller has no change signal
-	}
+		return applied, len(applied) == 3 && applied[0] > 0 && applied[0] == applied[1] && applied[1] == applied[2]
+	})
 }

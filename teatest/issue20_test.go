@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/tui"
 	"github.com/jig-dev/jig/tui/panes/request"
 	"github.com/jig-dev/jig/tui/prefs"
@@ -225,15 +226,10 @@ func TestRemembered(t *testing.T) {
 	a.waitFor(t, "HELLO WORLD")
 	// The history is written by a command after the answer: wait for
 	// the file rather than for the screen.
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if h, _ := prefs.History[request.Saved](store); len(h) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("history not written")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Value(t, "one saved request in the history file", 5*time.Second, func() (string, bool) {
+		h, err := prefs.History[request.Saved](store)
+		return fmt.Sprintf("%d entries (%v)", len(h), err), len(h) == 1
+	})
 	a.quit(t)
 
 	b := start(t, 80, 24, withStore)

@@ -3,12 +3,14 @@ package teatest_test
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/themes"
 	"github.com/jig-dev/jig/tui"
 	"github.com/jig-dev/jig/tui/panes/request"
@@ -107,25 +109,29 @@ func (a *app) wait(t *testing.T, text string, sinceMark bool) {
 	t.Helper()
 	// A generous deadline: it only matters when the text never comes,
 	// and CI machines are shared.
-	deadline := time.Now().Add(15 * time.Second)
 	buf := make([]byte, 64<<10)
-	for {
-		n, _ := a.tm.Output().Read(buf)
-		a.all.Write(buf[:n])
+	waitfor.Value(t, strconv.Quote(text)+" on the screen", 15*time.Second, func() (sinceKey, bool) {
+		for {
+			n, _ := a.tm.Output().Read(buf)
+			a.all.Write(buf[:n])
+			if n == 0 {
+				break
+			}
+		}
 		seen := a.all.Bytes()
 		if sinceMark {
 			seen = seen[a.mark:]
 		}
-		if bytes.Contains(seen, []byte(text)) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 15s for %q; output since the last key:\n%s", text, a.all.Bytes()[a.mark:])
-		}
-		if n == 0 {
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+		return sinceKey{a}, bytes.Contains(seen, []byte(text))
+	})
+}
+
+// sinceKey shows the output since the last key in a failure message (it
+// is formatted only then).
+type sinceKey struct{ a *app }
+
+func (s sinceKey) String() string {
+	return "output since the last key:\n" + string(s.a.all.Bytes()[s.a.mark:])
 }
 
 // press marks the output, then sends msgs: later waitFor calls only look

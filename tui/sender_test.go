@@ -11,6 +11,7 @@ import (
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/panes/request"
 	"github.com/jig-dev/jig/tui/tuitest"
@@ -127,13 +128,9 @@ func TestRequestPaneAgainstRealWorker(t *testing.T) {
 		t.Fatal("no endpoints discovered")
 	}
 	m.SetDraft(request.Draft{Addr: addr, Endpoint: "/shout", Mode: request.ModeLines, Lines: "hello\nworld", Params: `{"suffix": "?"}`})
-	deadline := time.Now().Add(5 * time.Second)
-	for msgs := tuitest.Feed(m, 2, tuitest.Key("ctrl+s")); m.Last() == nil && time.Now().Before(deadline); {
-		_ = msgs
-		time.Sleep(10 * time.Millisecond)
-	}
-	last := m.Last()
-	if last == nil || !last.OK() {
+	tuitest.Feed(m, 2, tuitest.Key("ctrl+s"))
+	last := waitfor.Value(t, "the response to the send", 5*time.Second, func() (*request.Result, bool) { return m.Last(), m.Last() != nil })
+	if !last.OK() {
 		t.Fatalf("last = %+v", last)
 	}
 	if got := strings.Join(last.Resp.Docs.Texts(), ","); got != "HELLO?,WORLD?" {

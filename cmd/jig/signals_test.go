@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jig-dev/jig/internal/waitfor"
 )
 
 // cliEnv makes the test binary run the jig command line (TestMain in
@@ -221,15 +223,8 @@ func TestSignalStopsFlowInEveryPhase(t *testing.T) {
 		}
 		p.signalAndWait(t, syscall.SIGTERM)
 		// The build's whole process group is gone with it.
-		var err error
-		for i := 0; i < 100; i++ {
-			if err = syscall.Kill(compilePID, 0); err != nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if err == nil {
-			t.Errorf("the build's child process %d outlived jig", compilePID)
-		}
+		waitfor.True(t, fmt.Sprintf("the build's child process %d to end with jig", compilePID), 2*time.Second, func() bool {
+			return syscall.Kill(compilePID, 0) != nil
+		})
 	})
 }

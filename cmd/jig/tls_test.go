@@ -20,6 +20,7 @@ import (
 
 	"github.com/jig-dev/jig/client"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/waitfor"
 )
 
 // lockedBuffer is a bytes.Buffer safe for a writer and a reader.
@@ -86,12 +87,10 @@ func TestUpTLSFlags(t *testing.T) {
 	}()
 	re := regexp.MustCompile(`gRPC\s+(grpcs://\S+)\n\s+HTTP\s+(https://\S+)`)
 	var m []string
-	for deadline := time.Now().Add(20 * time.Second); m == nil; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no TLS banner:\n%s\n%s", out.String(), errOut.String())
-		}
+	waitfor.Value(t, "the TLS banner", 20*time.Second, func() (string, bool) {
 		m = re.FindStringSubmatch(out.String())
-	}
+		return "stdout:\n" + out.String() + "\nstderr:\n" + errOut.String(), m != nil
+	})
 	for _, addr := range m[1:] {
 		c, err := client.New(addr, client.WithCAFile(cert))
 		if err != nil {

@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/jig-dev/jig/internal/waitfor"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -122,9 +125,11 @@ func TestBuildDedupsConcurrentCallers(t *testing.T) {
 		}()
 	}
 	<-f.started
-	for flightWaiters(b) < n {
-		time.Sleep(time.Millisecond) // no signal for "joined": poll the flight
-	}
+	// No signal for "joined": poll the flight.
+	waitfor.Value(t, fmt.Sprintf("%d builds to join the flight", n), 10*time.Second, func() (int, bool) {
+		w := flightWaiters(b)
+		return w, w >= n
+	})
 	close(f.gate)
 	wg.Wait()
 	if c := f.calls.Load(); c != 1 {
@@ -384,9 +389,10 @@ func TestBuildCancellationIsPerCaller(t *testing.T) {
 	<-f.started
 	done2 := make(chan Result, 1)
 	go func() { r, _ := b.Build(context.Background(), dir); done2 <- r }()
-	for flightWaiters(b) < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.Value(t, "2 builds to join the flight", 10*time.Second, func() (int, bool) {
+		w := flightWaiters(b)
+		return w, w >= 2
+	})
 	cancel1()
 	if err := <-done1; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller: %v", err)

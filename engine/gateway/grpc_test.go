@@ -12,6 +12,7 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -259,13 +260,10 @@ func TestCallClientCancelEndsRoutes(t *testing.T) {
 		t.Fatalf("recv after cancel: %v", err)
 	}
 	// The Route in flight sees the cancellation (else goleak complains).
-	deadline := time.Now().Add(10 * time.Second)
-	for b.cur.Load() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the route in flight was not cancelled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.Value(t, "the route in flight to see the cancellation (routes in flight: 0)", 10*time.Second, func() (int64, bool) {
+		n := int64(b.cur.Load())
+		return n, n == 0
+	})
 }
 
 func TestUnaryServices(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
@@ -134,13 +135,7 @@ func (s *states) reset() {
 // waitFor polls cond until it holds or ten seconds pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, what, 10*time.Second, cond)
 }
 
 func common(name string, st *states) Common {

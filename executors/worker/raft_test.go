@@ -20,6 +20,7 @@ import (
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
@@ -213,22 +214,21 @@ func dial(t *testing.T, addr string) jinapb.JinaSingleDataRequestRPCClient {
 // call retries r while the cluster has no leader yet (UNAVAILABLE).
 func call(t *testing.T, c jinapb.JinaSingleDataRequestRPCClient, r *jinapb.DataRequestProto) *jinapb.DataRequestProto {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var resp *jinapb.DataRequestProto
+	waitfor.NoError(t, executors.Endpoint(r)+" to be answered", 15*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		resp, err := c.ProcessSingleData(ctx, r)
-		cancel()
-		if err == nil {
-			if resp.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS {
-				t.Fatalf("%s: %v", executors.Endpoint(r), resp.GetHeader().GetStatus())
-			}
-			return resp
+		defer cancel()
+		var err error
+		resp, err = c.ProcessSingleData(ctx, r)
+		if err != nil && status.Code(err) != codes.Unavailable {
+			t.Fatalf("%s: %v", executors.Endpoint(r), err) // only UNAVAILABLE is retried
 		}
-		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
-			t.Fatalf("%s: %v", executors.Endpoint(r), err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err
+	})
+	if resp.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS {
+		t.Fatalf("%s: %v", executors.Endpoint(r), resp.GetHeader().GetStatus())
 	}
+	return resp
 }
 
 func TestRunWithRaftSingleReplica(t *testing.T) {
@@ -306,16 +306,10 @@ func TestRunWithRaftThreeReplicas(t *testing.T) {
 	}
 	// Local reads converge on every replica.
 	for i, c := range clients {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if got := texts(t, call(t, c, req("/count"))); got[0] == "3" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("replica %d did not converge", i)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitfor.Value(t, fmt.Sprintf("replica %d to count 3", i), 10*time.Second, func() (string, bool) {
+			got := texts(t, call(t, c, req("/count")))
+			return got[0], got[0] == "3"
+		})
 	}
 	// Stopping a replica (the leader resigns first if it is one) leaves
 	// the other two writable.
@@ -323,14 +317,10 @@ func TestRunWithRaftThreeReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	call(t, clients[1], req("/add", "y"))
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if got := texts(t, call(t, clients[2], req("/count"))); got[0] == "4" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("write after stopping replica 0 did not reach replica 2")
-		}
-	}
+	waitfor.Value(t, "the write after stopping replica 0 to reach replica 2 (count 4)", 10*time.Second, func() (string, bool) {
+		got := texts(t, call(t, clients[2], req("/count")))
+		return got[0], got[0] == "4"
+	})
 	for _, stop := range stops[1:] {
 		if err := stop(); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/flow"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
 
@@ -170,15 +171,14 @@ func TestChildStopKillsGroup(t *testing.T) {
 	if _, err := c.stop(syscall.SIGINT, 200*time.Millisecond); err == nil {
 		t.Fatal("stop reported a clean exit of a child that ignores SIGINT")
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	gone := func() bool {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil || strings.Contains(string(b), ") Z ") {
-			break // gone, or a zombie waiting for its reaper: not running
-		}
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("grandchild %d still running after stop", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return err != nil || strings.Contains(string(b), ") Z ") // gone, or a zombie waiting for its reaper: not running
 	}
+	t.Cleanup(func() {
+		if !gone() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	waitfor.True(t, fmt.Sprintf("grandchild %d to stop after stop", pid), 5*time.Second, gone)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/tui/common"
 	"github.com/jig-dev/jig/tui/panes/request"
 	"github.com/jig-dev/jig/tui/tuitest"
@@ -403,9 +404,7 @@ func TestCancelStopsGenerating(t *testing.T) {
 	cmd := m.Update(tuitest.Key("ctrl+s"))
 	done := make(chan []tea.Msg)
 	go func() { done <- tuitest.Run(cmd, 30*time.Second) }()
-	for b.consumed.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.True(t, "the sender to consume a document", 10*time.Second, func() bool { return b.consumed.Load() > 0 })
 	m.Update(tuitest.Key("esc"))
 	if !strings.Contains(m.View(), "cancelling") {
 		t.Errorf("esc should show the cancel:\n%s", m.View())
