@@ -120,6 +120,15 @@ func BenchmarkApply3Replicas(b *testing.B) {
 	waitLeaderB(b, find)
 	req := benchRequest()
 	ctx := context.Background()
+	first := nodes[find()].raft.LastIndex()
+	defer func() {
+		// Writes per RAFT entry: how much group commit shared entries.
+		if i := find(); i >= 0 {
+			if entries := nodes[i].raft.LastIndex() - first; entries > 0 {
+				b.ReportMetric(float64(b.N)/float64(entries), "writes/entry")
+			}
+		}
+	}()
 	runWriters(b, func() error {
 		i := find()
 		if i < 0 {

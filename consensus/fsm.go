@@ -84,20 +84,41 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case "":
 		if h := f.claim(l.Data); h != nil {
 			defer close(h.done)
-			return f.applyWrite(l.Index, h.req)
+			if req := h.take(0); req != nil {
+				return f.applyWrite(l.Index, req)
+			}
 		}
-		req := &jinapb.DataRequestProto{}
-		if err := proto.Unmarshal(l.Data, req); err != nil {
-			f.logger.Error("cannot decode write entry; skipped on every replica", "index", l.Index, "err", err)
+		if err := f.applyBytes(l.Index, l.Data); err != nil {
+			return err
+		}
+		return nil
+	case extBatch:
+		h := f.claim(l.Data)
+		if h != nil {
+			defer close(h.done)
+		}
+		parts, err := decodeBatch(l.Data)
+		if err != nil {
+			f.logger.Error("cannot decode batch entry; skipped on every replica", "index", l.Index, "err", err)
 			return fmt.Errorf("%w: index %d: %w", ErrBadEntry, l.Index, err)
 		}
-		// Nobody waits for this entry's response: it was submitted on
-		// another member (or by an earlier leadership of this one), whose
-		// submitter claimed it there. Apply it without building one.
-		f.inst.Apply(context.Background(), req)
-		f.applies.Add(1)
-		f.lastIndex.Store(l.Index)
-		return nil
+		var out batchResponse
+		if h != nil {
+			out = make(batchResponse, len(parts))
+		}
+		for i, b := range parts {
+			if req := h.take(i); req != nil {
+				out[i] = f.applyWrite(l.Index, req)
+				continue
+			}
+			// A malformed request is skipped alone (logged), on every
+			// replica alike; the others of the entry still apply.
+			_ = f.applyBytes(l.Index, b)
+		}
+		if h == nil {
+			return nil
+		}
+		return out
 	case extPeer:
 		var e peerEntry
 		if err := json.Unmarshal(l.Data, &e); err != nil || e.Peer.ID == "" {
@@ -116,6 +137,22 @@ func (f *fsm) Apply(l *raft.Log) any {
 	return fmt.Errorf("%w: index %d: unknown kind %q", ErrBadEntry, l.Index, l.Extensions)
 }
 
+// applyBytes decodes one write request and applies it, building no
+// response: it was submitted on another member (or by an earlier
+// leadership of this one, or its submitter revoked it), and nobody here
+// waits for it.
+func (f *fsm) applyBytes(index uint64, data []byte) error {
+	req := &jinapb.DataRequestProto{}
+	if err := proto.Unmarshal(data, req); err != nil {
+		f.logger.Error("cannot decode write entry; skipped on every replica", "index", index, "err", err)
+		return fmt.Errorf("%w: index %d: %w", ErrBadEntry, index, err)
+	}
+	f.inst.Apply(context.Background(), req)
+	f.applies.Add(1)
+	f.lastIndex.Store(index)
+	return nil
+}
+
 func (f *fsm) applyWrite(index uint64, req *jinapb.DataRequestProto) *jinapb.DataRequestProto {
 	resp := f.inst.Process(context.Background(), req)
 	f.applies.Add(1)
@@ -123,34 +160,55 @@ func (f *fsm) applyWrite(index uint64, req *jinapb.DataRequestProto) *jinapb.Dat
 	return resp
 }
 
-// handoff lends a request submitted on this node to its FSM. Exactly one
-// side wins the state: the FSM claims it (and closes done after applying),
-// or the submitter revokes it when it stops waiting, so the FSM never uses
-// a request its owner may already be reusing.
+// handoff lends the requests of an entry submitted on this node to its
+// FSM. For each request exactly one side wins its slot: the FSM claims it
+// (and closes done after applying the entry), or the submitter revokes it
+// when it stops waiting, so the FSM never uses a request its owner may
+// already be reusing; a revoked request is decoded from the entry like on
+// any other replica.
 type handoff struct {
-	req   *jinapb.DataRequestProto
-	state atomic.Int32 // 0 lent, 1 claimed by the FSM, 2 revoked
-	done  chan struct{}
+	reqs  []*jinapb.DataRequestProto
+	state []atomic.Int32 // per request: 0 lent, 1 claimed by the FSM, 2 revoked
+	done  chan struct{}  // closed by the FSM after applying a claimed entry
+	key   *byte          // &Data[0] of the entry, once lent
 }
 
-// lend registers req as the decoded form of data. The returned function
-// must be called when the submitter stops waiting: it revokes the loan, or
-// waits for the FSM to finish with req if it already claimed it.
-func (f *fsm) lend(data []byte, req *jinapb.DataRequestProto) (end func()) {
+func newHandoff(reqs []*jinapb.DataRequestProto) *handoff {
+	return &handoff{reqs: reqs, state: make([]atomic.Int32, len(reqs)), done: make(chan struct{})}
+}
+
+// revoke takes request i back, waiting for the FSM if it claimed it.
+func (h *handoff) revoke(i int) {
+	if h.state[i].CompareAndSwap(0, 2) || h.state[i].Load() == 2 {
+		return
+	}
+	<-h.done
+}
+
+// lend registers h as the decoded form of the entry whose Data is data.
+// unlend must follow when the submitter stops waiting for the entry.
+func (f *fsm) lend(data []byte, h *handoff) {
 	if len(data) == 0 {
-		return func() {}
+		return
 	}
-	h := &handoff{req: req, done: make(chan struct{})}
-	key := &data[0]
-	f.local.Store(key, h)
-	return func() {
-		f.local.CompareAndDelete(key, h)
-		if !h.state.CompareAndSwap(0, 2) {
-			<-h.done
-		}
+	h.key = &data[0]
+	f.local.Store(h.key, h)
+}
+
+// unlend ends a loan: every request not claimed is revoked, and a claimed
+// entry is waited for, so the submitter owns its requests again.
+func (f *fsm) unlend(h *handoff) {
+	if h.key != nil {
+		f.local.CompareAndDelete(h.key, h)
+	}
+	for i := range h.reqs {
+		h.revoke(i)
 	}
 }
 
+// claim returns the loan of the entry whose Data is data, if it was
+// submitted on this node; the caller claims its slots with take and must
+// close done when the entry is applied.
 func (f *fsm) claim(data []byte) *handoff {
 	if len(data) == 0 {
 		return nil
@@ -159,11 +217,15 @@ func (f *fsm) claim(data []byte) *handoff {
 	if !ok {
 		return nil
 	}
-	h := v.(*handoff)
-	if !h.state.CompareAndSwap(0, 1) {
-		return nil // revoked: decode like any other replica
+	return v.(*handoff)
+}
+
+// take claims request i for the FSM; nil when its submitter revoked it.
+func (h *handoff) take(i int) *jinapb.DataRequestProto {
+	if h == nil || i >= len(h.reqs) || !h.state[i].CompareAndSwap(0, 1) {
+		return nil
 	}
-	return h
+	return h.reqs[i]
 }
 
 // peer returns a member announced through the log.

@@ -41,6 +41,7 @@ type Node struct {
 	logs      raft.LogStore
 	tmpDir    string
 	forwarder Forwarder
+	group     groupCommit    // writes waiting to be appended, see commit
 	ownFwd    *GRPCForwarder // the default forwarder, closed on Shutdown
 
 	static map[string]Peer // Config.Peers by ID, this node's address fixed

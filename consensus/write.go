@@ -12,7 +12,8 @@ import (
 
 // ApplyWrite replicates a write request through the RAFT log and returns
 // the leader's executor response; it implements worker.WriteApplier. On
-// the leader it appends the request (bounded by ApplyTimeout and ctx); on a
+// the leader it appends the request (bounded by ApplyTimeout and ctx),
+// in one entry with the writes submitted at the same time (see commit); on a
 // follower it forwards the request to the leader's worker, waiting for a
 // leader during elections. Errors carry gRPC statuses (see Status): not
 // leader / no leader / leadership lost / shutdown are UNAVAILABLE,
@@ -31,17 +32,7 @@ func (n *Node) ApplyWrite(ctx context.Context, req *jinapb.DataRequestProto) (*j
 				return nil, fmt.Errorf("%w: marshal request: %w", ErrBadEntry, err)
 			}
 		}
-		end := n.fsm.lend(data, req)
-		resp, err := n.applyLocal(ctx, raft.Log{Data: data})
-		end()
-		if err != nil {
-			return nil, err
-		}
-		out, ok := resp.(*jinapb.DataRequestProto)
-		if !ok {
-			return nil, fmt.Errorf("apply: unexpected FSM response %T", resp)
-		}
-		return out, nil
+		return n.commit(ctx, req, data)
 	})
 	if err != nil {
 		n.failedWrites.Add(1)
