@@ -42,17 +42,15 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/internal/badinput"
+	"github.com/jig-dev/jig/internal/wire"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 )
 
 // DefaultMaxMessageSize bounds a request or response: the limit jig's
 // workers and gateway use (256 MiB), far above grpc-go's 4 MiB default
 // that batches of tensors exceed.
-const DefaultMaxMessageSize = 256 << 20
+const DefaultMaxMessageSize = wire.MaxMessageSize
 
 // DefaultConnectTimeout bounds how long establishing a connection may
 // take. A refused connection fails at once; this only matters for
@@ -313,27 +311,17 @@ func (c *Client) dial(ctx context.Context, network, addr string) (net.Conn, erro
 }
 
 func (c *Client) initGRPC(tlsCfg *tls.Config) error {
-	creds := insecure.NewCredentials()
-	if tlsCfg != nil {
-		creds = credentials.NewTLS(tlsCfg)
-	}
-	max := c.opts.maxMessageSize
-	dopts := []grpc.DialOption{
-		grpc.WithTransportCredentials(creds),
+	dopts := append(wire.DialOptions(c.opts.maxMessageSize, tlsCfg),
 		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) { return c.dial(ctx, "tcp", addr) }),
 		// A short reconnect backoff: after a gateway restart the channel
 		// is usable again within a couple of seconds, not grpc-go's two
 		// minutes. Retries additionally reset it (see grpcTransport).
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
-			MinConnectTimeout: c.opts.connectTimeout,
-		}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(max), grpc.MaxCallSendMsgSize(max)),
+		wire.Reconnect(100*time.Millisecond, 2*time.Second, c.opts.connectTimeout),
 		// Ping an idle stream every 30 s so a dead gateway behind a NAT or
 		// load balancer is noticed; jig's servers accept pings every
 		// second, so this never earns a GOAWAY "too_many_pings".
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-	}
+	)
 	if c.opts.token != "" {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer(c.opts.token)))
 	}

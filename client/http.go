@@ -98,6 +98,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/wire"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -350,10 +351,10 @@ func httpError(code int, body []byte) error {
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	c := codeForHTTP(code)
+	c := wire.CodeForHTTP(code)
 	msg := fmt.Sprintf("HTTP %d %s", code, http.StatusText(code))
 	if json.Unmarshal(body, &e) == nil && e.Error != nil {
-		if bc, ok := codeFromName(e.Error.Code); ok && code != http.StatusBadGateway && code != http.StatusServiceUnavailable {
+		if bc, ok := wire.CodeFromName(e.Error.Code); ok && code != http.StatusBadGateway && code != http.StatusServiceUnavailable {
 			c = bc
 		}
 		if e.Error.Message != "" {
@@ -363,30 +364,6 @@ func httpError(code int, body []byte) error {
 		msg += ": " + s
 	}
 	return status.Error(c, msg)
-}
-
-func codeForHTTP(code int) codes.Code {
-	switch code {
-	case http.StatusBadRequest:
-		return codes.InvalidArgument
-	case http.StatusUnauthorized:
-		return codes.Unauthenticated
-	case http.StatusForbidden:
-		return codes.PermissionDenied
-	case http.StatusNotFound:
-		return codes.NotFound
-	case http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
-		return codes.ResourceExhausted
-	case 499:
-		return codes.Canceled
-	case http.StatusNotImplemented:
-		return codes.Unimplemented
-	case http.StatusBadGateway, http.StatusServiceUnavailable:
-		return codes.Unavailable
-	case http.StatusGatewayTimeout:
-		return codes.DeadlineExceeded
-	}
-	return codes.Unknown
 }
 
 // snippet returns the start of a body for error messages.

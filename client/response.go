@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -286,7 +287,7 @@ func gatewayDeliveryError(st Status) error {
 	if st.Code != StatusError || ex == nil || ex.Executor != "gateway" {
 		return nil
 	}
-	code, ok := codeFromName(ex.Name)
+	code, ok := wire.CodeFromName(ex.Name)
 	if !ok || code == codes.OK || code == codes.Unknown {
 		return nil
 	}
@@ -295,17 +296,4 @@ func gatewayDeliveryError(st Status) error {
 		msg = ex.Args[0]
 	}
 	return status.Error(code, msg)
-}
-
-// codeFromName parses canonical gRPC code names ("UNAVAILABLE"); both
-// spellings of CANCELLED are accepted.
-func codeFromName(name string) (codes.Code, bool) {
-	if name == "CANCELED" {
-		return codes.Canceled, true
-	}
-	var c codes.Code
-	if err := c.UnmarshalJSON([]byte(`"` + name + `"`)); err != nil {
-		return codes.Unknown, false
-	}
-	return c, true
 }

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -68,10 +68,6 @@ func HopsFromContext(ctx context.Context) int {
 	return hops
 }
 
-// maxForwardMessageSize bounds forwarded requests and responses; it matches
-// the worker's limit (worker.DefaultMaxMessageSize).
-const maxForwardMessageSize = 256 << 20
-
 // GRPCForwarder forwards requests to the leader's worker over gRPC, with
 // one cached connection per worker address. It is safe for concurrent use.
 type GRPCForwarder struct {
@@ -86,11 +82,7 @@ type GRPCForwarder struct {
 // credentials (loopback; pass grpc.WithTransportCredentials to override),
 // 256 MiB message limits and any further opts.
 func NewGRPCForwarder(opts ...grpc.DialOption) *GRPCForwarder {
-	base := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxForwardMessageSize), grpc.MaxCallSendMsgSize(maxForwardMessageSize)),
-	}
-	return &GRPCForwarder{opts: append(base, opts...), conns: map[string]*grpc.ClientConn{}}
+	return &GRPCForwarder{opts: append(wire.DialOptions(wire.MaxMessageSize, nil), opts...), conns: map[string]*grpc.ClientConn{}}
 }
 
 var errForwarderClosed = errors.New("consensus: forwarder closed")

@@ -33,6 +33,7 @@ import (
 	"github.com/jig-dev/jig/engine/metrics"
 	"github.com/jig-dev/jig/engine/router"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
@@ -281,7 +282,7 @@ func (e *Engine) startGateway(f *flow.Flow) error {
 	}
 	maxMsg := g.MaxMessageSize
 	if maxMsg <= 0 {
-		maxMsg = worker.DefaultMaxMessageSize
+		maxMsg = wire.MaxMessageSize
 	}
 	metricsHandler := promhttp.HandlerFor(e.prom.Registry, promhttp.HandlerOpts{})
 	if g.Serves(flow.GRPC) {
@@ -289,7 +290,7 @@ func (e *Engine) startGateway(f *flow.Flow) error {
 		if err != nil {
 			return fmt.Errorf("gateway: listen for gRPC: %w", err)
 		}
-		sopts := worker.ServerOptions(maxMsg)
+		sopts := wire.ServerOptions(maxMsg)
 		if tlsConf != nil {
 			sopts = append(sopts, grpc.Creds(credentials.NewTLS(tlsConf)))
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/docarraypb"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
@@ -323,14 +324,10 @@ func batchContext(base context.Context, batch []*batchEntry) (context.Context, c
 	return context.WithDeadline(base, latest)
 }
 
-// failed returns req with an ERROR status.
+// failed returns req with an ERROR status (each caller its own copy of
+// st).
 func failed(req *jinapb.DataRequestProto, st *jinapb.StatusProto) *jinapb.DataRequestProto {
-	h := proto.CloneOf(req.GetHeader())
-	if h == nil {
-		h = &jinapb.HeaderProto{}
-	}
-	h.Status = proto.CloneOf(st)
-	return &jinapb.DataRequestProto{Header: h, Parameters: req.GetParameters(), Routes: req.GetRoutes(), Data: req.GetData()}
+	return wire.Failed(req, proto.CloneOf(st))
 }
 
 // batchKey identifies the requests that may share a batch: the endpoint and

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
@@ -34,7 +35,7 @@ func (f *fakeHandler) process(ctx context.Context, req *jinapb.DataRequestProto)
 	f.mu.Lock()
 	f.batches = append(f.batches, docs.Texts())
 	f.mu.Unlock()
-	resp := shallowCopy(req)
+	resp := wire.Shallow(req)
 	for _, d := range docs {
 		if d.Text == "bad" {
 			resp.Header = proto.CloneOf(req.GetHeader())

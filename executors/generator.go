@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 )
 
@@ -228,11 +229,7 @@ func (in *Instance) runGenerator(ctx context.Context, h *Handler, doc *docarray.
 
 // streamFail returns the request with an ERROR status describing err.
 func (in *Instance) streamFail(req *jinapb.SingleDocumentRequestProto, err error, stack string) *jinapb.SingleDocumentRequestProto {
-	h := &jinapb.HeaderProto{}
-	if rh := req.GetHeader(); rh != nil {
-		h.RequestId, h.ExecEndpoint, h.TargetExecutor, h.Timeout = rh.RequestId, rh.ExecEndpoint, rh.TargetExecutor, rh.Timeout
-	}
-	h.Status = ErrorStatus(err, in.Name(), stack)
+	h := wire.HeaderWithStatus(req.GetHeader(), ErrorStatus(err, in.Name(), stack))
 	in.logger.Warn("stream_doc failed", "endpoint", h.GetExecEndpoint(), "err", err)
 	return &jinapb.SingleDocumentRequestProto{Header: h, Parameters: req.GetParameters(), Routes: req.GetRoutes(), Document: req.GetDocument()}
 }

@@ -14,9 +14,9 @@ import (
 
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/internal/safepath"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/jig-dev/jig/proto/jinapb"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -396,40 +396,18 @@ func (in *Instance) invoke(ctx context.Context, h *Handler, call *Call) (stack s
 
 // RequestDocs decodes the documents of a request (docs or docs_bytes).
 func RequestDocs(req *jinapb.DataRequestProto) (docarray.DocList, error) {
-	switch d := req.GetData().GetDocuments().(type) {
-	case *jinapb.DataRequestProto_DataContentProto_Docs:
-		return docarray.FromProto(d.Docs)
-	case *jinapb.DataRequestProto_DataContentProto_DocsBytes:
-		return docarray.Unmarshal(d.DocsBytes)
-	}
-	return docarray.DocList{}, nil
+	return wire.Docs(req)
 }
 
 // SetRequestDocs stores docs in a request, in the form (docs or docs_bytes)
 // the request already used. It fails, naming the document and field, when
 // a document holds a value the wire cannot carry (see Document.Validate).
 func SetRequestDocs(req *jinapb.DataRequestProto, docs docarray.DocList) error {
-	p, err := docs.ToProtoChecked()
-	if err != nil {
-		return err
-	}
-	if _, isBytes := req.GetData().GetDocuments().(*jinapb.DataRequestProto_DataContentProto_DocsBytes); isBytes {
-		b, err := proto.Marshal(p)
-		if err != nil {
-			return fmt.Errorf("encode documents: %w", err)
-		}
-		req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_DocsBytes{DocsBytes: b}
-		return nil
-	}
-	if req.Data == nil {
-		req.Data = &jinapb.DataRequestProto_DataContentProto{}
-	}
-	req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_Docs{Docs: p}
-	return nil
+	return wire.SetDocs(req, docs)
 }
 
 func (in *Instance) respond(req *jinapb.DataRequestProto, call *Call) *jinapb.DataRequestProto {
-	resp := shallowCopy(req)
+	resp := wire.Shallow(req)
 	// One conversion checks the handler's documents and encodes them.
 	if err := SetRequestDocs(resp, call.Docs); err != nil {
 		return in.fail(req, &Error{Name: "BadResult", Args: []string{err.Error()}, Err: err}, "")
@@ -464,30 +442,10 @@ func MergeResults(params *structpb.Struct, name string, results Results) (*struc
 	return out, nil
 }
 
-// shallowCopy copies the top level of a request so the response can differ
-// from it without mutating the caller's message.
-func shallowCopy(req *jinapb.DataRequestProto) *jinapb.DataRequestProto {
-	resp := &jinapb.DataRequestProto{
-		Header:     req.GetHeader(),
-		Parameters: req.GetParameters(),
-		Routes:     req.GetRoutes(),
-	}
-	if req.Data != nil {
-		resp.Data = &jinapb.DataRequestProto_DataContentProto{Documents: req.Data.Documents}
-	}
-	return resp
-}
-
 // fail returns req with an ERROR status describing err.
 func (in *Instance) fail(req *jinapb.DataRequestProto, err error, stack string) *jinapb.DataRequestProto {
-	resp := shallowCopy(req)
-	resp.Header = proto.CloneOf(req.GetHeader())
-	if resp.Header == nil {
-		resp.Header = &jinapb.HeaderProto{}
-	}
-	resp.Header.Status = ErrorStatus(err, in.Name(), stack)
 	in.logger.Warn("request failed", "endpoint", Endpoint(req), "err", err)
-	return resp
+	return wire.Failed(req, ErrorStatus(err, in.Name(), stack))
 }
 
 // ErrorStatus builds the ERROR status Jina clients expect for err raised by

@@ -3,11 +3,13 @@ package executors
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/jig-dev/jig/internal/wire"
 )
 
 // ResultsKey is the parameter under which executors' results travel back:
 // parameters["__results__"][<executor name>] = results.
-const ResultsKey = "__results__"
+const ResultsKey = wire.ResultsKey
 
 // Params are request parameters as a handler sees them: the client's
 // parameters with those addressed to this executor merged in (see Scope).

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -47,7 +48,7 @@ type Gateway struct {
 	// Token, when set, is required as "Authorization: Bearer <token>" on
 	// every route but /dry_run.
 	Token string
-	// MaxBodyBytes bounds request bodies (0: 256 MiB).
+	// MaxBodyBytes bounds request bodies (0: wire.MaxMessageSize).
 	MaxBodyBytes int64
 }
 
@@ -110,7 +111,7 @@ type requestBody struct {
 func (g *Gateway) post(w http.ResponseWriter, r *http.Request) {
 	limit := g.MaxBodyBytes
 	if limit <= 0 {
-		limit = 256 << 20
+		limit = wire.MaxMessageSize
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -164,7 +165,7 @@ func (g *Gateway) post(w http.ResponseWriter, r *http.Request) {
 	resp, err := g.Process(r.Context(), req)
 	if err != nil {
 		st := status.Convert(err)
-		writeError(w, httpCode(st.Code()), st.Code(), st.Message())
+		writeError(w, wire.HTTPStatus(st.Code()), st.Code(), st.Message())
 		return
 	}
 	out, err := ReplyJSON(resp)
@@ -177,36 +178,6 @@ func (g *Gateway) post(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusInternalServerError
 	}
 	writeRaw(w, code, out)
-}
-
-// httpCode maps a delivery failure to its HTTP status.
-func httpCode(c codes.Code) int {
-	switch c {
-	case codes.Unavailable:
-		return http.StatusServiceUnavailable
-	case codes.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case codes.InvalidArgument:
-		return http.StatusBadRequest
-	case codes.ResourceExhausted:
-		return http.StatusRequestEntityTooLarge
-	case codes.Unauthenticated:
-		return http.StatusUnauthorized
-	}
-	return http.StatusInternalServerError
-}
-
-// CodeName returns the canonical name of a gRPC code ("UNAVAILABLE",
-// "DEADLINE_EXCEEDED"), as error bodies carry it.
-func CodeName(c codes.Code) string {
-	var b strings.Builder
-	for i, r := range c.String() { // "DeadlineExceeded"
-		if i > 0 && 'A' <= r && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
 }
 
 type statusJSON struct {
@@ -309,5 +280,5 @@ func writeRaw(w http.ResponseWriter, code int, b []byte) {
 }
 
 func writeError(w http.ResponseWriter, code int, c codes.Code, msg string) {
-	writeJSON(w, code, map[string]any{"error": map[string]string{"code": CodeName(c), "message": msg}})
+	writeJSON(w, code, map[string]any{"error": map[string]string{"code": wire.CodeName(c), "message": msg}})
 }

@@ -7,13 +7,11 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
 	"strings"
-	"sync"
 
 	"github.com/jig-dev/jig/internal/auth"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -142,53 +140,11 @@ func (s *grpcService) ProcessSingleData(ctx context.Context, req *jinapb.DataReq
 }
 
 // Call implements jina.JinaRPC/Call: requests stream in, are routed
-// concurrently (at most Prefetch at a time) and answered as they finish,
-// so a slow request does not hold back the others. A failed request is
-// answered with an ERROR status; the stream goes on.
+// concurrently (at most Prefetch at a time) and answered as they finish
+// (wire.ServeCall). A failed request is answered with an ERROR status; the
+// stream goes on.
 func (s *grpcService) Call(stream grpc.BidiStreamingServer[jinapb.DataRequestProto, jinapb.DataRequestProto]) error {
-	ctx := stream.Context()
-	sem := make(chan struct{}, s.g.prefetch)
-	var (
-		wg      sync.WaitGroup
-		sendMu  sync.Mutex
-		sendErr error
-	)
-	defer wg.Wait()
-	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return waitThen(&wg, &sendMu, &sendErr)
-		}
-		if err != nil {
-			return err
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return status.FromContextError(ctx.Err()).Err()
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			resp, err := s.g.backend.Route(ctx, req)
-			if err != nil {
-				resp = errorResponse(req, err)
-			}
-			sendMu.Lock()
-			defer sendMu.Unlock()
-			if sendErr == nil {
-				sendErr = stream.Send(resp)
-			}
-		}()
-	}
-}
-
-func waitThen(wg *sync.WaitGroup, mu *sync.Mutex, err *error) error {
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	return *err
+	return wire.ServeCall(stream, s.g.prefetch, s.g.backend.Route, errorResponse)
 }
 
 // errorResponse turns a delivery failure into a response whose status
@@ -197,37 +153,11 @@ func waitThen(wg *sync.WaitGroup, mu *sync.Mutex, err *error) error {
 // retry.
 func errorResponse(req *jinapb.DataRequestProto, err error) *jinapb.DataRequestProto {
 	st := status.Convert(err)
-	h := &jinapb.HeaderProto{}
-	if rh := req.GetHeader(); rh != nil {
-		h.RequestId, h.ExecEndpoint, h.TargetExecutor, h.Timeout = rh.RequestId, rh.ExecEndpoint, rh.TargetExecutor, rh.Timeout
-	}
-	name := CodeName(st.Code())
-	h.Status = &jinapb.StatusProto{
+	return wire.Failed(req, &jinapb.StatusProto{
 		Code:        jinapb.StatusProto_ERROR,
 		Description: st.Message(),
-		Exception:   &jinapb.StatusProto_ExceptionProto{Name: name, Args: []string{st.Message()}, Executor: "gateway"},
-	}
-	return &jinapb.DataRequestProto{Header: h, Parameters: req.GetParameters(), Routes: req.GetRoutes(), Data: req.GetData()}
-}
-
-// CodeName returns the canonical upper-case name of a gRPC code
-// ("UNAVAILABLE"), as used in error responses.
-func CodeName(c codes.Code) string {
-	switch c {
-	case codes.OK:
-		return "OK" // not "O_K"
-	case codes.Canceled:
-		return "CANCELLED" // the canonical spelling
-	}
-	var b strings.Builder
-	s := c.String() // "Unavailable", "DeadlineExceeded"
-	for i, r := range s {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
+		Exception:   &jinapb.StatusProto_ExceptionProto{Name: wire.CodeName(st.Code()), Args: []string{st.Message()}, Executor: "gateway"},
+	})
 }
 
 // DryRun implements jina.JinaGatewayDryRunRPC/dry_run: SUCCESS when every

@@ -386,33 +386,3 @@ func TestToken(t *testing.T) {
 		t.Fatalf("health without a token: %v", err)
 	}
 }
-
-func TestCodeName(t *testing.T) {
-	want := map[codes.Code]string{
-		codes.OK:                 "OK",
-		codes.Canceled:           "CANCELLED",
-		codes.Unknown:            "UNKNOWN",
-		codes.InvalidArgument:    "INVALID_ARGUMENT",
-		codes.DeadlineExceeded:   "DEADLINE_EXCEEDED",
-		codes.NotFound:           "NOT_FOUND",
-		codes.AlreadyExists:      "ALREADY_EXISTS",
-		codes.PermissionDenied:   "PERMISSION_DENIED",
-		codes.ResourceExhausted:  "RESOURCE_EXHAUSTED",
-		codes.FailedPrecondition: "FAILED_PRECONDITION",
-		codes.Aborted:            "ABORTED",
-		codes.OutOfRange:         "OUT_OF_RANGE",
-		codes.Unimplemented:      "UNIMPLEMENTED",
-		codes.Internal:           "INTERNAL",
-		codes.Unavailable:        "UNAVAILABLE",
-		codes.DataLoss:           "DATA_LOSS",
-		codes.Unauthenticated:    "UNAUTHENTICATED",
-	}
-	for c, name := range want {
-		if got := CodeName(c); got != name {
-			t.Errorf("CodeName(%v) = %q, want %q", c, got, name)
-		}
-	}
-	if got := CodeName(codes.Code(42)); got == "" {
-		t.Error("unknown codes need a name too")
-	}
-}

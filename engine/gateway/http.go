@@ -15,8 +15,8 @@ import (
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/internal/auth"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -78,7 +78,7 @@ import (
 
 // HTTPOptions configure the HTTP gateway.
 type HTTPOptions struct {
-	// MaxBodyBytes bounds request bodies (0: 256 MiB). It is lowered to
+	// MaxBodyBytes bounds request bodies (0: wire.MaxMessageSize). It is lowered to
 	// Budget / BodyCost when larger, since a bigger body could never fit.
 	MaxBodyBytes int64
 	// Budget bounds the bytes of request bodies in flight across the
@@ -100,7 +100,7 @@ type HTTPOptions struct {
 // NewHTTP returns the HTTP gateway handler.
 func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 256 << 20
+		opts.MaxBodyBytes = wire.MaxMessageSize
 	}
 	if opts.Budget == nil {
 		opts.Budget = NewBodyBudget(0)
@@ -268,7 +268,7 @@ func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint st
 	req = nil // the documents' only copy now is the backend's
 	if err != nil {
 		st := status.Convert(err)
-		writeError(w, httpCode(st.Code()), CodeName(st.Code()), st.Message())
+		writeError(w, wire.HTTPStatus(st.Code()), wire.CodeName(st.Code()), st.Message())
 		return
 	}
 	if err := writeResponse(w, resp, jinaDialect); err != nil {
@@ -354,27 +354,6 @@ func withDetail(body []byte, detail string) []byte {
 	out = append(out, d...)
 	out = append(out, ',')
 	return append(out, body[1:]...) // body is a JSON object: "{..."
-}
-
-// httpCode maps gRPC codes to HTTP statuses, as Jina's gateway does.
-func httpCode(c codes.Code) int {
-	switch c {
-	case codes.Unavailable:
-		return http.StatusServiceUnavailable
-	case codes.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case codes.InvalidArgument:
-		return http.StatusBadRequest
-	case codes.ResourceExhausted:
-		return http.StatusRequestEntityTooLarge
-	case codes.Unauthenticated:
-		return http.StatusUnauthorized
-	case codes.Canceled:
-		return 499 // client closed request
-	case codes.NotFound:
-		return http.StatusNotFound
-	}
-	return http.StatusInternalServerError
 }
 
 // parse reads a request body; jinaDialect is set when it is spelled the

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
@@ -142,11 +143,11 @@ func (h *httpGateway) streamDoc(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		st := status.Convert(err)
 		if !started {
-			writeError(w, httpCode(st.Code()), CodeName(st.Code()), st.Message())
+			writeError(w, wire.HTTPStatus(st.Code()), wire.CodeName(st.Code()), st.Message())
 			return
 		}
 		event("error", statusJSON(&jinapb.StatusProto{Code: jinapb.StatusProto_ERROR, Description: st.Message(),
-			Exception: &jinapb.StatusProto_ExceptionProto{Name: CodeName(st.Code()), Args: []string{st.Message()}, Executor: "gateway"}}))
+			Exception: &jinapb.StatusProto_ExceptionProto{Name: wire.CodeName(st.Code()), Args: []string{st.Message()}, Executor: "gateway"}}))
 	}
 	event("end", nil)
 }

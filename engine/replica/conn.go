@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -31,22 +28,10 @@ type GRPCConn struct {
 // messages, quick reconnection after a replica restarts (grpc-go's default
 // backoff grows to two minutes), and keepalive to notice dead peers.
 func DialOptions(maxMsg int, tlsConfig *tls.Config) []grpc.DialOption {
-	if maxMsg <= 0 {
-		maxMsg = worker.DefaultMaxMessageSize
-	}
-	creds := insecure.NewCredentials()
-	if tlsConfig != nil {
-		creds = credentials.NewTLS(tlsConfig)
-	}
-	return []grpc.DialOption{
-		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
-			MinConnectTimeout: 2 * time.Second,
-		}),
+	return append(wire.DialOptions(maxMsg, tlsConfig),
+		wire.Reconnect(50*time.Millisecond, time.Second, 2*time.Second),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
-	}
+	)
 }
 
 // DialGRPC returns a connection to the worker at addr. It does not block:

@@ -13,11 +13,10 @@ import (
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/engine/metrics"
 	"github.com/jig-dev/jig/executors"
-	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Deployment routes requests to the shards and replicas of one deployment.
@@ -189,62 +188,14 @@ func (d *Deployment) sendAll(ctx context.Context, req *jinapb.DataRequestProto) 
 }
 
 // Reduce merges several responses to the same request (shards, or the
-// inputs of a join): documents by id, __results__ of all, routes of all.
+// inputs of a join) with wire.Merge: documents by id, __results__ of all,
+// routes of all. A part whose documents do not decode is INTERNAL.
 func Reduce(req *jinapb.DataRequestProto, parts []*jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
-	if len(parts) == 1 {
-		return parts[0], nil
-	}
-	lists := make([]docarray.DocList, len(parts))
-	for i, p := range parts {
-		docs, err := executors.RequestDocs(p)
-		if err != nil {
-			return nil, status.Errorf(codes.Internal, "reduce: part %d: %v", i, err)
-		}
-		lists[i] = docs
-	}
-	out := &jinapb.DataRequestProto{Header: parts[0].GetHeader(), Parameters: mergeResults(req.GetParameters(), parts), Routes: mergeRoutes(parts)}
-	if err := executors.SetRequestDocs(out, docarray.Reduce(lists...)); err != nil {
+	out, err := wire.Merge(req.GetParameters(), parts)
+	if err != nil {
 		return nil, status.Errorf(codes.Internal, "reduce: %v", err)
 	}
 	return out, nil
-}
-
-// mergeResults returns base's parameters with the __results__ entries of
-// every part.
-func mergeResults(base *structpb.Struct, parts []*jinapb.DataRequestProto) *structpb.Struct {
-	var all map[string]*structpb.Value
-	for _, p := range parts {
-		r := p.GetParameters().GetFields()[executors.ResultsKey].GetStructValue()
-		for k, v := range r.GetFields() {
-			if all == nil {
-				all = map[string]*structpb.Value{}
-			}
-			all[k] = v
-		}
-	}
-	if all == nil {
-		return base
-	}
-	out := &structpb.Struct{Fields: map[string]*structpb.Value{}}
-	for k, v := range base.GetFields() {
-		out.Fields[k] = v
-	}
-	out.Fields[executors.ResultsKey] = structpb.NewStructValue(&structpb.Struct{Fields: all})
-	return out
-}
-
-// mergeRoutes concatenates the routes of parts, keeping each executor's
-// entry once (branches share the routes before they split).
-func mergeRoutes(parts []*jinapb.DataRequestProto) []*jinapb.RouteProto {
-	var out []*jinapb.RouteProto
-	for _, p := range parts {
-		for _, r := range p.GetRoutes() {
-			if !slices.Contains(out, r) {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
 }
 
 // sendShard sends to one replica of shard i, retrying other replicas on

@@ -12,6 +12,7 @@ import (
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/engine/metrics"
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -202,7 +203,7 @@ func (w *walk) node(ctx context.Context, name string, in *jinapb.DataRequestProt
 		if err != nil {
 			return nil, status.Errorf(codes.InvalidArgument, "decode documents for %s: %v", name, err)
 		}
-		req = shallow(in)
+		req = wire.Shallow(in)
 		if err := executors.SetRequestDocs(req, d.When.Apply(docs)); err != nil {
 			return nil, status.Errorf(codes.Internal, "encode documents for %s: %v", name, err)
 		}
@@ -212,7 +213,7 @@ func (w *walk) node(ctx context.Context, name string, in *jinapb.DataRequestProt
 	// are not sent, they are collected here.
 	if sent := SpecificParams(w.params, name); sent != req.GetParameters() {
 		if req == in {
-			req = shallow(in)
+			req = wire.Shallow(in)
 		}
 		req.Parameters = sent
 	}
@@ -225,7 +226,7 @@ func (w *walk) node(ctx context.Context, name string, in *jinapb.DataRequestProt
 	if failed(resp) {
 		route.Status = resp.GetHeader().GetStatus()
 	}
-	out := shallow(resp)
+	out := wire.Shallow(resp)
 	out.Routes = append(append(make([]*jinapb.RouteProto, 0, len(in.Routes)+1), in.Routes...), route)
 	out.Parameters = w.nextParams(overlayResults(resultsOf(in.GetParameters()), resultsOf(resp.GetParameters())))
 	return out, nil
@@ -268,14 +269,6 @@ func (w *walk) nextParams(res *structpb.Struct) *structpb.Struct {
 		out.Fields[k] = v
 	}
 	out.Fields[executors.ResultsKey] = structpb.NewStructValue(res)
-	return out
-}
-
-func shallow(r *jinapb.DataRequestProto) *jinapb.DataRequestProto {
-	out := &jinapb.DataRequestProto{Header: r.Header, Parameters: r.Parameters, Routes: r.Routes}
-	if r.Data != nil {
-		out.Data = &jinapb.DataRequestProto_DataContentProto{Documents: r.Data.Documents}
-	}
 	return out
 }
 

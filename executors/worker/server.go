@@ -19,26 +19,22 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jig-dev/jig/executors"
-	"github.com/jig-dev/jig/executors/docarray"
-	"github.com/jig-dev/jig/internal/grpcdecode"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // DefaultMaxMessageSize is the largest request or response a worker
-// accepts: far above grpc-go's 4 MiB default, which large batches of
-// tensors exceed, and bounded so a runaway client cannot exhaust memory.
-const DefaultMaxMessageSize = 256 << 20
+// accepts unless told otherwise (wire.MaxMessageSize).
+const DefaultMaxMessageSize = wire.MaxMessageSize
 
 // WriteApplier replicates a write request and returns the response of the
 // leader's executor. The consensus package implements it for stateful
@@ -118,7 +114,7 @@ func NewServer(opts Options) (*Server, error) {
 	if len(s.inst.Batching()) > 0 {
 		s.batcher = executors.NewBatcher(s.inst.Name(), s.inst.BatchingFor, s.processOne)
 	}
-	sopts := append(ServerOptions(opts.MaxMessageSize), opts.ServerOptions...)
+	sopts := append(wire.ServerOptions(opts.MaxMessageSize), opts.ServerOptions...)
 	s.grpc = grpc.NewServer(sopts...)
 	svc := &service{s: s}
 	jinapb.RegisterJinaSingleDataRequestRPCServer(s.grpc, svc)
@@ -135,20 +131,6 @@ func NewServer(opts Options) (*Server, error) {
 	// Not serving until Serve runs: readiness probes must not pass early.
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	return s, nil
-}
-
-// ServerOptions are the gRPC options every jig server uses: raised message
-// limits, and a keepalive policy that accepts the pings Jina's Python
-// clients send every few seconds (grpc-go would otherwise answer them with
-// GOAWAY "too_many_pings").
-func ServerOptions(maxMsg int) []grpc.ServerOption {
-	// grpcdecode: a request that does not decode is INVALID_ARGUMENT.
-	return append(grpcdecode.ServerOptions(),
-		grpc.MaxRecvMsgSize(maxMsg),
-		grpc.MaxSendMsgSize(maxMsg),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-	)
 }
 
 // GRPC returns the underlying gRPC server (to register more services
@@ -299,77 +281,25 @@ func (v *service) ProcessData(ctx context.Context, list *jinapb.DataRequestListP
 	return v.process(ctx, merged)
 }
 
-// MergeRequests reduces several requests for the same endpoint into one:
-// the first request's header and parameters, the routes of all, and the
-// documents reduced by id (docarray.Reduce).
+// MergeRequests reduces several requests for the same endpoint into one
+// (wire.Merge): the first request's header and parameters (with the
+// __results__ of all), the routes of all, and the documents reduced by id.
 func MergeRequests(reqs []*jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
-	lists := make([]docarray.DocList, len(reqs))
-	var routes []*jinapb.RouteProto
-	for i, r := range reqs {
-		docs, err := executors.RequestDocs(r)
-		if err != nil {
-			return nil, fmt.Errorf("request %d: %w", i, err)
-		}
-		lists[i] = docs
-		routes = append(routes, r.GetRoutes()...)
+	if len(reqs) == 0 {
+		return nil, errors.New("no requests")
 	}
-	out := &jinapb.DataRequestProto{Header: reqs[0].GetHeader(), Parameters: reqs[0].GetParameters(), Routes: routes}
-	if err := executors.SetRequestDocs(out, docarray.Reduce(lists...)); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return wire.Merge(reqs[0].GetParameters(), reqs)
 }
 
 // Call implements jina.JinaRPC/Call on a bare worker, so clients can stream
-// to an executor without a gateway. Requests are processed concurrently and
-// answered as they finish.
+// to an executor without a gateway: the gateway's rules (wire.ServeCall),
+// at most wire.DefaultPrefetch requests in flight. A per-request failure
+// (e.g. not the leader) does not end the stream: it is reported in the
+// response status.
 func (v *service) Call(stream grpc.BidiStreamingServer[jinapb.DataRequestProto, jinapb.DataRequestProto]) error {
-	ctx := stream.Context()
-	var (
-		wg     sync.WaitGroup
-		sendMu sync.Mutex
-		first  error
-		once   sync.Once
-	)
-	fail := func(err error) { once.Do(func() { first = err }) }
-	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			wg.Wait()
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := v.process(ctx, req)
-			if err != nil {
-				// A per-request failure (e.g. not the leader) must not kill
-				// the stream: report it in the response status.
-				resp = shallowError(req, err, v.s.inst.Name())
-			}
-			sendMu.Lock()
-			defer sendMu.Unlock()
-			if err := stream.Send(resp); err != nil {
-				fail(err)
-			}
-		}()
-	}
-	wg.Wait()
-	return first
-}
-
-func shallowError(req *jinapb.DataRequestProto, err error, executor string) *jinapb.DataRequestProto {
-	h := &jinapb.HeaderProto{}
-	if req.GetHeader() != nil {
-		h.RequestId = req.Header.RequestId
-		h.ExecEndpoint = req.Header.ExecEndpoint
-		h.TargetExecutor = req.Header.TargetExecutor
-	}
-	h.Status = executors.ErrorStatus(err, executor, "")
-	return &jinapb.DataRequestProto{Header: h, Parameters: req.GetParameters(), Routes: req.GetRoutes(), Data: req.GetData()}
+	return wire.ServeCall(stream, wire.DefaultPrefetch, v.process, func(req *jinapb.DataRequestProto, err error) *jinapb.DataRequestProto {
+		return wire.Failed(req, executors.ErrorStatus(err, v.s.inst.Name(), ""))
+	})
 }
 
 // EndpointDiscovery implements jina.JinaDiscoverEndpointsRPC/endpoint_discovery.

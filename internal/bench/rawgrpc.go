@@ -12,15 +12,15 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 )
 
 // maxMsg is the message limit of every client and server here (jig's).
-const maxMsg = worker.DefaultMaxMessageSize
+const maxMsg = wire.MaxMessageSize
 
 const (
 	methodSingle = "/jina.JinaSingleDataRequestRPC/process_single_data"
@@ -67,11 +67,7 @@ var rawCall = grpc.ForceCodecV2(rawCodec{})
 // extra adds credentials (a flow's replicas want its secret:
 // engine.ReplicaDialOptions).
 func dial(addr string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
-	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
-	}, extra...)
-	cc, err := grpc.NewClient(addr, opts...)
+	cc, err := grpc.NewClient(addr, append(wire.DialOptions(maxMsg, nil), extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +114,7 @@ func startRaw() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := grpc.NewServer(worker.ServerOptions(maxMsg)...)
+	g := grpc.NewServer(wire.ServerOptions(maxMsg)...)
 	jinapb.RegisterJinaSingleDataRequestRPCServer(g, rawServer{})
 	jinapb.RegisterJinaRPCServer(g, rawServer{})
 	done := make(chan struct{})

@@ -5,7 +5,7 @@ import (
 	"net"
 	"testing"
 
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/wire"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -31,7 +31,7 @@ func (rawCodec) Name() string { return "proto" }
 // TestUndecodableRequestIsInvalidArgument uses the options every jig
 // server (gateway and workers) is built with.
 func TestUndecodableRequestIsInvalidArgument(t *testing.T) {
-	srv := grpc.NewServer(worker.ServerOptions(4 << 20)...)
+	srv := grpc.NewServer(wire.ServerOptions(4 << 20)...)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
