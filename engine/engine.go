@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
 	"log/slog"
 	"net"
 	"net/http"
@@ -454,7 +455,9 @@ func (e *Engine) Metrics() *metrics.Prom { return e.prom }
 // Route implements gateway.Backend.
 func (e *Engine) Route(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
 	start := time.Now()
+	ctx, span := tracing.Gateway(ctx, req)
 	resp, err := e.router.Load().Route(ctx, req)
+	span.EndResponse(resp, err)
 	e.prom.Latency.WithLabelValues("gateway").Observe(time.Since(start).Seconds())
 	return resp, err
 }
