@@ -2,6 +2,8 @@ package tracing
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -238,4 +240,13 @@ func (s Span) EndResponse(resp *jinapb.DataRequestProto, err error) {
 		s.Fail(msg)
 	}
 	s.End(err)
+}
+
+// NewTraceparent returns a fresh sampled W3C traceparent for a client
+// that starts a trace (`jig post --verbose`), and its trace id.
+func NewTraceparent() (traceID, traceparent string) {
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported systems
+	tid, sid := hex.EncodeToString(b[:16]), hex.EncodeToString(b[16:])
+	return tid, "00-" + tid + "-" + sid + "-01"
 }
