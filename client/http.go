@@ -89,6 +89,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/metadata"
 	"io"
 	"net/http"
 	"net/url"
@@ -208,6 +209,9 @@ func (t *httpTransport) do(ctx context.Context, body []byte) result {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	t.c.authorize(req)
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get("traceparent")) > 0 {
+		req.Header.Set("traceparent", md.Get("traceparent")[0]) // as gRPC sends it
+	}
 	resp, err := t.c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil && t.ctx.Err() == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,6 +120,7 @@ func (f *GRPCForwarder) Forward(ctx context.Context, leader Peer, req *jinapb.Da
 	md, _ := metadata.FromOutgoingContext(ctx)
 	md = md.Copy()
 	md.Set(HopsMetadataKey, strconv.Itoa(hops))
+	tracing.InjectMD(ctx, md)
 	return jinapb.NewJinaSingleDataRequestRPCClient(c).ProcessSingleData(metadata.NewOutgoingContext(ctx, md), req)
 }
 
@@ -203,7 +205,10 @@ func (n *Node) route(ctx context.Context, req *jinapb.DataRequestProto, forwarde
 			return nil, fmt.Errorf("%w: %d hops; leader is %s as seen by %s", ErrTooManyHops, hops, leader.ID, n.id)
 		}
 		forwarded.Add(1)
-		resp, err := n.forwarder.Forward(ctx, leader, req, hops+1)
+		fctx, span := tracing.Raft(ctx, "raft.forward")
+		span.String(tracing.AttrRaftLeader, string(leader.ID))
+		resp, err := n.forwarder.Forward(fctx, leader, req, hops+1)
+		span.End(err)
 		if err == nil {
 			return resp, nil
 		}

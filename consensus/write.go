@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
 
 	"github.com/hashicorp/raft"
 	"github.com/jig-dev/jig/proto/jinapb"
@@ -49,8 +50,12 @@ func (n *Node) applyLocal(ctx context.Context, l raft.Log) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.ApplyTimeout)
 	defer cancel()
+	_, span := tracing.Raft(ctx, "raft.apply")
 	f := n.raft.ApplyLog(l, remaining(ctx, n.cfg.ApplyTimeout))
-	if err := await(ctx, f); err != nil {
+	err := await(ctx, f)
+	span.Int(tracing.AttrRaftIndex, int64(f.Index())) // 0 when never appended
+	span.End(err)
+	if err != nil {
 		if errors.Is(err, raft.ErrEnqueueTimeout) || errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
 			return nil, fmt.Errorf("apply: %w", err) // never appended
 		}

@@ -276,6 +276,7 @@ func (d *deployment) workerArgs(shard, rep int) []string {
 	if ws := d.workspace(); ws != "" {
 		args = append(args, "--workspace", ws)
 	}
+	args = append(args, tracingArgs(cfg.Tracing)...)
 	for flag, o := range map[string]*executors.Override{"--uses-with": cfg.UsesWith, "--uses-metas": cfg.UsesMetas} {
 		if o != nil && o.Node != nil {
 			if j, err := nodeJSON(o.Node); err == nil {

@@ -15,6 +15,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,6 +74,12 @@ type Options struct {
 	JigBinary string
 	// StopTimeout bounds Stop's draining (default 10s).
 	StopTimeout time.Duration
+	// Traces, when set, records every request's spans in process (the
+	// workbench's waterfall), whether or not the flow exports them.
+	Traces *tracing.Recorder
+	// TraceExporter, when set, receives the spans instead of the flow's
+	// OTLP collector (benchmarks, tests); tracing is then on.
+	TraceExporter sdktrace.SpanExporter
 }
 
 // sharedBuilder builds for every engine of the process that brings no
@@ -117,6 +125,8 @@ type Engine struct {
 
 	// stateDir is StateDir(flow), the default workspace, fixed at Start.
 	stateDir string
+	// stopTracing flushes and removes the tracer provider (tracing.go).
+	stopTracing func(context.Context) error
 }
 
 // Start starts every deployment of f, waits until all are ready (each
@@ -153,10 +163,17 @@ func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
 	e.watchCtx, e.watchCancel = context.WithCancel(context.Background())
 	e.stateDir = StateDir(f)
 	e.logState(f)
+	var err error
+	if e.stopTracing, err = tracing.Setup(ctx, e.tracingConfig(f)); err != nil {
+		e.watchCancel()
+		e.bus.Close()
+		return nil, err
+	}
 
 	if err := e.startDeployments(ctx, f.Deployments); err != nil {
 		e.stopDeployments(context.Background(), e.sortedDeps())
 		e.watchCancel()
+		e.stopTracing(context.Background())
 		e.bus.Close()
 		return nil, err
 	}
@@ -164,6 +181,7 @@ func Start(ctx context.Context, f *flow.Flow, opts Options) (*Engine, error) {
 	if err := e.startGateway(f); err != nil {
 		e.stopDeployments(context.Background(), e.sortedDeps())
 		e.watchCancel()
+		e.stopTracing(context.Background())
 		e.bus.Close()
 		return nil, err
 	}
@@ -407,6 +425,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 			r.Close(ctx)
 		}
 		e.stopErr = e.stopDeployments(ctx, e.sortedDeps())
+		if err := e.stopTracing(ctx); err != nil {
+			e.logger.Warn("tracing", "err", err)
+		}
 		e.logger.Info("flow stopped", "flow", e.flow.Name, "took", time.Since(start).Round(time.Millisecond).String())
 		e.bus.Close()
 		close(e.done)
@@ -455,7 +476,9 @@ func (e *Engine) Metrics() *metrics.Prom { return e.prom }
 // Route implements gateway.Backend.
 func (e *Engine) Route(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
 	start := time.Now()
+	ctx, span := tracing.Gateway(ctx, req)
 	resp, err := e.router.Load().Route(ctx, req)
+	span.EndResponse(resp, err)
 	e.prom.Latency.WithLabelValues("gateway").Observe(time.Since(start).Seconds())
 	return resp, err
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
+	"google.golang.org/grpc/metadata"
 	"io"
 	"iter"
 	"os"
@@ -46,6 +48,7 @@ type postFlags struct {
 	tlsCA           string
 	tlsInsecure     bool
 	stream          bool // poststream.go
+	verbose         bool
 }
 
 func newPostCmd() *cobra.Command {
@@ -97,6 +100,7 @@ stops the run (exit code 1) with the executor's error, unless
 	fl.StringVar(&f.token, "token", os.Getenv("JIG_TOKEN"), "bearer token for the gateway (default $JIG_TOKEN)")
 	fl.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of a CA to trust for grpcs:// and https://")
 	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "accept any server certificate (testing only)")
+	fl.BoolVar(&f.verbose, "verbose", false, "send a W3C traceparent and print its trace id on stderr (find the requests in Jaeger when the flow has tracing on)")
 	fl.BoolVar(&f.stream, "stream", false, "stream_doc: send each document to a generator endpoint and print what it yields as it arrives")
 	return cmd
 }
@@ -155,6 +159,13 @@ func runPost(cmd *cobra.Command, addr string, f *postFlags) error {
 
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
+	if f.verbose {
+		// Every request of the run is a child of this one remote parent:
+		// one trace id for the run.
+		traceID, tp := tracing.NewTraceparent()
+		ctx = metadata.AppendToOutgoingContext(ctx, tracing.TraceparentKey, tp)
+		fmt.Fprintln(cmd.ErrOrStderr(), "trace id:", traceID)
+	}
 	// inputErr is set by the document source when the input is bad; it
 	// cancels the run and is reported instead of the cancellation.
 	var inputErr error

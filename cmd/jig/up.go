@@ -39,6 +39,11 @@ type runFlowOptions struct {
 	// with.http_body_timeout.
 	bodyBudget  string
 	bodyTimeout time.Duration
+	// tracing, tracesHost and tracesPort override with.tracing,
+	// with.traces_exporter_host and with.traces_exporter_port.
+	tracing    bool
+	tracesHost string
+	tracesPort int
 }
 
 func (o *runFlowOptions) register(cmd *cobra.Command) {
@@ -50,6 +55,35 @@ func (o *runFlowOptions) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.sslKey, "ssl-keyfile", "", "PEM private key of --ssl-certfile; overrides with.ssl_keyfile")
 	cmd.Flags().StringVar(&o.bodyBudget, "http-body-budget", "", "memory for HTTP requests in flight, each body byte counted 4 times, e.g. 2GiB (default 1GiB; past it: 503 + Retry-After; bodies over a quarter of it: 413); overrides with.http_body_budget")
 	cmd.Flags().DurationVar(&o.bodyTimeout, "http-body-timeout", 0, "grace for an HTTP request body to arrive, on top of 1s per 128KiB of it (default 30s; -1s: none); overrides with.http_body_timeout")
+	cmd.Flags().BoolVar(&o.tracing, "tracing", false, "export OpenTelemetry spans of every request over OTLP/gRPC (with.tracing)")
+	cmd.Flags().StringVar(&o.tracesHost, "traces-exporter-host", "", "host of the OTLP/gRPC collector (default 127.0.0.1; overrides with.traces_exporter_host)")
+	cmd.Flags().IntVar(&o.tracesPort, "traces-exporter-port", 0, "port of the OTLP/gRPC collector (default 4317; overrides with.traces_exporter_port)")
+}
+
+// applyTracing puts --tracing and --traces-exporter-* into the flow:
+// the gateway's settings, and those of every deployment that inherits
+// them (sets no tracing keys of its own).
+func (o *runFlowOptions) applyTracing(cmd *cobra.Command, f *flow.Flow) error {
+	if o.tracesPort < 0 || o.tracesPort > 65535 {
+		return &usageError{fmt.Errorf("--traces-exporter-port: want a port number from 1 to 65535, got %d", o.tracesPort)}
+	}
+	old, t := f.Gateway.Tracing, f.Gateway.Tracing
+	if cmd.Flags().Changed("tracing") {
+		t.Enabled = o.tracing
+	}
+	if o.tracesHost != "" {
+		t.ExporterHost = o.tracesHost
+	}
+	if o.tracesPort != 0 {
+		t.ExporterPort = o.tracesPort
+	}
+	f.Gateway.Tracing = t
+	for _, d := range f.Deployments {
+		if d.Tracing == old {
+			d.Tracing = t
+		}
+	}
+	return nil
 }
 
 // applyTLS puts --ssl-certfile/--ssl-keyfile into the flow's gateway.
@@ -142,6 +176,9 @@ func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
 		}
 	}
 	if err := o.applyTLS(f); err != nil {
+		return err
+	}
+	if err := o.applyTracing(cmd, f); err != nil {
 		return err
 	}
 	if o.bodyBudget != "" {

@@ -43,6 +43,39 @@ type rawGateway struct {
 	HTTPBodyBudget  yaml.Node         `yaml:"http_body_budget"`
 	HTTPBodyTimeout yaml.Node         `yaml:"http_body_timeout"`
 	Env             map[string]string `yaml:"env"`
+	rawTracing      `yaml:",inline"`
+}
+
+// rawTracing are Jina's tracing keys, in a flow's `with:` and on each
+// executor.
+type rawTracing struct {
+	Tracing            *bool  `yaml:"tracing"`
+	TracesExporterHost string `yaml:"traces_exporter_host"`
+	TracesExporterPort *int   `yaml:"traces_exporter_port"`
+}
+
+// settings returns inherit overridden by the keys that are set; field
+// is where they sit (for errors).
+func (r *rawTracing) settings(file string, node *yaml.Node, field string, inherit Tracing) (Tracing, error) {
+	t := inherit
+	if r.Tracing != nil {
+		t.Enabled = *r.Tracing
+	}
+	if r.TracesExporterHost != "" {
+		t.ExporterHost = r.TracesExporterHost
+	}
+	if r.TracesExporterPort != nil {
+		p := *r.TracesExporterPort
+		if p < 1 || p > 65535 {
+			n := yamlutil.Lookup(node, "traces_exporter_port")
+			if n == nil {
+				n = node
+			}
+			return t, yamlutil.At(file, n, field+"traces_exporter_port", "port %d is out of range (1-65535)", p)
+		}
+		t.ExporterPort = p
+	}
+	return t, nil
 }
 
 type rawDeployment struct {
@@ -74,6 +107,7 @@ type rawDeployment struct {
 	TimeoutSend         yaml.Node                        `yaml:"timeout_send"`
 	Retries             *int                             `yaml:"retries"`
 	Resources           Resources                        `yaml:"resources"`
+	rawTracing          `yaml:",inline"`
 }
 
 // rawRaft is `raft_configuration:`; timeouts in milliseconds, the snapshot
@@ -209,6 +243,10 @@ func (f *Flow) loadGateway(file string, with *yaml.Node, raw *rawGateway) error 
 			*p = filepath.Join(f.Dir, *p)
 		}
 	}
+	var err error
+	if g.Tracing, err = raw.settings(file, with, "with.", Tracing{}); err != nil {
+		return err
+	}
 	g.MonitoringPort = raw.PortMonitoring
 	g.MaxMessageSize = raw.MaxMessageSize
 	g.Env = raw.Env
@@ -216,7 +254,6 @@ func (f *Flow) loadGateway(file string, with *yaml.Node, raw *rawGateway) error 
 	if raw.Prefetch != nil {
 		g.Prefetch = *raw.Prefetch
 	}
-	var err error
 	if raw.HTTPBodyBudget.Kind != 0 {
 		n := &raw.HTTPBodyBudget
 		if n.Kind != yaml.ScalarNode {
@@ -404,6 +441,10 @@ func (p *deploymentParser) executorOptions() error {
 	d.UsesRequests, d.UsesDynamicBatching, d.Resources = raw.UsesRequests, raw.UsesDynamicBatching, raw.Resources
 	if n := yamlutil.Lookup(p.node, "uses_requests"); n != nil {
 		d.UsesRequestsAt = &executors.Override{Node: n, File: file, Field: field + ".uses_requests"}
+	}
+	var terr error
+	if d.Tracing, terr = raw.settings(file, node, field+".", f.Gateway.Tracing); terr != nil {
+		return nil, terr
 	}
 	d.Retries = -1
 	if raw.Retries != nil {

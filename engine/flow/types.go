@@ -91,6 +91,19 @@ type Gateway struct {
 	HTTPBodyTimeout time.Duration
 	// Env is set for every deployment.
 	Env map[string]string
+	// Tracing is `with: {tracing, traces_exporter_host,
+	// traces_exporter_port}`: OpenTelemetry spans of every request.
+	Tracing Tracing
+}
+
+// Tracing are Jina's tracing settings of a flow or a deployment.
+type Tracing struct {
+	// Enabled turns spans on (`tracing: true`).
+	Enabled bool
+	// ExporterHost and ExporterPort name the OTLP/gRPC collector (empty
+	// and 0: tracing's defaults, 127.0.0.1:4317).
+	ExporterHost string
+	ExporterPort int
 }
 
 // Port returns the port of protocol p, or 0.
@@ -214,6 +227,10 @@ type Deployment struct {
 	Retries int
 	// Resources are Kubernetes resource requests/limits for the export.
 	Resources Resources
+	// Tracing is the deployment's tracing (the flow's `with:` unless the
+	// executor sets its own keys); it reaches child-process replicas as
+	// flags, while in-process replicas share the engine's tracer.
+	Tracing Tracing
 
 	// node is the YAML mapping the deployment came from (for errors), at
 	// index idx of executors in file.

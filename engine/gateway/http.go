@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -264,7 +265,7 @@ func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint st
 		writeError(w, code, name, err.Error())
 		return
 	}
-	resp, err := h.b.Route(r.Context(), req)
+	resp, err := h.b.Route(tracing.FromHTTP(r.Context(), r.Header, w.Header()), req)
 	req = nil // the documents' only copy now is the backend's
 	if err != nil {
 		st := status.Convert(err)

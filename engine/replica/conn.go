@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
 	"time"
 
 	"github.com/jig-dev/jig/internal/wire"
@@ -52,7 +53,7 @@ func DialGRPC(addr string, maxMsg int, tlsConfig *tls.Config, extra ...grpc.Dial
 
 // Process implements Conn.
 func (c *GRPCConn) Process(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.DataRequestProto, error) {
-	return c.single.ProcessSingleData(ctx, req)
+	return c.single.ProcessSingleData(tracing.Outgoing(ctx), req)
 }
 
 // Endpoints implements Conn.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
 	"slices"
 	"strings"
 	"sync"
@@ -121,7 +122,9 @@ func (d *Deployment) Send(ctx context.Context, req *jinapb.DataRequestProto) (*j
 		done = d.Stats.Begin()
 	}
 	start := time.Now()
+	ctx, span := tracing.Deployment(ctx, d.Name)
 	resp, err := d.send(ctx, req)
+	span.EndResponse(resp, err)
 	failed := err != nil || resp.GetHeader().GetStatus().GetCode() == jinapb.StatusProto_ERROR
 	if done != nil {
 		done(failed)
@@ -234,7 +237,9 @@ func (d *Deployment) sendShard(ctx context.Context, i int, req *jinapb.DataReque
 			actx, cancel = context.WithTimeout(ctx, d.TimeoutSend)
 		}
 		t.outstanding.Add(1)
+		actx, span := tracing.Call(actx, d.Name, i, t.Name, t.Address, attempt)
 		resp, err := t.Conn.Process(actx, req)
+		span.EndResponse(resp, err)
 		t.outstanding.Add(-1)
 		cancel()
 		if err == nil {

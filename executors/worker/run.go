@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
 	"io"
 	"log/slog"
 	"net"
@@ -50,6 +51,12 @@ type Flags struct {
 	LogLevel                string
 	MaxMessageSize          int
 	GracePeriod             time.Duration
+	// Tracing, TracesExporterHost and TracesExporterPort export the
+	// worker's spans over OTLP/gRPC (Jina's --tracing,
+	// --traces-exporter-host, --traces-exporter-port).
+	Tracing            bool
+	TracesExporterHost string
+	TracesExporterPort int
 
 	// RAFT (stateful deployments): with RaftID set, the worker runs a
 	// consensus.Node beside the executor; write endpoints go through the
@@ -86,6 +93,9 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.StringVar(&f.LogLevel, "log-level", DefaultLogLevel(), "log level: debug, info, warn or error (default $"+LogLevelEnv+", else info)")
 	fs.IntVar(&f.MaxMessageSize, "max-message-size", DefaultMaxMessageSize, "largest request or response in bytes")
+	fs.BoolVar(&f.Tracing, "tracing", false, "export OpenTelemetry spans of every request (OTLP over gRPC), continuing the caller's W3C traceparent")
+	fs.StringVar(&f.TracesExporterHost, "traces-exporter-host", tracing.DefaultExporterHost, "host of the OTLP/gRPC collector spans go to, with --tracing")
+	fs.IntVar(&f.TracesExporterPort, "traces-exporter-port", tracing.DefaultExporterPort, "port of the OTLP/gRPC collector, with --tracing")
 	fs.DurationVar(&f.GracePeriod, "grace-period", 10*time.Second, "how long in-flight requests may finish on shutdown")
 	fs.StringVar(&f.RaftID, "raft-id", "", "RAFT server id of this replica: runs a RAFT node beside the executor, so write endpoints are replicated (stateful deployments; set by the engine)")
 	fs.StringVar(&f.RaftDir, "raft-dir", "", "folder for this replica's RAFT log and snapshots (required with --raft-id)")
@@ -319,6 +329,16 @@ func Run(ctx context.Context, f *Flags, stdout io.Writer, logger *slog.Logger) e
 	if a, ok := lis.Addr().(*net.TCPAddr); ok {
 		spec.Runtime.Port = a.Port
 	}
+	stopTracing, err := tracing.Setup(ctx, tracing.Config{Tracing: f.Tracing, ExporterHost: f.TracesExporterHost, ExporterPort: f.TracesExporterPort, Service: spec.Runtime.Name})
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer func() { // flush the last spans, without hanging on a dead collector
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = stopTracing(fctx)
+	}()
 	inst, err := executors.New(ctx, spec)
 	if err != nil {
 		lis.Close()

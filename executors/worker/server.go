@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jig-dev/jig/internal/tracing"
 	"io"
 	"log/slog"
 	"net"
@@ -227,10 +228,14 @@ func (s *Server) Process(ctx context.Context, req *jinapb.DataRequestProto) (*ji
 	if req == nil {
 		return nil, status.Error(codes.InvalidArgument, "empty request")
 	}
+	ctx, span := tracing.Executor(ctx, s.inst.Name(), req)
 	if s.batcher == nil {
-		return s.processOne(ctx, req)
+		resp, err := s.processOne(ctx, req)
+		span.EndResponse(resp, err)
+		return resp, err
 	}
 	resp, err := s.batcher.Process(ctx, req)
+	defer func() { span.EndResponse(resp, err) }()
 	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		if _, isStatus := status.FromError(err); !isStatus {
 			return nil, status.FromContextError(err).Err()
