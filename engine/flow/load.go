@@ -443,8 +443,8 @@ func (p *deploymentParser) executorOptions() error {
 		d.UsesRequestsAt = &executors.Override{Node: n, File: file, Field: field + ".uses_requests"}
 	}
 	var terr error
-	if d.Tracing, terr = raw.settings(file, node, field+".", f.Gateway.Tracing); terr != nil {
-		return nil, terr
+	if d.Tracing, terr = raw.settings(file, p.node, field+".", p.f.Gateway.Tracing); terr != nil {
+		return terr
 	}
 	d.Retries = -1
 	if raw.Retries != nil {
