@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -446,6 +447,9 @@ func (g *raftGroup) workerPort(s, r int) int {
 func (g *raftGroup) admin(addr string) (*consensus.AdminClient, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.closed {
+		return nil, errors.New("the deployment is stopping")
+	}
 	cc, ok := g.conns[addr]
 	if !ok {
 		gc, err := replica.DialGRPC(addr, 0, nil, g.dial...)
@@ -791,8 +795,13 @@ func (g *raftGroup) status(s, r int) *RaftStatus {
 	if st == nil {
 		return &RaftStatus{State: status.Unknown, RaftAddress: g.peers[s][r].RaftAddr}
 	}
-	if role == "" {
+	switch {
+	case role == "":
 		role = status.ParseRole(st.State)
+	case role == status.Leader && g.leader[s] != r:
+		// A deposed leader that has not heard of its successor yet (a
+		// newer term leads): not the leader the router uses.
+		role = status.Unknown
 	}
 	out := &RaftStatus{
 		State: role, Term: st.Term, LastIndex: st.LastLogIndex, CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex,
