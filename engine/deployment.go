@@ -107,7 +107,7 @@ func (d *deployment) start(ctx context.Context) error {
 		if d.raft != nil {
 			d.raft.close()
 		}
-		g, err := newRaftGroup(d.e, d.cfg, d.config, d.workspace)
+		g, err := newRaftGroup(d.e, d.cfg, d.config)
 		if err != nil {
 			d.publishState(events.Failed, err.Error())
 			return err

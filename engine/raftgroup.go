@@ -34,10 +34,9 @@ import (
 // owns the replicas; the group only plans, configures and watches them.
 type raftGroup struct {
 	e *Engine
-	// config and workspace are the deployment's current ones (scaling and
-	// reloading replace them).
-	config    func() *flow.Deployment
-	workspace func() string
+	// config is the deployment's current configuration (scaling and
+	// reloading replace it).
+	config func() *flow.Deployment
 	// child is true when replicas are child processes (Watch streams)
 	// rather than in-process (subscriptions).
 	child bool
@@ -82,10 +81,10 @@ type plannedListeners struct {
 const statsInterval = 300 * time.Millisecond
 
 // newRaftGroup plans the addresses of every replica of cfg.
-func newRaftGroup(e *Engine, cfg *flow.Deployment, config func() *flow.Deployment, workspace func() string) (*raftGroup, error) {
+func newRaftGroup(e *Engine, cfg *flow.Deployment, config func() *flow.Deployment) (*raftGroup, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &raftGroup{
-		e: e, config: config, workspace: workspace, child: cfg.Source != "", dial: e.authDial(),
+		e: e, config: config, child: cfg.Source != "", dial: e.authDial(),
 		conns: map[string]*grpc.ClientConn{}, changed: make(chan struct{}), ctx: ctx, cancel: cancel, pollTick: statsInterval,
 	}
 	for s := 0; s < cfg.Shards; s++ {
@@ -277,6 +276,15 @@ func (g *raftGroup) savePorts(s, r int, p replicaPorts) {
 	if os.MkdirAll(filepath.Dir(f), 0o700) == nil {
 		_ = os.WriteFile(f, b, 0o600)
 	}
+}
+
+// workspace is the deployment's base workspace: its own, or the flow's
+// state folder (as deployment.workspace).
+func (g *raftGroup) workspace() string {
+	if ws := g.config().Workspace; ws != "" {
+		return ws
+	}
+	return g.e.stateDir
 }
 
 // dir is where replica r of shard s keeps its RAFT log and snapshots:
