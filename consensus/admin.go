@@ -21,6 +21,7 @@ import (
 //	jig.RaftAdmin/TransferLeadership Struct {to}              -> Empty
 //	jig.RaftAdmin/AddVoter           Struct {id, raft, worker} -> Empty
 //	jig.RaftAdmin/RemoveServer       Struct {id}              -> Empty
+//	jig.RaftAdmin/Watch              Empty  -> stream Struct (Events as JSON)
 //
 // Messages are well-known protobuf types, so no generated code is needed
 // and grpcurl works through reflection of those types.
@@ -85,6 +86,7 @@ var adminDesc = grpc.ServiceDesc{
 			return &emptypb.Empty{}, nil
 		}),
 	},
+	Streams:  adminStreams, // admin_watch.go
 	Metadata: "jig/raft_admin",
 }
 

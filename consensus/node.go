@@ -58,6 +58,8 @@ type Node struct {
 	subsMu sync.Mutex
 	subs   map[*subscriber]struct{}
 
+	watches watchStop // ends jig.RaftAdmin/Watch streams (admin_watch.go)
+
 	forwardedWrites atomic.Uint64
 	forwardedReads  atomic.Uint64
 	failedWrites    atomic.Uint64

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -187,10 +186,7 @@ func (d *deployment) rollStateful(ctx context.Context) error {
 	for s, shard := range d.runners() {
 		for i, old := range shard {
 			if old.Ready() && d.raft != nil {
-				d.raft.mu.Lock()
-				isLeader := d.raft.leader[s] == strconv.Itoa(i)
-				d.raft.mu.Unlock()
-				if isLeader && len(shard) > 1 {
+				if d.raft.leaderOf(s) == i && len(shard) > 1 {
 					if c, err := d.raft.admin(old.Info().Address); err == nil {
 						tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 						if err := c.TransferLeadership(tctx, ""); err != nil {
@@ -214,7 +210,7 @@ func (d *deployment) rollStateful(ctx context.Context) error {
 			}
 			d.syncPools()
 			if len(shard) > 1 {
-				if _, err := d.leaderAdmin(ctx, s); err != nil {
+				if _, err := d.raft.waitLeader(ctx, s, -1, 10*time.Second); err != nil {
 					return err
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,10 +44,9 @@ type deployment struct {
 	eps atomic.Pointer[jinapb.EndpointsProto]
 	// targets maps each runner to its router.Target.
 	targets sync.Map
-	// raft is set for stateful deployments; its poller runs until stop.
-	raft       *raftState
-	pollCancel context.CancelFunc
-	pollDone   chan struct{}
+	// raft is the RAFT side of a stateful deployment (nil otherwise); it
+	// watches the replicas until stop.
+	raft *raftGroup
 	// opMu serialises operations that replace replicas (restart, reload,
 	// scale), so they never interleave.
 	opMu sync.Mutex
@@ -104,10 +104,15 @@ func (d *deployment) start(ctx context.Context) error {
 		defer cancel()
 	}
 	if d.cfg.Stateful {
-		if err := d.planRaft(); err != nil {
+		if d.raft != nil {
+			d.raft.close()
+		}
+		g, err := newRaftGroup(d.e, d.cfg, d.config)
+		if err != nil {
 			d.publishState(events.Failed, err.Error())
 			return err
 		}
+		d.raft = g
 	}
 	shards := make([][]replica.Runner, d.cfg.Shards)
 	for s := range shards {
@@ -153,12 +158,7 @@ func (d *deployment) start(ctx context.Context) error {
 	d.updateState()
 	d.logger().Info("deployment ready", "replicas", d.cfg.Replicas*d.cfg.Shards, "took", time.Since(began).Round(time.Millisecond).String())
 	if d.raft != nil {
-		pctx, cancel := context.WithCancel(context.Background())
-		d.pollCancel, d.pollDone = cancel, make(chan struct{})
-		go func() {
-			defer close(d.pollDone)
-			d.pollRaft(pctx)
-		}()
+		d.raft.start(d.runners)
 	}
 	return nil
 }
@@ -170,11 +170,21 @@ func (d *deployment) build(ctx context.Context, trigger []string) (build.Result,
 }
 
 // portFor is the fixed worker port of a replica, or 0 to pick one.
-func (d *deployment) portFor(shard, rep int) int {
-	if d.cfg.Port == 0 {
+func (d *deployment) portFor(shard, rep int) int { return portFor(d.cfg, shard, rep) }
+
+func portFor(cfg *flow.Deployment, shard, rep int) int {
+	if cfg.Port == 0 {
 		return 0
 	}
-	return d.cfg.Port + shard*d.cfg.Replicas + rep
+	return cfg.Port + shard*cfg.Replicas + rep
+}
+
+// config is the deployment's current configuration (scaling and reloading
+// replace it).
+func (d *deployment) config() *flow.Deployment {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
 }
 
 // newRunner creates (does not start) one replica. Stateful replicas keep
@@ -189,11 +199,14 @@ func (d *deployment) newRunner(shard, rep, port int) replica.Runner {
 // newStatefulRunner creates a replica that runs a RAFT node; join makes a
 // replica added later wait for the leader to add it.
 func (d *deployment) newStatefulRunner(shard, rep int, join bool) replica.Runner {
-	port := d.workerPort(shard, rep)
+	port := d.raft.workerPort(shard, rep)
 	if d.cfg.Source != "" {
-		return d.newPlainRunner(shard, rep, port, d.raftArgs(shard, rep, join), nil)
+		return d.newPlainRunner(shard, rep, port, d.raft.args(shard, rep, join), nil)
 	}
-	return d.newPlainRunner(shard, rep, port, nil, d.attachRaft(shard, rep, join))
+	onRepair := func(rp consensus.Repair) {
+		d.publishRepair(d.cfg.ReplicaName(shard, rep), rp.Dir, rp.MovedTo, rp.Reason)
+	}
+	return d.newPlainRunner(shard, rep, port, nil, d.raft.attach(shard, rep, join, onRepair))
 }
 
 // newPlainRunner creates a replica: extraArgs go to child processes,
@@ -250,8 +263,18 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 			Runtime: executors.RuntimeArgs{Name: cfg.Name, Replicas: cfg.Replicas, Shards: cfg.Shards, ShardID: shard, ReplicaID: rep, Workspace: d.workspace()},
 			Logger:  slog.New(events.NewLogHandler(d.e.bus, source, d.e.opts.LogLevel)),
 		},
-		Port: port, MaxMessageSize: maxMsg, Attach: attach,
+		Port: port, Listener: d.plannedListener(shard, rep), MaxMessageSize: maxMsg, Attach: attach,
 	})
+}
+
+// plannedListener is the socket planned for an in-process replica's
+// worker (stateful deployments bind them ahead, see raftGroup), nil if
+// none.
+func (d *deployment) plannedListener(shard, rep int) net.Listener {
+	if d.raft == nil {
+		return nil
+	}
+	return d.raft.takeListener(shard, rep, true)
 }
 
 // workerArgs are the flags of a child-process replica (without
@@ -392,6 +415,9 @@ func (d *deployment) onReplicaState(info replica.Info) {
 		reason = info.LastError
 	}
 	d.e.bus.Publish(events.ReplicaState{Time: time.Now(), Deployment: d.cfg.Name, Replica: info.Name, State: info.State, Reason: reason})
+	if info.State == events.Ready && d.raft != nil {
+		d.raft.replicaReady(info.Shard, info.Replica)
+	}
 	if info.State == events.Failed && info.LastError != "" {
 		d.logger().Warn("replica failed", "replica", info.Name, "reason", info.LastError)
 	}
@@ -451,9 +477,8 @@ func (d *deployment) publishState(st events.State, reason string) {
 // stop stops every replica.
 func (d *deployment) stop(ctx context.Context) error {
 	d.publishState(events.Stopping, "")
-	if d.pollCancel != nil {
-		d.pollCancel()
-		<-d.pollDone
+	if d.raft != nil {
+		d.raft.close() // its watchers first: stopping replicas is no news
 	}
 	d.mu.Lock()
 	d.stopped = true
@@ -477,9 +502,6 @@ func (d *deployment) stop(ctx context.Context) error {
 		}
 	}
 	wg.Wait()
-	if d.raft != nil {
-		d.raft.close()
-	}
 	d.mu.Lock()
 	d.state = events.Stopped
 	d.mu.Unlock()
@@ -514,7 +536,9 @@ func (d *deployment) status() DeploymentStatus {
 			if info.State == events.Ready {
 				st.Ready++
 			}
-			rs.Raft = d.raftStatus(info.Shard, info.Replica)
+			if d.raft != nil {
+				rs.Raft = d.raft.status(info.Shard, info.Replica)
+			}
 			st.ReplicaStatus = append(st.ReplicaStatus, rs)
 		}
 	}

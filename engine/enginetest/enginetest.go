@@ -9,6 +9,7 @@ import (
 
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/proto/jinapb"
@@ -26,7 +27,7 @@ func WaitForLeader(t testing.TB, eng *engine.Engine, dep string) {
 	leader := func() bool {
 		for _, d := range eng.Status().Deployments {
 			for _, r := range d.ReplicaStatus {
-				if d.Name == dep && r.Raft != nil && r.Raft.State == "Leader" && r.State == events.Ready {
+				if d.Name == dep && r.Raft != nil && r.Raft.State == status.Leader && r.State == events.Ready {
 					return true
 				}
 			}

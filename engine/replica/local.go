@@ -27,6 +27,11 @@ type LocalSpec struct {
 	// Host and Port to listen on (Port 0 picks one; a restart reuses it).
 	Host string
 	Port int
+	// Listener, when set, is the socket (on Host:Port) the first start
+	// serves on, bound by the owner beforehand so no other process can
+	// take the port in between; restarts bind Port again. The runner
+	// closes it if it never starts.
+	Listener net.Listener
 	// MaxMessageSize bounds request sizes (worker default when 0).
 	MaxMessageSize int
 	// Attach, when set, runs after the instance is created and before it
@@ -77,7 +82,7 @@ func (r *LocalRunner) Start(ctx context.Context) error {
 
 func (r *LocalRunner) start(ctx context.Context) error {
 	r.set(events.Starting, "")
-	lis, err := net.Listen("tcp", net.JoinHostPort(r.spec.Host, strconv.Itoa(r.port)))
+	lis, err := r.listen()
 	if err != nil {
 		return fmt.Errorf("%s: listen: %w", r, err)
 	}
@@ -135,6 +140,18 @@ func (r *LocalRunner) start(ctx context.Context) error {
 	}
 	r.set(events.Ready, "")
 	return nil
+}
+
+// listen returns the owner's socket at first start, else binds the port.
+func (r *LocalRunner) listen() (net.Listener, error) {
+	r.mu.Lock()
+	lis := r.spec.Listener
+	r.spec.Listener = nil
+	r.mu.Unlock()
+	if lis != nil {
+		return lis, nil
+	}
+	return net.Listen("tcp", net.JoinHostPort(r.spec.Host, strconv.Itoa(r.port)))
 }
 
 // teardown stops the current server (drain until ctx ends) and closes the
@@ -225,6 +242,10 @@ func (r *LocalRunner) Restart(ctx context.Context) error {
 func (r *LocalRunner) Stop(ctx context.Context) error {
 	r.mu.Lock()
 	r.stopped = true
+	if r.spec.Listener != nil { // never started
+		r.spec.Listener.Close()
+		r.spec.Listener = nil
+	}
 	if r.restart != nil && r.restart.Stop() {
 		r.restarting.Done() // the timer will not run
 	}

@@ -180,6 +180,7 @@ func (s *Server) Addr() net.Addr {
 func (s *Server) Stop(ctx context.Context) {
 	s.stopOnce.Do(func() {
 		close(s.stopped)
+		s.notifyStopping() // stopping.go
 		s.health.Shutdown()
 		done := make(chan struct{})
 		go func() {
