@@ -58,7 +58,8 @@ CHAOS_PKGS := ./engine/ ./consensus/
 chaos:
 	$(GO) test -tags chaos -race -count=1 -timeout $(CHAOS_TIMEOUT) -run '^TestChaos' $(CHAOS_PKGS)
 
-# Benchmarks (DESIGN §9): `jig bench` measures jig against bare baselines
+# Benchmarks (quality bars: docs/ARCHITECTURE.md): `jig bench` measures
+# jig against bare baselines
 # in the same run (direct grpc-go calls, a raw bidi stream, a bare
 # hashicorp/raft cluster on the same store and transport, ...), medians of
 # BENCH_RUNS paired runs of BENCH_DURATION; the TUI's Go benchmarks run
@@ -85,7 +86,8 @@ bench: build
 	@echo "== jig bench --runs $(BENCH_RUNS) --duration $(BENCH_DURATION) (progress on stderr)"
 	./$(JIG) bench --runs $(BENCH_RUNS) --duration $(BENCH_DURATION) --gobench $(BENCH_TUI) --json $(BENCH_JSON) $(BENCH_FLAGS)
 
-# jig against real Jina 3.20.2 (DESIGN §9): the same echo flow in both,
+# jig against real Jina 3.20.2 (quality bars: docs/ARCHITECTURE.md): the
+# same echo flow in both,
 # one Go client driving them alternately in one run (interop/bench). Jina
 # comes from JINA_HARNESS (a folder with env.sh; default ../shared/interop
 # when present) or JINA_PY (a Python with jina==3.20.2); without either it

@@ -1,6 +1,7 @@
 package client
 
-// HTTP contract between this client and the jig gateway (DESIGN.md §3).
+// HTTP contract between this client and the jig gateway (Jina's HTTP API,
+// docs/ARCHITECTURE.md).
 // The gateway implements exactly this; client/clienttest is a reference
 // server for it. {base} is the address without a trailing slash, e.g.
 // http://127.0.0.1:8080 or https://host/prefix. All bodies are UTF-8 JSON

@@ -21,9 +21,9 @@ import (
 // snapshot store under Dir — around a caller's state machine instead of
 // the executor FSM, and with none of Node's layers (forwarding, reads,
 // peer announcements, catch-up, stats). It is the baseline the benchmarks
-// hold jig's consensus layer to (DESIGN §9: stateful writes ≥ 0.8× a bare
-// hashicorp/raft cluster with the same store and transport). Replicas use
-// Node.
+// hold jig's consensus layer to (docs/ARCHITECTURE.md, quality bars:
+// stateful writes ≥ 0.8× a bare hashicorp/raft cluster with the same store
+// and transport). Replicas use Node.
 type Bare struct {
 	// Raft is the member; apply writes to it with Raft.Apply.
 	Raft *raft.Raft

@@ -20,13 +20,13 @@ import (
 )
 
 // The two benchmarks measure writes/s through the leader of a 3-member
-// cluster on loopback with identical RAFT settings (Config.raftConfig of
-// the defaults), TCP transport (the node's stream layer and transport
-// settings), raft-wal stores, file snapshot store, payload bytes and
-// concurrency. BenchmarkApply3Replicas goes through Node.ApplyWrite and
-// the KV test executor on every replica; BenchmarkBareRaft3 applies the
-// same bytes with raft.Apply to a no-op FSM. Their writes/s ratio is the
-// cost of jig's consensus layer (DESIGN §9: >= 0.8).
+// cluster on loopback with identical RAFT settings (Config.raftConfig of the
+// defaults), TCP transport (the node's stream layer and transport settings),
+// raft-wal stores, file snapshot store, payload bytes and concurrency.
+// BenchmarkApply3Replicas goes through Node.ApplyWrite and the KV test
+// executor on every replica; BenchmarkBareRaft3 applies the same bytes with
+// raft.Apply to a no-op FSM. Their writes/s ratio is the cost of jig's
+// consensus layer (docs/ARCHITECTURE.md "Quality bars": >= 0.8).
 //
 //	go test -run '^$' -bench 'Apply3Replicas|BareRaft3' -benchtime 3s ./consensus/
 

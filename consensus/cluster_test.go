@@ -354,7 +354,7 @@ func TestClusterLeaderKillKeepsAcknowledgedWrites(t *testing.T) {
 	c.stop(old.peer.ID)
 	newLeader := c.leader()
 	elected := time.Since(start)
-	t.Logf("leader %s killed; replica %s elected after %v (heartbeat/election timeout %v/%v; DESIGN bar: 3x election timeout = %v)",
+	t.Logf("leader %s killed; replica %s elected after %v (heartbeat/election timeout %v/%v; quality bar (docs/ARCHITECTURE.md): 3x election timeout = %v)",
 		old.peer.ID, newLeader.peer.ID, elected.Round(time.Millisecond), consensus.DefaultHeartbeatTimeout, consensus.DefaultElectionTimeout, 3*consensus.DefaultElectionTimeout)
 
 	if err := <-writerDone; err != nil {

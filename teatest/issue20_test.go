@@ -192,6 +192,7 @@ func TestQuitAsksWithUnsavedChanges(t *testing.T) {
 		a.waitFor(t, "Add shouter to the running flow")
 		a.keys("y")
 		a.waitFor(t, "shouter runs in the flow")
+		a.waitForAny(t, "shouter added to the flow") // the flow change reached the root
 		a.keys("q")
 		a.waitFor(t, "Quit and lose")
 		if a.eng.Stops() != 0 {
@@ -284,6 +285,7 @@ func TestWriteBackOnQuit(t *testing.T) {
 		a.waitFor(t, "Add shouter to the running flow")
 		a.keys("y")
 		a.waitFor(t, "shouter runs in the flow")
+		a.waitForAny(t, "shouter added to the flow") // the flow change reached the root
 		a.keys("q")
 		a.waitFor(t, "write and quit")
 		a.waitForAny(t, "+   - name: shouter")
@@ -311,6 +313,7 @@ func addShouter(t *testing.T, a *app) {
 	a.waitFor(t, "Add shouter to the running flow")
 	a.keys("y")
 	a.waitFor(t, "shouter runs in the flow")
+	a.waitForAny(t, "shouter added to the flow") // the flow change reached the root
 }
 
 // TestCtrlCAsksWithUnsavedChanges: with a runtime change, ctrl+c asks

@@ -178,6 +178,7 @@ func TestNewExecutorWizard(t *testing.T) {
 	a.waitFor(t, "Add shouter to the running flow")
 	a.keys("y")
 	a.waitFor(t, "shouter runs in the flow")
+	a.waitForAny(t, "shouter added to the flow") // the flow change reached the root
 	// q would ask first (the flow YAML lacks shouter): see
 	// TestQuitAsksWithUnsavedChanges. ctrl+c asks too; the second one
 	// quits without writing.

@@ -1,8 +1,9 @@
 // Package tui is jig's terminal workbench: a Bubble Tea program embedding
 // a running flow, with panes for deployments, consensus, logs, events, a
-// request composer, parameters and the executor wizard (DESIGN §8).
+// request composer, parameters and the executor wizard.
 //
-// Architecture (docs/research: gh-dash, soft-serve): a root Model owns a
+// Architecture (the shape of gh-dash and soft-serve; docs/ARCHITECTURE.md
+// describes how panes get their data): a root Model owns a
 // shared common.Context (size, theme, clock, latest status) and seven
 // panes, each a model with its own key map and SetSize. The root routes
 // keys to the active pane (or to an open overlay, or to a pane that is

@@ -5,9 +5,9 @@ import (
 	"github.com/jig-dev/jig/tui/common"
 )
 
-// KeyMap is the workbench's global key map (DESIGN §8). Global keys are
-// looked at only when no pane is capturing keys (a text field has focus),
-// except ForceQuit.
+// KeyMap is the workbench's global key map (docs/ARCHITECTURE.md, "The
+// workbench's structure"). Global keys are looked at only when no pane is
+// capturing keys (a text field has focus), except ForceQuit.
 type KeyMap struct {
 	Panes              [7]key.Binding
 	NextPane, PrevPane key.Binding

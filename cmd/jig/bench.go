@@ -43,7 +43,7 @@ against a bare hashicorp/raft cluster, leader failover, flow start/stop,
 the start of 10 deployments of a scaffolded Go executor (unchanged: cached
 binary; edited: one build) and large messages. Every figure is the median of --runs runs, jig and baseline
 runs alternating, and is judged as a ratio against its baseline, so results
-hold on shared, noisy machines. Targets are DESIGN.md §9's quality bars.
+hold on shared, noisy machines. Targets are the quality bars of docs/ARCHITECTURE.md.
 
 Everything listens on 127.0.0.1 only. The TUI's figures come from its Go
 benchmarks: 'make bench' runs 'go test -bench . ./tui/' and passes the

@@ -1,5 +1,6 @@
 // Package flow is the Flow and Deployment model of jig: the Flow YAML
-// (Jina's spec, DESIGN.md §5) loaded and validated up front, and the
+// (Jina's Flow YAML, the keys jig supports being the fields of Flow and
+// Deployment below) loaded and validated up front, and the
 // topology (the `needs` DAG) the gateway routes along.
 //
 // Every validation error names the file, line and field it comes from and

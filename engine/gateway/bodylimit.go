@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// Defaults for the HTTP gateway's body limits (DESIGN.md §9, README
-// "Reliability"). They bound what hostile or broken clients can make the
-// gateway hold: memory (the budget) and connections (the deadline).
+// Defaults for the HTTP gateway's body limits (docs/ARCHITECTURE.md "Quality
+// bars", README "Reliability"). They bound what hostile or broken clients can
+// make the gateway hold: memory (the budget) and connections (the deadline).
 const (
 	// DefaultBodyBudget is the gateway-wide memory budget for requests in
 	// flight: 1 GiB, one body of the default maximum size (256 MiB) at

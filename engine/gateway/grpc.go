@@ -1,8 +1,8 @@
 // Package gateway is a flow's front door: a gRPC server speaking Jina's
 // gateway protocol (JinaRPC/Call streams, process_single_data, dry_run,
 // _status, endpoint_discovery, health, reflection) and an HTTP/JSON API
-// (DESIGN.md §3), both handing requests to a Backend that routes them
-// through the flow.
+// (docs/ARCHITECTURE.md "Wire compatibility"), both handing requests to a
+// Backend that routes them through the flow.
 package gateway
 
 import (

@@ -24,7 +24,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// The HTTP API (DESIGN.md §3), JSON in and out:
+// The HTTP API (Jina's; docs/ARCHITECTURE.md "Wire compatibility"), JSON in
+// and out:
 //
 //	POST /{endpoint}   {"data": [docs], "parameters": {...}, "header": {"targetExecutor": "...", "requestId": "..."}}
 //	POST /post         {"execEndpoint": "/x", "data": [...], "parameters": {...}, "targetExecutor": "..."}

@@ -8,8 +8,8 @@
 // Machines that run benchmarks are often shared and noisy, so no figure is
 // judged alone: each is compared with a baseline measured in the same run,
 // jig and baseline runs alternate (A B, B A, A B ...) so that drift hits
-// both, and every figure is the median of several runs. Ratios are the
-// median of the per-run (paired) ratios. The targets are DESIGN.md §9's
+// both, and every figure is the median of several runs. Ratios are the median
+// of the per-run (paired) ratios. The targets are docs/ARCHITECTURE.md's
 // quality bars.
 //
 // Everything listens on 127.0.0.1 port 0 and is stopped before Run
@@ -122,7 +122,7 @@ type Target struct {
 	// Op is ">=" or "<=".
 	Op    string  `json:"op"`
 	Value float64 `json:"value"`
-	// Source is where the bar comes from ("DESIGN §9", or "ideal").
+	// Source is where the bar comes from (the quality bars of docs/ARCHITECTURE.md, or "ideal").
 	Source string `json:"source"`
 }
 

@@ -71,16 +71,16 @@ func parseGoBench(r io.Reader) ([]*goBench, error) {
 	return out, nil
 }
 
-// Targets of the TUI benchmarks (tui/bench_test.go), DESIGN §9: the
-// workbench ingests ≥ 50k log lines/s while a keypress is answered in ≤ 50
-// ms p99.
+// Targets of the TUI benchmarks (tui/bench_test.go), from the quality bars
+// (docs/ARCHITECTURE.md): the workbench ingests ≥ 50k log lines/s while a
+// keypress is answered in ≤ 50 ms p99.
 const (
 	tuiLinesPerSec = 50000
 	tuiKeyP99Ms    = 50
 )
 
 // goBenchRows turns Go benchmark results into rows: the TUI's against
-// their DESIGN §9 bars, any other benchmark as its time per operation.
+// their quality bars, any other benchmark as its time per operation.
 // Go benchmarks have no baseline: they are judged on the figure itself.
 // Each figure is the median over the -count repetitions.
 func goBenchRows(bs []*goBench) ([]Row, error) {
@@ -143,7 +143,7 @@ func scale(v []float64, f float64) []float64 {
 
 // ReadGoBench parses a file of `go test -bench` output (with -count N,
 // figures are medians over the N repetitions) into rows for
-// Options.Extra: the TUI benchmarks against their DESIGN §9 bars, any
+// Options.Extra: the TUI benchmarks against their quality bars, any
 // other benchmark as its time per operation.
 func ReadGoBench(path string) ([]Row, error) {
 	f, err := os.Open(path)

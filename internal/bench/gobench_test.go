@@ -67,7 +67,7 @@ func TestGoBenchRows(t *testing.T) {
 	if len(rows) != 5 {
 		t.Errorf("%d rows, want 5", len(rows))
 	}
-	// The DESIGN §9 bars judge the figures.
+	// The quality bars judge the figures.
 	slow := strings.ReplaceAll(tuiOutput, "1297032 lines/s", "10000 lines/s")
 	slow = strings.ReplaceAll(slow, "1250000 lines/s", "20000 lines/s")
 	slow = strings.ReplaceAll(slow, "2.500 key-p99-ms", "90 key-p99-ms")

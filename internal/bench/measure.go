@@ -258,4 +258,4 @@ func atMost(v float64, source string) *Target {
 	return &Target{On: "compare", Op: "<=", Value: v, Source: source}
 }
 
-const design = "DESIGN §9"
+const design = "quality bar (docs/ARCHITECTURE.md)"

@@ -187,7 +187,7 @@ func largeScenario() scenario {
 			got, err := unaryRows(ctx, r, t, s.name, docs, 2, false)
 			for i := range got {
 				// §9 names no bar for large messages: the gateway's applies.
-				got[i].Note = "one document with a blob; the same bytes to each; gateway bar (DESIGN §9) applied to large messages; jig's client (Post) checked to get the blob back intact"
+				got[i].Note = "one document with a blob; the same bytes to each; gateway quality bar applied to large messages; jig's client (Post) checked to get the blob back intact"
 			}
 			rows = append(rows, got...)
 			if err != nil {

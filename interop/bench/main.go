@@ -1,6 +1,6 @@
 // Command bench-jina measures jig against real Jina 3.20.2 on this machine,
-// in one run, with one client (`make bench-jina`; DESIGN §9, issues 22
-// and 24).
+// in one run, with one client (`make bench-jina`; docs/ARCHITECTURE.md
+// "Quality bars", issues 22 and 24).
 //
 // It starts the same echo flow in both — Jina: a Flow of Python echo
 // Executors (interop/bench/jina_flow.py) with a gRPC and an HTTP gateway;

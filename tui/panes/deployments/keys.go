@@ -7,9 +7,9 @@ import (
 
 // KeyMap is the Deployments pane's key map.
 //
-// k is "up" (DESIGN §8's hjkl), so killing a replica is K (or ctrl+k, as
-// in k9s), the way btop moves kill to shift when vim keys are on. Every
-// destructive key asks for confirmation.
+// k is "up" (the workbench's hjkl, docs/ARCHITECTURE.md), so killing a
+// replica is K (or ctrl+k, as in k9s), the way btop moves kill to shift when
+// vim keys are on. Every destructive key asks for confirmation.
 type KeyMap struct {
 	Up, Down, Open, Back, Filter         key.Binding
 	Restart, RestartReplica, KillReplica key.Binding

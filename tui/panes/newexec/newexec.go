@@ -219,8 +219,10 @@ func (m *Model) Update(in tea.Msg) tea.Cmd {
 			return common.Toast("add "+m.result.Name+": "+msg.err.Error(), true)
 		}
 		m.added = true
-		return tea.Batch(common.Toast(m.result.Name+" added to the flow (reload on)", false),
-			common.FlowChanged("executor "+m.result.Name+" added", flowedit.Change{Add: true, Name: m.result.Name, Uses: m.result.Uses, Reload: true}))
+		// In sequence, the flow change first: once the toast shows, the
+		// root knows the flow has unsaved changes (a quit asks).
+		return tea.Sequence(common.FlowChanged("executor "+m.result.Name+" added", flowedit.Change{Add: true, Name: m.result.Name, Uses: m.result.Uses, Reload: true}),
+			common.Toast(m.result.Name+" added to the flow (reload on)", false))
 	case common.ThemeChangedMsg:
 		if m.form != nil {
 			m.form = m.form.WithTheme(huhTheme(m.ctx.Styles))
