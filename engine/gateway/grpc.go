@@ -175,19 +175,10 @@ func (s *grpcService) Call(stream grpc.BidiStreamingServer[jinapb.DataRequestPro
 			if err != nil {
 				resp = errorResponse(req, err)
 			}
-			// One writer at a time is what the stream needs, not one
-			// encoder: answers are encoded here, concurrently, and only
-			// the write of the bytes waits for the stream. (If encoding
-			// fails, SendMsg reports the same error for the message.)
-			var msg any = resp
-			pm := &grpc.PreparedMsg{}
-			if pm.Encode(stream, resp) == nil {
-				msg = pm
-			}
 			sendMu.Lock()
 			defer sendMu.Unlock()
 			if sendErr == nil {
-				sendErr = stream.SendMsg(msg)
+				sendErr = stream.Send(resp)
 			}
 		}()
 	}
