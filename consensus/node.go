@@ -409,6 +409,13 @@ func (n *Node) currentLeader() (Peer, bool) {
 // way the wait for some leader goes on for the whole LeaderWaitTimeout: an
 // election that follows a dead leader takes longer than one heartbeat.
 func (n *Node) waitLeader(ctx context.Context, not string) (Peer, error) {
+	// The common case, a known leader, without the timers below: this runs
+	// for every write and leader read.
+	if not == "" && !n.closed.Load() {
+		if p, ok := n.currentLeader(); ok {
+			return p, nil
+		}
+	}
 	limit := n.cfg.LeaderWaitTimeout
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
