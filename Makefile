@@ -12,6 +12,7 @@
 #   make interop  real Jina 3.20.2 against jig (interop/cases/*.py; needs the
 #               harness or JINA_PY, else it says so and passes)
 #   make proto  regenerate proto/*pb from proto/*.proto
+#   make trace-test  tracing against a real Jaeger v1.75.0 (built from tools/jaeger)
 
 GO        ?= go
 BIN       := bin
@@ -23,7 +24,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 STATICCHECK_VERSION        := v0.8.2
 GOBIN_DIR := $(CURDIR)/$(BIN)/tools
 
-.PHONY: all build run test test-short chaos bench bench-compare fuzz lint proto clean interop
+.PHONY: all build run test test-short chaos bench bench-compare fuzz lint proto clean interop trace-test
 
 all: build
 
@@ -132,6 +133,16 @@ lint:
 # each case. See interop/README.md.
 interop: build
 	./interop/run.sh
+
+# Tracing against a real Jaeger v1.75.0 (tools/jaeger, its own module so
+# Jaeger's dependencies stay out of go.mod): builds Jaeger (several minutes
+# the first time on 2 cores, cached after), runs it on free 127.0.0.1
+# ports with memory storage, sends requests through a traced flow of three
+# deployments and checks the traces Jaeger's query API returns.
+JAEGER_BIN := $(CURDIR)/$(BIN)/tools/jaeger
+trace-test:
+	cd tools/jaeger && $(GO) build -o $(JAEGER_BIN) github.com/jaegertracing/jaeger/cmd/jaeger
+	JIG_JAEGER_BIN=$(JAEGER_BIN) $(GO) test -tags jaeger -count=1 -timeout 10m -run '^TestJaeger' ./engine/
 
 # protoc comes from Debian (protobuf-compiler); the Go plugins from the
 # module proxy at pinned versions. The generated code is committed, so only

@@ -183,6 +183,7 @@ func scenarios() []scenario {
 		flowScenario(),
 		userExecScenario(),
 		largeScenario(),
+		tracingScenario(),
 	}
 }
 

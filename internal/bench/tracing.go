@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/jig-dev/jig/internal/tracing"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
+)
+
+// tracingFlowSize is the length of the traced flow: three in-process Echo executors, so a
+// request makes 1 gateway + 3 × (deployment, call, executor) = 10 spans.
+const tracingFlowSize = 3
+
+// collector is an in-process OTLP/gRPC trace collector that counts and
+// drops what it receives: the exporter does all a real one's work
+// (batching, protobuf encoding, a gRPC call per batch), the collector's
+// storage is left out.
+type collector struct {
+	collectorpb.UnimplementedTraceServiceServer
+	spans atomic.Int64
+}
+
+func (c *collector) Export(_ context.Context, req *collectorpb.ExportTraceServiceRequest) (*collectorpb.ExportTraceServiceResponse, error) {
+	n := 0
+	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			n += len(ss.GetSpans())
+		}
+	}
+	c.spans.Add(int64(n))
+	return &collectorpb.ExportTraceServiceResponse{}, nil
+}
+
+func startCollector() (*collector, string, func(), error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	c := &collector{}
+	g := grpc.NewServer()
+	collectorpb.RegisterTraceServiceServer(g, c)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = g.Serve(lis)
+	}()
+	return c, lis.Addr().String(), func() { g.Stop(); <-done }, nil
+}
+
+// tracedSystem runs s with tracing on (sampling 1.0, every span exported
+// over OTLP/gRPC to addr) for the length of each run; tracing is off
+// again between runs, so the untraced system measured next runs on the
+// same engine without it.
+func tracedSystem(s system, addr string) system {
+	return system{name: s.name, run: func(ctx context.Context, d time.Duration) (sample, error) {
+		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure())
+		if err != nil {
+			return sample{}, err
+		}
+		stop, err := tracing.Setup(ctx, tracing.Config{Tracing: true, Exporter: exp, SampleRatio: 1, Service: "bench"})
+		if err != nil {
+			return sample{}, err
+		}
+		out, err := s.run(ctx, d)
+		if serr := stop(context.Background()); err == nil && serr != nil {
+			err = serr
+		}
+		return out, err
+	}}
+}
+
+const tracingNote = "process_single_data, 1 doc of 1 KiB text, c1 and c8, through a flow of 3 in-process builtin:Echo (10 spans per request); tracing on: sampling 1.0, the OTel SDK's batch span processor exporting OTLP/gRPC to an in-process collector that counts and drops the spans; off: no provider (the default); on and off alternate on the same engine"
+
+func tracingScenario() scenario {
+	cases := []string{"tracing/1doc/c1", "tracing/1doc/c8"}
+	return scenario{name: "tracing", cases: cases, run: func(ctx context.Context, r *runner, want func(string) bool) ([]Row, error) {
+		var st stack
+		defer st.run()
+		eng, err := startFlow(ctx, "traced", r.dir, echoChain(tracingFlowSize))
+		if err != nil {
+			return nil, err
+		}
+		st.push(func() { stopEngine(eng) })
+		col, addr, stopCol, err := startCollector()
+		if err != nil {
+			return nil, err
+		}
+		st.push(stopCol)
+		cc, err := dial(eng.Addresses().GRPC)
+		if err != nil {
+			return nil, err
+		}
+		st.push(func() { cc.Close() })
+		req := request(endpoint, textDocs(1, 1024))
+		if err := checkUnary(ctx, cc, req, 1); err != nil {
+			return nil, err
+		}
+		payload := marshal(req)
+		var rows []Row
+		for i, conc := range []int{1, 8} {
+			name := cases[i]
+			if !want(name) {
+				continue
+			}
+			before := col.spans.Load()
+			ss, err := r.interleave(ctx, name, r.o.Duration,
+				tracedSystem(unarySystem("tracing on", cc, payload, conc), addr),
+				unarySystem("tracing off", cc, payload, conc))
+			if err != nil {
+				return rows, fmt.Errorf("%s: %w", name, err)
+			}
+			if col.spans.Load() == before {
+				return rows, fmt.Errorf("%s: the collector received no spans with tracing on", name)
+			}
+			on, off := ss[0], ss[1]
+			p50 := func(s sample) float64 { return micros(s.pct(0.50)) }
+			got := []Row{
+				ratioRow(name, "throughput", "req/s", "tracing off", figures(on, sample.rate), figures(off, sample.rate), nil),
+				diffRow(name, "p50", "µs", "tracing off", figures(on, p50), figures(off, p50), nil),
+			}
+			for j := range got {
+				got[j].Note = tracingNote
+			}
+			rows = append(rows, got...)
+		}
+		return rows, nil
+	}}
+}
