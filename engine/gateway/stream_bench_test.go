@@ -14,7 +14,7 @@ import (
 
 	"github.com/jig-dev/jig/client"
 	"github.com/jig-dev/jig/executors/docarray"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -68,7 +68,7 @@ func serveBench(b *testing.B, s *grpc.Server) string {
 }
 
 func serveGateway(b *testing.B) string {
-	g := NewGRPC(echoBackend{newBackend()}, GRPCOptions{ServerOptions: worker.ServerOptions(worker.DefaultMaxMessageSize)})
+	g := NewGRPC(echoBackend{newBackend()}, GRPCOptions{ServerOptions: wire.ServerOptions(wire.MaxMessageSize)})
 	return serveBench(b, g.Server())
 }
 
