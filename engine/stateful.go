@@ -17,6 +17,7 @@ import (
 	"github.com/jig-dev/jig/engine/replica"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"google.golang.org/grpc"
 )
 
@@ -157,53 +158,10 @@ func (d *deployment) raftDir(s, r int) string {
 	return filepath.Join(d.workspace(), d.cfg.Name, "raft", strconv.Itoa(s), strconv.Itoa(r))
 }
 
-// raftConfig is the consensus configuration of a deployment's replicas.
+// raftConfig is the consensus configuration of a deployment's replicas:
+// the flow's raft_configuration; NewNode fills in the defaults.
 func (d *deployment) raftConfig() consensus.Config {
-	c := consensus.DefaultConfig()
-	r := d.cfg.Raft
-	if r.HeartbeatTimeout > 0 {
-		c.HeartbeatTimeout = r.HeartbeatTimeout
-		c.LeaderLeaseTimeout = min(c.LeaderLeaseTimeout, r.HeartbeatTimeout)
-	}
-	if r.ElectionTimeout > 0 {
-		c.ElectionTimeout = r.ElectionTimeout
-	}
-	if r.SnapshotInterval > 0 {
-		c.SnapshotInterval = r.SnapshotInterval
-	}
-	if r.SnapshotThreshold > 0 {
-		c.SnapshotThreshold = r.SnapshotThreshold
-	}
-	if r.TrailingLogs > 0 {
-		c.TrailingLogs = r.TrailingLogs
-	}
-	return c
-}
-
-// raftKnobs renders the deployment's RAFT settings as --raft-config JSON.
-func (d *deployment) raftKnobs() string {
-	r := d.cfg.Raft
-	m := map[string]any{}
-	if r.HeartbeatTimeout > 0 {
-		m["heartbeat_timeout"] = r.HeartbeatTimeout.String()
-	}
-	if r.ElectionTimeout > 0 {
-		m["election_timeout"] = r.ElectionTimeout.String()
-	}
-	if r.SnapshotInterval > 0 {
-		m["snapshot_interval"] = r.SnapshotInterval.String()
-	}
-	if r.SnapshotThreshold > 0 {
-		m["snapshot_threshold"] = r.SnapshotThreshold
-	}
-	if r.TrailingLogs > 0 {
-		m["trailing_logs"] = r.TrailingLogs
-	}
-	if len(m) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
+	return consensus.Config{Knobs: d.cfg.Raft}
 }
 
 func consistencyOf(c flow.Consistency) consensus.Consistency {
@@ -258,24 +216,19 @@ func (d *deployment) attachRaft(s, r int, join bool) func(ctx context.Context, i
 	}
 }
 
-// raftArgs are the worker flags of a child-process stateful replica.
-func (d *deployment) raftArgs(s, r int, join bool) []string {
-	peers := d.raft.shardPeers(s)
-	pj, _ := json.Marshal(peers)
-	args := []string{"--raft-id", strconv.Itoa(r), "--raft-dir", d.raftDir(s, r), "--raft-peers", string(pj),
-		"--read-consistency", string(d.cfg.Consistency)}
-	for _, p := range peers {
-		if p.ID == strconv.Itoa(r) {
-			args = append(args, "--raft-addr", p.RaftAddr)
+// raftFlags completes the RAFT flags of a child-process stateful replica
+// (WorkerFlags set its id, consistency and knobs): its folder, its
+// transport's address, the shard's members and whether it joins.
+func (d *deployment) raftFlags(s, r int, join bool) func(*workerflags.Flags) {
+	return func(f *workerflags.Flags) {
+		peers := d.raft.shardPeers(s)
+		f.Raft.Dir, f.Raft.Peers, f.Raft.Join = d.raftDir(s, r), peers, join
+		for _, p := range peers {
+			if p.ID == strconv.Itoa(r) {
+				f.Raft.Addr = p.RaftAddr
+			}
 		}
 	}
-	if k := d.raftKnobs(); k != "" {
-		args = append(args, "--raft-config", k)
-	}
-	if join {
-		args = append(args, "--raft-join")
-	}
-	return args
 }
 
 // workerPort is the planned worker port of a stateful replica.
