@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/jig-dev/jig/engine/router"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"gopkg.in/yaml.v3"
 )
@@ -201,7 +201,7 @@ func (d *deployment) newRunner(shard, rep, port int) replica.Runner {
 func (d *deployment) newStatefulRunner(shard, rep int, join bool) replica.Runner {
 	port := d.raft.workerPort(shard, rep)
 	if d.cfg.Source != "" {
-		return d.newPlainRunner(shard, rep, port, d.raft.args(shard, rep, join), nil)
+		return d.newPlainRunner(shard, rep, port, d.raft.flags(shard, rep, join), nil)
 	}
 	onRepair := func(rp consensus.Repair) {
 		d.publishRepair(d.cfg.ReplicaName(shard, rep), rp.Dir, rp.MovedTo, rp.Reason)
@@ -209,9 +209,9 @@ func (d *deployment) newStatefulRunner(shard, rep int, join bool) replica.Runner
 	return d.newPlainRunner(shard, rep, port, nil, d.raft.attach(shard, rep, join, onRepair))
 }
 
-// newPlainRunner creates a replica: extraArgs go to child processes,
-// attach to in-process replicas.
-func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, attach func(context.Context, *executors.Instance, *worker.Options, string) (func(), error)) replica.Runner {
+// newPlainRunner creates a replica: raftFlags completes the RAFT flags of
+// child processes, attach wires in-process replicas.
+func (d *deployment) newPlainRunner(shard, rep, port int, raftFlags func(*workerflags.Flags), attach func(context.Context, *executors.Instance, *worker.Options, string) (func(), error)) replica.Runner {
 	cfg := d.cfg
 	name := cfg.ReplicaName(shard, rep)
 	common := replica.Common{
@@ -235,7 +235,7 @@ func (d *deployment) newPlainRunner(shard, rep, port int, extraArgs []string, at
 		d.mu.Unlock()
 		locate := childErrorLocator(cfg)
 		return replica.NewProcess(replica.ProcessSpec{
-			Common: common, Binary: binary, Args: append(d.workerArgs(shard, rep), extraArgs...), Env: envList(cfg.Env),
+			Common: common, Binary: binary, Args: d.workerArgs(shard, rep, raftFlags), Env: envList(cfg.Env),
 			Dir: cfg.Source, Port: port, MaxMessageSize: maxMsg, Locate: locate,
 			Output: func(l events.Log) {
 				// The child's "error:" line, located like its exit error,
@@ -278,55 +278,22 @@ func (d *deployment) plannedListener(shard, rep int) net.Listener {
 }
 
 // workerArgs are the flags of a child-process replica (without
-// --host/--port, which the runner adds).
-func (d *deployment) workerArgs(shard, rep int) []string {
-	cfg := d.cfg
-	uses := cfg.Config.File
-	if cfg.Config.Inline {
-		// Written inside the flow (uses: {jtype, source, with}): the
-		// worker takes the config as text.
-		if text, err := cfg.Config.YAML(); err == nil {
-			uses = string(text)
-		}
+// --host/--port, which the runner adds); raftFlags, for a stateful
+// replica, sets where its RAFT node lives.
+func (d *deployment) workerArgs(shard, rep int, raftFlags func(*workerflags.Flags)) []string {
+	// An override that cannot be written as JSON is left out, as it
+	// always was; the child then reports the config without it.
+	f, _ := d.cfg.WorkerFlags(shard, rep)
+	f.LogLevel = strings.ToLower(d.e.opts.LogLevel.Level().String())
+	f.Workspace = d.workspace()
+	if raftFlags != nil {
+		raftFlags(&f)
+	} else {
+		f.Raft = workerflags.Default().Raft
 	}
-	args := []string{
-		"--uses", uses,
-		"--name", cfg.Name,
-		"--replicas", strconv.Itoa(cfg.Replicas), "--shards", strconv.Itoa(cfg.Shards),
-		"--shard-id", strconv.Itoa(shard), "--replica-id", strconv.Itoa(rep),
-		"--log-level", strings.ToLower(d.e.opts.LogLevel.Level().String()),
-	}
-	if ws := d.workspace(); ws != "" {
-		args = append(args, "--workspace", ws)
-	}
-	args = append(args, tracingArgs(cfg.Tracing)...)
-	for flag, o := range map[string]*executors.Override{"--uses-with": cfg.UsesWith, "--uses-metas": cfg.UsesMetas} {
-		if o != nil && o.Node != nil {
-			if j, err := nodeJSON(o.Node); err == nil {
-				args = append(args, flag, j)
-			}
-		}
-	}
-	if cfg.UsesRequests != nil {
-		j, _ := json.Marshal(cfg.UsesRequests)
-		args = append(args, "--uses-requests", string(j))
-	}
-	if cfg.UsesDynamicBatching != nil {
-		j, _ := json.Marshal(cfg.UsesDynamicBatching)
-		args = append(args, "--uses-dynamic-batching", string(j))
-	}
-	return args
+	return append(f.Args(), tracingArgs(d.cfg.Tracing)...)
 }
 
-// nodeJSON renders a YAML mapping as JSON for a command-line flag.
-func nodeJSON(n *yaml.Node) (string, error) {
-	var v any
-	if err := n.Decode(&v); err != nil {
-		return "", err
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
-}
 
 func envList(m map[string]string) []string {
 	out := make([]string, 0, len(m))

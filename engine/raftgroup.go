@@ -20,6 +20,7 @@ import (
 	"github.com/jig-dev/jig/engine/status"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"google.golang.org/grpc"
 )
 
@@ -294,53 +295,10 @@ func (g *raftGroup) dir(s, r int) string {
 	return filepath.Join(g.workspace(), g.config().Name, "raft", strconv.Itoa(s), strconv.Itoa(r))
 }
 
-// nodeConfig is the consensus configuration of the deployment's replicas.
+// nodeConfig is the consensus configuration of the deployment's replicas:
+// the flow's raft_configuration; NewNode fills in the defaults.
 func (g *raftGroup) nodeConfig() consensus.Config {
-	c := consensus.DefaultConfig()
-	r := g.config().Raft
-	if r.HeartbeatTimeout > 0 {
-		c.HeartbeatTimeout = r.HeartbeatTimeout
-		c.LeaderLeaseTimeout = min(c.LeaderLeaseTimeout, r.HeartbeatTimeout)
-	}
-	if r.ElectionTimeout > 0 {
-		c.ElectionTimeout = r.ElectionTimeout
-	}
-	if r.SnapshotInterval > 0 {
-		c.SnapshotInterval = r.SnapshotInterval
-	}
-	if r.SnapshotThreshold > 0 {
-		c.SnapshotThreshold = r.SnapshotThreshold
-	}
-	if r.TrailingLogs > 0 {
-		c.TrailingLogs = r.TrailingLogs
-	}
-	return c
-}
-
-// knobs renders the deployment's RAFT settings as --raft-config JSON.
-func (g *raftGroup) knobs() string {
-	r := g.config().Raft
-	m := map[string]any{}
-	if r.HeartbeatTimeout > 0 {
-		m["heartbeat_timeout"] = r.HeartbeatTimeout.String()
-	}
-	if r.ElectionTimeout > 0 {
-		m["election_timeout"] = r.ElectionTimeout.String()
-	}
-	if r.SnapshotInterval > 0 {
-		m["snapshot_interval"] = r.SnapshotInterval.String()
-	}
-	if r.SnapshotThreshold > 0 {
-		m["snapshot_threshold"] = r.SnapshotThreshold
-	}
-	if r.TrailingLogs > 0 {
-		m["trailing_logs"] = r.TrailingLogs
-	}
-	if len(m) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
+	return consensus.Config{Knobs: g.config().Raft}
 }
 
 func consistencyOf(c flow.Consistency) consensus.Consistency {
@@ -423,24 +381,19 @@ func (g *raftGroup) attach(s, r int, join bool, onRepair func(consensus.Repair))
 	}
 }
 
-// args are the worker flags of a child-process stateful replica.
-func (g *raftGroup) args(s, r int, join bool) []string {
-	peers := g.shardPeers(s)
-	pj, _ := json.Marshal(peers)
-	args := []string{"--raft-id", strconv.Itoa(r), "--raft-dir", g.dir(s, r), "--raft-peers", string(pj),
-		"--read-consistency", string(g.config().Consistency)}
-	for _, p := range peers {
-		if p.ID == strconv.Itoa(r) {
-			args = append(args, "--raft-addr", p.RaftAddr)
+// flags completes the RAFT flags of a child-process replica (the
+// deployment's WorkerFlags set its id, consistency and knobs): its folder,
+// its transport's address, the shard's members and whether it joins.
+func (g *raftGroup) flags(s, r int, join bool) func(*workerflags.Flags) {
+	return func(f *workerflags.Flags) {
+		peers := g.shardPeers(s)
+		f.Raft.Dir, f.Raft.Peers, f.Raft.Join = g.dir(s, r), peers, join
+		for _, p := range peers {
+			if p.ID == strconv.Itoa(r) {
+				f.Raft.Addr = p.RaftAddr
+			}
 		}
 	}
-	if k := g.knobs(); k != "" {
-		args = append(args, "--raft-config", k)
-	}
-	if join {
-		args = append(args, "--raft-join")
-	}
-	return args
 }
 
 // workerPort is the planned worker port of a replica.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/jig-dev/jig/consensus/raftconf"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -181,7 +182,7 @@ func (c *composer) publish(d *flow.Deployment) int {
 // addWorkload adds one service per replica of w and returns their names.
 func (c *composer) addWorkload(w *workload) ([]string, error) {
 	d := w.dep
-	base, err := c.plan.workerArgs(w, "", nil)
+	base, err := c.plan.workerFlags(w, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -197,21 +198,22 @@ func (c *composer) addWorkload(w *workload) ([]string, error) {
 	}
 	deploy, warnings := composeResources(d)
 	c.res.Warnings = append(c.res.Warnings, warnings...)
-	var peers []raftPeer
+	var peers []raftconf.Peer
 	if d.Stateful {
 		for i := range d.Replicas {
 			svc := composeService(w, i)
-			peers = append(peers, raftPeer{ID: strconv.Itoa(i), Raft: svc + ":" + strconv.Itoa(RaftPort), Worker: svc + ":" + strconv.Itoa(WorkerPort)})
+			peers = append(peers, raftconf.Peer{ID: strconv.Itoa(i), RaftAddr: svc + ":" + strconv.Itoa(RaftPort), WorkerAddr: svc + ":" + strconv.Itoa(WorkerPort)})
 		}
 	}
 	var names []string
 	for i := range d.Replicas {
 		name := composeService(w, i)
-		args := append([]string{}, base...)
-		args = append(args, "--replica-id", strconv.Itoa(i))
+		f := base
+		f.ReplicaID = i
 		if d.Stateful {
-			args = append(args, raftArgs(d, strconv.Itoa(i), name+":"+strconv.Itoa(RaftPort), peers)...)
+			f.Raft = raftFlags(d, strconv.Itoa(i), name+":"+strconv.Itoa(RaftPort), peers)
 		}
+		args := workerArgs(w, f)
 		s := c.service(name, w.image, args)
 		s.Labels = types.Labels{labelFlow: c.proj.Name, labelComponent: "executor", labelDeployment: d.Name, labelShard: strconv.Itoa(w.shard)}
 		s.Environment = env

@@ -206,11 +206,11 @@ func checkComposeFlowSecret(t *testing.T, p *types.Project, res *export.ComposeR
 func checkComposeService(t *testing.T, d *flow.Deployment, shard, rep int, name string, svc types.ServiceConfig, p *types.Project) {
 	t.Helper()
 	args := []string(svc.Command)
-	if wf := checkWorkerFlags(t, name, args, strings.NewReplacer()); wf.ReplicaID != rep || wf.ShardID != shard {
+	wf := checkWorkerFlags(t, name, args, strings.NewReplacer())
+	if wf.ReplicaID != rep || wf.ShardID != shard {
 		t.Fatalf("%s: replica %d shard %d", name, wf.ReplicaID, wf.ShardID)
 	}
-	if !hasArgs(args, "--host", "0.0.0.0", "--port", "8080") || argValue(args, "--name") != d.Name ||
-		argValue(args, "--shard-id") != strconv.Itoa(shard) || argValue(args, "--replica-id") != strconv.Itoa(rep) {
+	if !hasArgs(args, "--host", "0.0.0.0", "--port", "8080") || wf.Name != d.Name {
 		t.Fatalf("%s: command %v", name, args)
 	}
 	if svc.Restart != types.RestartPolicyUnlessStopped || !svc.ReadOnly || svc.User == "" || svc.User[0] == '0' {

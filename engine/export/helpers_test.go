@@ -1,7 +1,6 @@
 package export_test
 
 import (
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,9 +10,8 @@ import (
 	"testing"
 
 	"github.com/jig-dev/jig/engine/flow"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/jig-dev/jig/internal/yamlutil"
-	"github.com/spf13/pflag"
 
 	_ "github.com/jig-dev/jig/executors/builtin" // fixtures and examples use built-in executors
 )
@@ -183,24 +181,18 @@ func whenText(d *flow.Deployment) string {
 // flag set (as `jig executor` and every Go executor binary do), so a flag
 // the worker does not know, or a malformed value, fails here rather than
 // in a crash-looping pod. expand replaces platform variables first.
-func checkWorkerFlags(t *testing.T, name string, args []string, expand *strings.Replacer) worker.Flags {
+func checkWorkerFlags(t *testing.T, name string, args []string, expand *strings.Replacer) workerflags.Flags {
 	t.Helper()
 	if len(args) > 0 && args[0] == "executor" {
 		args = args[1:]
 	}
-	var f worker.Flags
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	f.Register(fs)
 	expanded := make([]string, len(args))
 	for i, a := range args {
 		expanded[i] = expand.Replace(a)
 	}
-	if err := fs.Parse(expanded); err != nil {
+	f, err := workerflags.Parse(expanded)
+	if err != nil {
 		t.Fatalf("%s: the worker rejects its arguments: %v\n%v", name, err, expanded)
-	}
-	if fs.NArg() != 0 {
-		t.Fatalf("%s: stray arguments %v", name, fs.Args())
 	}
 	for flag, v := range map[string]string{"--uses-with": f.UsesWith, "--uses-metas": f.UsesMetas, "--uses-requests": f.UsesRequests, "--uses-dynamic-batching": f.UsesDynamicBatching} {
 		if v == "" {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jig-dev/jig/consensus/raftconf"
 	"github.com/jig-dev/jig/engine/flow"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -133,27 +134,32 @@ func (k *k8s) workloadObjects(w *workload) ([]runtime.Object, error) {
 		// the RAFT transport's handshake with it.
 		env = append(env, k.secretEnv(authTokenEnv))
 	}
-	args, err := k.plan.workerArgs(w, "", nil)
+	f, err := k.plan.workerFlags(w, 0)
 	if err != nil {
 		return nil, err
 	}
-	args = escapeK8s(args)
+	args := escapeK8s(workerArgs(w, f))
 	ports := []corev1.ContainerPort{{Name: "grpc", ContainerPort: WorkerPort, Protocol: corev1.ProtocolTCP}}
 	if d.Stateful {
 		// Every pod of a StatefulSet has the same spec: its identity comes
 		// from the downward API, and Kubernetes expands $(VAR) in args.
-		peers := make([]raftPeer, d.Replicas)
+		peers := make([]raftconf.Peer, d.Replicas)
 		for i := range peers {
 			host := k.podHost(w, i)
-			peers[i] = raftPeer{ID: strconv.Itoa(i), Raft: host + ":" + strconv.Itoa(RaftPort), Worker: host + ":" + strconv.Itoa(WorkerPort)}
+			peers[i] = raftconf.Peer{ID: strconv.Itoa(i), RaftAddr: host + ":" + strconv.Itoa(RaftPort), WorkerAddr: host + ":" + strconv.Itoa(WorkerPort)}
 		}
 		// The transport binds the pod's IP, which exists as soon as the
 		// container starts, while its DNS name may take a moment to
 		// appear; members still reach each other by the stable names of
 		// --raft-peers. Brackets keep an IPv6 pod IP a valid host:port
 		// (and are accepted around IPv4 too).
+		// $(POD_INDEX) is expanded by Kubernetes: the typed ReplicaID (an
+		// int) cannot hold it, so it is the one flag written by hand.
 		args = append(args, "--replica-id", "$(POD_INDEX)")
-		args = append(args, raftArgs(d, "$(POD_INDEX)", "[$(POD_IP)]:"+strconv.Itoa(RaftPort), peers)...)
+		// The RAFT flags are not escaped: $(POD_INDEX) and $(POD_IP) are
+		// there to be expanded.
+		raft := raftFlags(d, "$(POD_INDEX)", "[$(POD_IP)]:"+strconv.Itoa(RaftPort), peers)
+		args = append(args, raft.Args()...)
 		env = append(env,
 			corev1.EnvVar{Name: "POD_INDEX", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['" + appsv1.PodIndexLabel + "']"}}},
 			corev1.EnvVar{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},

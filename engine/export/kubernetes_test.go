@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jig-dev/jig/consensus"
 	"github.com/jig-dev/jig/engine/export"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
@@ -349,12 +348,11 @@ func checkWorkload(t *testing.T, f *flow.Flow, c *cluster, d *flow.Deployment, w
 	args := ctr.Args
 	// What Kubernetes makes of $(VAR) and $$( in pod 1.
 	wf := checkWorkerFlags(t, w.Name, args, strings.NewReplacer("$(POD_INDEX)", "1", "$(POD_IP)", "10.0.0.1", "$$(", "$("))
-	if d.Stateful && (wf.RaftID != "1" || wf.ReplicaID != 1) || !d.Stateful && wf.RaftID != "" {
-		t.Fatalf("%s: raft id %q replica id %d", w.Name, wf.RaftID, wf.ReplicaID)
+	if d.Stateful && (wf.Raft.ID != "1" || wf.ReplicaID != 1) || !d.Stateful && wf.Raft.ID != "" {
+		t.Fatalf("%s: raft id %q replica id %d", w.Name, wf.Raft.ID, wf.ReplicaID)
 	}
-	if !hasArgs(args, "--host", "0.0.0.0", "--port", "8080") || argValue(args, "--name") != d.Name ||
-		argValue(args, "--shard-id") != strconv.Itoa(w.Shard) || argValue(args, "--shards") != strconv.Itoa(d.Shards) ||
-		argValue(args, "--replicas") != strconv.Itoa(d.Replicas) || argValue(args, "--workspace") != "/workspace" {
+	if !hasArgs(args, "--host", "0.0.0.0", "--port", "8080") || wf.Name != d.Name ||
+		wf.ShardID != w.Shard || wf.Shards != d.Shards || wf.Replicas != d.Replicas || wf.Workspace != "/workspace" {
 		t.Fatalf("%s: args %v", w.Name, args)
 	}
 	if d.Source != "" {
@@ -475,27 +473,22 @@ func checkRaft(t *testing.T, d *flow.Deployment, w export.Workload, ctr corev1.C
 }
 
 // checkConsensusArgs checks the RAFT data folder, read consistency and
-// raft_configuration flags, with the consensus package's own parsers.
+// raft_configuration flags, as the worker parses them.
 func checkConsensusArgs(t *testing.T, d *flow.Deployment, args []string) {
 	t.Helper()
-	if argValue(args, "--raft-dir") != "/workspace/raft" {
+	wf := checkWorkerFlags(t, d.Name, args, strings.NewReplacer("$(POD_INDEX)", "1", "$(POD_IP)", "10.0.0.1", "$$(", "$("))
+	if wf.Raft.Dir != "/workspace/raft" {
 		t.Fatalf("%s: RAFT data off the volume: %v", d.Name, args)
 	}
-	if _, err := consensus.ParseConsistency(argValue(args, "--read-consistency")); err != nil || argValue(args, "--read-consistency") != string(d.Consistency) {
-		t.Fatalf("%s: --read-consistency %q (%v), want %s", d.Name, argValue(args, "--read-consistency"), err, d.Consistency)
+	if got := wf.Raft.Consistency.String(); got != string(d.Consistency) && (d.Consistency != "" || got != "local") {
+		t.Fatalf("%s: --read-consistency %s, want %s", d.Name, got, d.Consistency)
 	}
 	knobs := argValue(args, "--raft-config")
 	if (knobs != "") != (d.Raft != flow.RaftSettings{}) {
 		t.Fatalf("%s: --raft-config %q for raft settings %+v", d.Name, knobs, d.Raft)
 	}
-	if knobs != "" {
-		cfg := consensus.DefaultConfig()
-		if err := cfg.SetKnobs([]byte(knobs)); err != nil {
-			t.Fatalf("%s: the worker rejects --raft-config %s: %v", d.Name, knobs, err)
-		}
-		if cfg.SnapshotInterval != d.Raft.SnapshotInterval || cfg.SnapshotThreshold != d.Raft.SnapshotThreshold || cfg.HeartbeatTimeout != d.Raft.HeartbeatTimeout {
-			t.Fatalf("%s: --raft-config %s gives %v/%d/%v, want %+v", d.Name, knobs, cfg.SnapshotInterval, cfg.SnapshotThreshold, cfg.HeartbeatTimeout, d.Raft)
-		}
+	if wf.Raft.Knobs != d.Raft {
+		t.Fatalf("%s: --raft-config %s gives %+v, want %+v", d.Name, knobs, wf.Raft.Knobs, d.Raft)
 	}
 }
 

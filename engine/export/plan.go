@@ -1,7 +1,6 @@
 package export
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,10 +8,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/jig-dev/jig/consensus/raftconf"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"gopkg.in/yaml.v3"
 )
 
@@ -265,109 +265,46 @@ func (p *plan) port(pr flow.Protocol) int {
 	return 0
 }
 
-// raftPeer is one entry of --raft-peers: a replica's RAFT id and the
-// addresses of its RAFT node and worker.
-type raftPeer struct {
-	ID     string `json:"id"`
-	Raft   string `json:"raft"`
-	Worker string `json:"worker"`
-}
-
-// workerArgs are the flags of replica replicaID of w (the worker flags of
-// executors/worker). replicaID may be a variable reference the platform
-// expands ($(POD_INDEX) in Kubernetes), or "" to leave it out; raft holds
-// the RAFT flags of a stateful replica.
-func (p *plan) workerArgs(w *workload, replicaID string, raft []string) ([]string, error) {
-	d := w.dep
-	var args []string
-	if w.jig {
-		args = append(args, "executor")
+// workerFlags are the flags of replica rep of w: the deployment's
+// (flow.Deployment.WorkerFlags, as the engine starts it) with what the
+// container decides: the config's path in the image, every interface on
+// the fixed WorkerPort, the /workspace volume, the flow's message limit.
+// The RAFT flags are left for raftFlags, which knows the platform's
+// addresses.
+func (p *plan) workerFlags(w *workload, rep int) (workerflags.Flags, error) {
+	f, err := w.dep.WorkerFlags(w.shard, rep)
+	if err != nil {
+		return f, fmt.Errorf("export %s: %w", p.flow.Name, err)
 	}
-	args = append(args,
-		"--uses", w.uses,
-		"--host", "0.0.0.0", "--port", strconv.Itoa(WorkerPort),
-		"--name", d.Name,
-		"--replicas", strconv.Itoa(d.Replicas), "--shards", strconv.Itoa(d.Shards),
-		"--shard-id", strconv.Itoa(w.shard),
-	)
-	if replicaID != "" {
-		args = append(args, "--replica-id", replicaID)
-	}
-	args = append(args, "--workspace", workspaceDir)
-	for _, o := range []struct {
-		flag string
-		o    *executors.Override
-	}{{"--uses-with", d.UsesWith}, {"--uses-metas", d.UsesMetas}} {
-		if o.o == nil || o.o.Node == nil {
-			continue
-		}
-		j, err := nodeJSON(o.o.Node)
-		if err != nil {
-			return nil, fmt.Errorf("export %s: %s of %s: %w", p.flow.Name, strings.TrimPrefix(o.flag, "--"), d.Name, err)
-		}
-		args = append(args, o.flag, j)
-	}
-	if d.UsesRequests != nil {
-		args = append(args, "--uses-requests", mustJSON(d.UsesRequests))
-	}
-	if d.UsesDynamicBatching != nil {
-		args = append(args, "--uses-dynamic-batching", mustJSON(d.UsesDynamicBatching))
-	}
+	f.Uses, f.Host, f.Port, f.Workspace = w.uses, "0.0.0.0", WorkerPort, workspaceDir
 	if m := p.flow.Gateway.MaxMessageSize; m > 0 {
-		args = append(args, "--max-message-size", strconv.Itoa(m))
+		f.MaxMessageSize = m
 	}
-	return append(args, raft...), nil
+	f.Raft = workerflags.Default().Raft
+	return f, nil
 }
 
-// raftArgs are the RAFT flags of one replica of a stateful deployment:
-// its id, the address its RAFT transport binds, the full static membership
-// (the same on every replica, so the cluster bootstraps itself; members
-// dial each other by the addresses listed there), the read consistency and
-// the flow's raft_configuration.
-func raftArgs(d *flow.Deployment, id, bind string, peers []raftPeer) []string {
-	args := []string{
-		"--raft-id", id,
-		"--raft-dir", workspaceDir + "/raft",
-		"--raft-addr", bind,
-		"--raft-peers", mustJSON(peers),
-		"--read-consistency", string(d.Consistency),
-	}
-	knobs := map[string]any{}
-	r := d.Raft
-	for key, v := range map[string]time.Duration{"snapshot_interval": r.SnapshotInterval, "heartbeat_timeout": r.HeartbeatTimeout, "election_timeout": r.ElectionTimeout} {
-		if v > 0 {
-			knobs[key] = v.String()
-		}
-	}
-	for key, v := range map[string]uint64{"snapshot_threshold": r.SnapshotThreshold, "trailing_logs": r.TrailingLogs} {
-		if v > 0 {
-			knobs[key] = v
-		}
-	}
-	if len(knobs) > 0 {
-		args = append(args, "--raft-config", mustJSON(knobs)) // json sorts map keys
+// workerArgs is the command line of f in w's image: the jig image runs the
+// worker as its `executor` subcommand.
+func workerArgs(w *workload, f workerflags.Flags) []string {
+	args := f.Args()
+	if w.jig {
+		args = append([]string{"executor"}, args...)
 	}
 	return args
 }
 
-// nodeJSON renders a YAML mapping (uses_with) as JSON for a flag.
-func nodeJSON(n *yaml.Node) (string, error) {
-	var v any
-	if err := n.Decode(&v); err != nil {
-		return "", err
+// raftFlags are the RAFT flags of one replica of a stateful deployment:
+// its id, the address its RAFT transport binds, the full static membership
+// (the same on every replica, so the cluster bootstraps itself; members
+// dial each other by the addresses listed there), the read consistency and
+// the flow's raft_configuration.
+func raftFlags(d *flow.Deployment, id, bind string, peers []raftconf.Peer) workerflags.Raft {
+	consistency := raftconf.ConsistencyLocal
+	if d.Consistency == flow.Leader {
+		consistency = raftconf.ConsistencyLeader
 	}
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-// mustJSON marshals values that always marshal (maps of strings and
-// plain structs).
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("export: marshal %T: %v", v, err))
-	}
-	return string(b)
+	return workerflags.Raft{ID: id, Dir: workspaceDir + "/raft", Addr: bind, Peers: peers, Knobs: d.Raft, Consistency: consistency}
 }
 
 // sortedKeys returns the keys of m in order, for stable output.

@@ -211,10 +211,23 @@ func (f *Flags) Args() []string {
 	if f.GracePeriod != d.GracePeriod {
 		args = append(args, "--grace-period", f.GracePeriod.String())
 	}
-	r := &f.Raft
-	str("raft-id", r.ID, d.Raft.ID)
-	str("raft-dir", r.Dir, d.Raft.Dir)
-	str("raft-addr", r.Addr, d.Raft.Addr)
+	return append(args, f.Raft.Args()...)
+}
+
+// Args renders the RAFT flags alone, as Flags.Args does: those whose
+// value differs from Default().Raft. A caller that renders the rest of a
+// command line apart (an export escaping user text) appends them.
+func (r *Raft) Args() []string {
+	d := Default().Raft
+	var args []string
+	str := func(name, v, def string) {
+		if v != def {
+			args = append(args, "--"+name, v)
+		}
+	}
+	str("raft-id", r.ID, d.ID)
+	str("raft-dir", r.Dir, d.Dir)
+	str("raft-addr", r.Addr, d.Addr)
 	if r.Peers != nil {
 		args = append(args, "--raft-peers", (*peersValue)(&r.Peers).String())
 	}
@@ -224,7 +237,7 @@ func (f *Flags) Args() []string {
 	if r.Join {
 		args = append(args, "--raft-join")
 	}
-	if r.Consistency != d.Raft.Consistency {
+	if r.Consistency != d.Consistency {
 		args = append(args, "--read-consistency", r.Consistency.String())
 	}
 	return args
