@@ -294,7 +294,6 @@ func (d *deployment) workerArgs(shard, rep int, raftFlags func(*workerflags.Flag
 	return append(f.Args(), tracingArgs(d.cfg.Tracing)...)
 }
 
-
 func envList(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k, v := range m {
