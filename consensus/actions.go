@@ -159,7 +159,7 @@ func (n *Node) AddVoter(ctx context.Context, p Peer) error {
 	if err != nil {
 		return fmt.Errorf("add voter: %w", err)
 	}
-	if _, err := n.applyLocal(ctx, raft.Log{Data: data, Extensions: []byte(extPeer)}); err != nil {
+	if _, _, err := n.applyLocal(ctx, raft.Log{Data: data, Extensions: []byte(extPeer)}); err != nil {
 		return fmt.Errorf("add voter %s: announce: %w", p.ID, err)
 	}
 	f := n.raft.AddVoter(raft.ServerID(p.ID), raft.ServerAddress(p.RaftAddr), 0, remaining(ctx, n.cfg.ApplyTimeout))

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/raft"
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -57,6 +58,10 @@ type groupWrite struct {
 	// the loan of req to the FSM and the write's slot in it (see handoff).
 	h    *handoff
 	slot int
+
+	// index is the log index of the write's entry, set by the flush
+	// before done is closed (0 when never appended).
+	index uint64
 }
 
 // commit applies one write through the RAFT log, in an entry of its own or
@@ -69,6 +74,18 @@ func (n *Node) commit(ctx context.Context, req *jinapb.DataRequestProto, data []
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// The caller's span of the entry: the entry itself may be shared with
+	// other callers' writes, each of which gets a span in its own trace.
+	_, span := tracing.Raft(ctx, "raft.apply")
+	resp, index, err := n.commitGroup(ctx, req, data)
+	span.Int(tracing.AttrRaftIndex, int64(index))
+	span.End(err)
+	return resp, err
+}
+
+// commitGroup is commit without its span; it also returns the write's
+// log index (0 when it is not known to be appended).
+func (n *Node) commitGroup(ctx context.Context, req *jinapb.DataRequestProto, data []byte) (*jinapb.DataRequestProto, uint64, error) {
 	g := &n.group
 	w := &groupWrite{req: req, data: data, done: make(chan struct{})}
 	g.mu.Lock()
@@ -87,14 +104,14 @@ func (n *Node) commit(ctx context.Context, req *jinapb.DataRequestProto, data []
 	}
 	select {
 	case <-w.done:
-		return w.resp, w.err
+		return w.resp, w.index, w.err
 	case <-ctx.Done():
 	}
 	g.mu.Lock()
 	if i := indexOf(g.pending, w); i >= 0 {
 		g.pending = append(g.pending[:i], g.pending[i+1:]...)
 		g.mu.Unlock()
-		return nil, fmt.Errorf("apply: %w", ctx.Err()) // never appended
+		return nil, 0, fmt.Errorf("apply: %w", ctx.Err()) // never appended
 	}
 	h, slot := w.h, w.slot
 	g.mu.Unlock()
@@ -105,10 +122,10 @@ func (n *Node) commit(ctx context.Context, req *jinapb.DataRequestProto, data []
 	}
 	select {
 	case <-w.done:
-		return w.resp, w.err
+		return w.resp, w.index, w.err
 	default:
 	}
-	return nil, fmt.Errorf("apply: %w: %w", ErrOutcomeUnknown, ctx.Err())
+	return nil, 0, fmt.Errorf("apply: %w: %w", ErrOutcomeUnknown, ctx.Err())
 }
 
 func indexOf(ws []*groupWrite, w *groupWrite) int {
@@ -175,9 +192,10 @@ func (n *Node) flush(batch []*groupWrite) {
 	n.fsm.lend(l.Data, h)
 	// Not a caller's context: the entry is shared, and one caller leaving
 	// must not decide the outcome of the others.
-	resp, err := n.applyLocal(context.Background(), l)
+	resp, index, err := n.applyLocal(context.Background(), l)
 	n.fsm.unlend(h)
 	for i, w := range batch {
+		w.index = index
 		switch {
 		case err != nil:
 			w.err = err

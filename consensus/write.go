@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/jig-dev/jig/internal/tracing"
 
 	"github.com/hashicorp/raft"
 	"github.com/jig-dev/jig/proto/jinapb"
@@ -43,30 +42,29 @@ func (n *Node) ApplyWrite(ctx context.Context, req *jinapb.DataRequestProto) (*j
 }
 
 // applyLocal appends an entry on the leader and waits until it is applied
-// to the leader's executor, for at most ApplyTimeout and ctx.
-func (n *Node) applyLocal(ctx context.Context, l raft.Log) (any, error) {
+// to the leader's executor, for at most ApplyTimeout and ctx. It also
+// returns the entry's log index (0 when it was never appended).
+func (n *Node) applyLocal(ctx context.Context, l raft.Log) (any, uint64, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.ApplyTimeout)
 	defer cancel()
-	_, span := tracing.Raft(ctx, "raft.apply")
 	f := n.raft.ApplyLog(l, remaining(ctx, n.cfg.ApplyTimeout))
 	err := await(ctx, f)
-	span.Int(tracing.AttrRaftIndex, int64(f.Index())) // 0 when never appended
-	span.End(err)
+	index := f.Index() // 0 when never appended
 	if err != nil {
 		if errors.Is(err, raft.ErrEnqueueTimeout) || errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			return nil, fmt.Errorf("apply: %w", err) // never appended
+			return nil, index, fmt.Errorf("apply: %w", err) // never appended
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("apply: %w: %w", ErrOutcomeUnknown, err)
+			return nil, index, fmt.Errorf("apply: %w: %w", ErrOutcomeUnknown, err)
 		}
-		return nil, fmt.Errorf("apply: %w", err)
+		return nil, index, fmt.Errorf("apply: %w", err)
 	}
 	resp := f.Response()
 	if err, ok := resp.(error); ok {
-		return nil, err
+		return nil, index, err
 	}
-	return resp, nil
+	return resp, index, nil
 }
