@@ -799,7 +799,8 @@ func (g *raftGroup) status(s, r int) *RaftStatus {
 	if s >= len(g.stats) || r >= len(g.stats[s]) {
 		return nil
 	}
-	st, role := g.stats[s][r], g.roles[s][r].role
+	st, pushed := g.stats[s][r], g.roles[s][r]
+	role := pushed.role
 	if st == nil {
 		return &RaftStatus{State: status.Unknown, RaftAddress: g.peers[s][r].RaftAddr}
 	}
@@ -819,6 +820,14 @@ func (g *raftGroup) status(s, r int) *RaftStatus {
 	if st.LeaderID != "" {
 		n, _ := strconv.Atoi(st.LeaderID)
 		out.Leader = cfg.ReplicaName(s, n)
+	}
+	if pushed.term > out.Term {
+		// The role came with a newer term than the last stats: show the
+		// role's, and the leader the group knows of.
+		out.Term = pushed.term
+		if l := g.leader[s]; l >= 0 {
+			out.Leader = cfg.ReplicaName(s, l)
+		}
 	}
 	return out
 }
