@@ -45,6 +45,7 @@ type raftGroup struct {
 	mu      sync.Mutex
 	members [][]*member   // [shard][replica]
 	leader  []int         // per shard: the leading replica, -1 if none
+	top     []uint64      // per shard: the newest term a replica led
 	changed chan struct{} // closed and replaced at every leader change
 	conns   map[string]*grpc.ClientConn
 	closed  bool
@@ -111,6 +112,7 @@ func (g *raftGroup) addShard() {
 	defer g.mu.Unlock()
 	g.members = append(g.members, nil)
 	g.leader = append(g.leader, -1)
+	g.top = append(g.top, 0)
 }
 
 // addPeer plans replica r of shard s (the next one) and, for a child
@@ -582,8 +584,9 @@ func (g *raftGroup) observeEvent(s, r int, ev consensus.Event) {
 }
 
 // observe records what replica r of shard s said about itself and, when
-// that changes who leads the shard (the replica that says Leader with the
-// highest term), wakes leader waiters and publishes the change.
+// that changes who leads the shard (the replica that says Leader in the
+// newest term any replica led), wakes leader waiters and publishes the
+// change.
 func (g *raftGroup) observe(s, r int, rr replicaRole) {
 	cfg := g.config()
 	g.mu.Lock()
@@ -594,10 +597,16 @@ func (g *raftGroup) observe(s, r int, rr replicaRole) {
 	if m := g.memberLocked(s, r); m != nil {
 		m.role = rr
 	}
-	leader, term := -1, uint64(0)
+	if rr.role == status.Leader {
+		g.top[s] = max(g.top[s], rr.term)
+	}
+	// Only the leader of the newest term leads: one of an older term is
+	// deposed even if it has not heard so yet, and stays so when the
+	// newer leader goes away.
+	leader, term := -1, g.top[s]
 	for i, m := range g.members[s] {
-		if m.role.role == status.Leader && (leader < 0 || m.role.term > term) {
-			leader, term = i, m.role.term
+		if m.role.role == status.Leader && m.role.term == term {
+			leader = i
 		}
 	}
 	// Once closed (the deployment stops), replicas going away is no news.
