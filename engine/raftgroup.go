@@ -43,24 +43,28 @@ type raftGroup struct {
 	child bool
 	dial  []grpc.DialOption // the flow's credentials
 
-	mu       sync.Mutex
-	peers    [][]consensus.Peer     // [shard][replica]
-	lis      [][]*plannedListeners  // in-process: bound at planning, taken by the first start
-	stats    [][]*consensus.Stats   // latest stats (Status, metrics)
-	roles    [][]replicaRole        // pushed by the nodes
-	kicks    [][]chan struct{}      // child processes: the replica became ready
-	stops    [][]context.CancelFunc // child processes: ends the slot's watcher
-	leader   []int                  // per shard: the leading replica, -1 if none
-	term     []uint64               // per shard: the leader's term
-	changed  chan struct{}          // closed and replaced at every leader change
-	conns    map[string]*grpc.ClientConn
-	closed   bool
-	ctx      context.Context // watchers and the stats poller; ended by close
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	started  bool
-	runners  func() [][]replica.Runner
-	pollTick time.Duration
+	mu      sync.Mutex
+	members [][]*member   // [shard][replica]
+	leader  []int         // per shard: the leading replica, -1 if none
+	top     []uint64      // per shard: the newest term a replica led
+	changed chan struct{} // closed and replaced at every leader change
+	conns   map[string]*grpc.ClientConn
+	closed  bool
+	ctx     context.Context // watchers and the stats poller; ended by close
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started bool
+	runners func() [][]replica.Runner // the deployment's, for the stats poller
+}
+
+// member is what the group knows of one replica.
+type member struct {
+	peer  consensus.Peer     // its planned addresses
+	lis   *plannedListeners  // in-process: bound at planning, taken by the first start
+	stats *consensus.Stats   // latest stats (Status, metrics), nil if unreadable
+	role  replicaRole        // pushed by its node
+	kick  chan struct{}      // child process: it became ready
+	stop  context.CancelFunc // child process: ends its watcher
 }
 
 // replicaRole is what a replica's node last said about itself.
@@ -86,7 +90,7 @@ func newRaftGroup(e *Engine, cfg *flow.Deployment, config func() *flow.Deploymen
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &raftGroup{
 		e: e, config: config, child: cfg.Source != "", dial: e.authDial(),
-		conns: map[string]*grpc.ClientConn{}, changed: make(chan struct{}), ctx: ctx, cancel: cancel, pollTick: statsInterval,
+		conns: map[string]*grpc.ClientConn{}, changed: make(chan struct{}), ctx: ctx, cancel: cancel,
 	}
 	for s := 0; s < cfg.Shards; s++ {
 		g.addShard()
@@ -107,14 +111,9 @@ func (g *raftGroup) logger() *slog.Logger {
 func (g *raftGroup) addShard() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.peers = append(g.peers, nil)
-	g.lis = append(g.lis, nil)
-	g.stats = append(g.stats, nil)
-	g.roles = append(g.roles, nil)
-	g.kicks = append(g.kicks, nil)
-	g.stops = append(g.stops, nil)
+	g.members = append(g.members, nil)
 	g.leader = append(g.leader, -1)
-	g.term = append(g.term, 0)
+	g.top = append(g.top, 0)
 }
 
 // addPeer plans replica r of shard s (the next one) and, for a child
@@ -126,12 +125,7 @@ func (g *raftGroup) addPeer(s, r int) (consensus.Peer, error) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.peers[s] = append(g.peers[s], p)
-	g.lis[s] = append(g.lis[s], lis)
-	g.stats[s] = append(g.stats[s], nil)
-	g.roles[s] = append(g.roles[s], replicaRole{})
-	g.kicks[s] = append(g.kicks[s], make(chan struct{}, 1))
-	g.stops[s] = append(g.stops[s], nil)
+	g.members[s] = append(g.members[s], &member{peer: p, lis: lis, kick: make(chan struct{}, 1)})
 	if g.started {
 		g.watchLocked(s, r)
 	}
@@ -142,12 +136,12 @@ func (g *raftGroup) addPeer(s, r int) (consensus.Peer, error) {
 // removed it and the replica stopped).
 func (g *raftGroup) dropPeer(s, r int) {
 	g.mu.Lock()
-	if stop := g.stops[s][r]; stop != nil {
-		stop()
+	m := g.members[s][r]
+	if m.stop != nil {
+		m.stop()
 	}
-	closeListeners(g.lis[s][r])
-	g.peers[s], g.lis[s], g.stats[s] = g.peers[s][:r], g.lis[s][:r], g.stats[s][:r]
-	g.roles[s], g.kicks[s], g.stops[s] = g.roles[s][:r], g.kicks[s][:r], g.stops[s][:r]
+	closeListeners(m.lis)
+	g.members[s] = g.members[s][:r]
 	g.mu.Unlock()
 	g.observe(s, r, replicaRole{}) // recount the shard's leader
 }
@@ -236,10 +230,11 @@ func closeListeners(l *plannedListeners) {
 func (g *raftGroup) takeListener(s, r int, worker bool) net.Listener {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if s >= len(g.lis) || r >= len(g.lis[s]) || g.lis[s][r] == nil {
+	m := g.memberLocked(s, r)
+	if m == nil || m.lis == nil {
 		return nil
 	}
-	l := g.lis[s][r]
+	l := m.lis
 	out := &l.raft
 	if worker {
 		out = &l.worker
@@ -312,17 +307,30 @@ func consistencyOf(c flow.Consistency) consensus.Consistency {
 func (g *raftGroup) shardPeers(s int) []consensus.Peer {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return append([]consensus.Peer(nil), g.peers[s]...)
+	out := make([]consensus.Peer, 0, len(g.members[s]))
+	for _, m := range g.members[s] {
+		out = append(out, m.peer)
+	}
+	return out
 }
 
 // peer returns the planned addresses of replica r of shard s.
 func (g *raftGroup) peer(s, r int) (consensus.Peer, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if s >= len(g.peers) || r >= len(g.peers[s]) {
-		return consensus.Peer{}, false
+	if m := g.memberLocked(s, r); m != nil {
+		return m.peer, true
 	}
-	return g.peers[s][r], true
+	return consensus.Peer{}, false
+}
+
+// memberLocked returns replica r of shard s, nil if there is none; g.mu
+// is held.
+func (g *raftGroup) memberLocked(s, r int) *member {
+	if s < 0 || s >= len(g.members) || r < 0 || r >= len(g.members[s]) {
+		return nil
+	}
+	return g.members[s][r]
 }
 
 // attach is the in-process replica hook: a RAFT node beside the instance
@@ -432,8 +440,8 @@ func (g *raftGroup) start(runners func() [][]replica.Runner) {
 		return
 	}
 	g.started, g.runners = true, runners
-	for s := range g.peers {
-		for r := range g.peers[s] {
+	for s := range g.members {
+		for r := range g.members[s] {
 			g.watchLocked(s, r)
 		}
 	}
@@ -458,9 +466,9 @@ func (g *raftGroup) close() {
 		cc.Close()
 	}
 	g.conns = map[string]*grpc.ClientConn{}
-	for _, shard := range g.lis {
-		for _, l := range shard {
-			closeListeners(l)
+	for _, shard := range g.members {
+		for _, m := range shard {
+			closeListeners(m.lis)
 		}
 	}
 }
@@ -470,9 +478,9 @@ func (g *raftGroup) close() {
 func (g *raftGroup) replicaReady(s, r int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if s < len(g.kicks) && r < len(g.kicks[s]) {
+	if m := g.memberLocked(s, r); m != nil {
 		select {
-		case g.kicks[s][r] <- struct{}{}:
+		case m.kick <- struct{}{}:
 		default:
 		}
 	}
@@ -485,9 +493,9 @@ func (g *raftGroup) watchLocked(s, r int) {
 		return
 	}
 	ctx, cancel := context.WithCancel(g.ctx)
-	g.stops[s][r] = cancel
-	kick := g.kicks[s][r]
-	addr := g.peers[s][r].WorkerAddr
+	m := g.members[s][r]
+	m.stop = cancel
+	kick, addr := m.kick, m.peer.WorkerAddr
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
@@ -529,28 +537,35 @@ func (g *raftGroup) observeEvent(s, r int, ev consensus.Event) {
 }
 
 // observe records what replica r of shard s said about itself and, when
-// that changes who leads the shard (the replica that says Leader with the
-// highest term), wakes leader waiters and publishes the change.
+// that changes who leads the shard (the replica that says Leader in the
+// newest term any replica led), wakes leader waiters and publishes the
+// change.
 func (g *raftGroup) observe(s, r int, rr replicaRole) {
 	cfg := g.config()
 	g.mu.Lock()
-	if s >= len(g.roles) {
+	if s >= len(g.members) {
 		g.mu.Unlock()
 		return
 	}
-	if r < len(g.roles[s]) {
-		g.roles[s][r] = rr
+	if m := g.memberLocked(s, r); m != nil {
+		m.role = rr
 	}
-	leader, term := -1, uint64(0)
-	for i, x := range g.roles[s] {
-		if x.role == status.Leader && (leader < 0 || x.term > term) {
-			leader, term = i, x.term
+	if rr.role == status.Leader {
+		g.top[s] = max(g.top[s], rr.term)
+	}
+	// Only the leader of the newest term leads: one of an older term is
+	// deposed even if it has not heard so yet, and stays so when the
+	// newer leader goes away.
+	leader, term := -1, g.top[s]
+	for i, m := range g.members[s] {
+		if m.role.role == status.Leader && m.role.term == term {
+			leader = i
 		}
 	}
 	// Once closed (the deployment stops), replicas going away is no news.
 	changed := leader != g.leader[s] && !g.closed
 	if changed {
-		g.leader[s], g.term[s] = leader, term
+		g.leader[s] = leader
 		close(g.changed)
 		g.changed = make(chan struct{})
 	}
@@ -699,7 +714,7 @@ func (g *raftGroup) removeServer(ctx context.Context, s, r int) error {
 // pollStats reads every ready replica's stats until ctx ends, for Status
 // and metrics.
 func (g *raftGroup) pollStats(ctx context.Context) {
-	t := time.NewTicker(g.pollTick)
+	t := time.NewTicker(statsInterval)
 	defer t.Stop()
 	for {
 		g.refreshStats(ctx)
@@ -727,8 +742,8 @@ func (g *raftGroup) refreshStats(ctx context.Context) {
 				}
 			}
 			g.mu.Lock()
-			if s < len(g.stats) && r < len(g.stats[s]) {
-				g.stats[s][r] = st
+			if m := g.memberLocked(s, r); m != nil {
+				m.stats = st
 			}
 			g.mu.Unlock()
 			if st != nil {
@@ -749,12 +764,14 @@ func (g *raftGroup) status(s, r int) *RaftStatus {
 	cfg := g.config()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if s >= len(g.stats) || r >= len(g.stats[s]) {
+	m := g.memberLocked(s, r)
+	if m == nil {
 		return nil
 	}
-	st, role := g.stats[s][r], g.roles[s][r].role
+	st, pushed := m.stats, m.role
+	role := pushed.role
 	if st == nil {
-		return &RaftStatus{State: status.Unknown, RaftAddress: g.peers[s][r].RaftAddr}
+		return &RaftStatus{State: status.Unknown, RaftAddress: m.peer.RaftAddr}
 	}
 	switch {
 	case role == "":
@@ -772,6 +789,14 @@ func (g *raftGroup) status(s, r int) *RaftStatus {
 	if st.LeaderID != "" {
 		n, _ := strconv.Atoi(st.LeaderID)
 		out.Leader = cfg.ReplicaName(s, n)
+	}
+	if pushed.term > out.Term {
+		// The role came with a newer term than the last stats: show the
+		// role's, and the leader the group knows of.
+		out.Term = pushed.term
+		if l := g.leader[s]; l >= 0 {
+			out.Leader = cfg.ReplicaName(s, l)
+		}
 	}
 	return out
 }
