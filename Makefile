@@ -146,7 +146,8 @@ trace-test:
 
 # protoc comes from Debian (protobuf-compiler); the Go plugins from the
 # module proxy at pinned versions. The generated code is committed, so only
-# changes to proto/*.proto need this.
+# changes to proto/*.proto need this; scripts/check-generated.sh (run by
+# .ci/run) checks that it leaves `git diff` empty.
 proto:
 	@command -v protoc >/dev/null || { echo "installing protobuf-compiler"; (apt-get install -y -q protobuf-compiler || (apt-get update -q && apt-get install -y -q protobuf-compiler)) >/dev/null; }
 	GOBIN=$(GOBIN_DIR) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)

@@ -141,6 +141,7 @@ func count(results map[string]any, name string) any {
 }
 
 func TestQuickstartRuns(t *testing.T) {
+	t.Parallel() // free ports, own workspace and build cache
 	if testing.Short() {
 		t.Skip("runs the flow")
 	}
@@ -153,6 +154,7 @@ func TestQuickstartRuns(t *testing.T) {
 }
 
 func TestGreeterRuns(t *testing.T) {
+	t.Parallel() // free ports, own workspace and build cache
 	if testing.Short() {
 		t.Skip("builds the greeter and runs the flow")
 	}
@@ -188,6 +190,7 @@ func TestStatefulRuns(t *testing.T) {
 }
 
 func TestSearchRuns(t *testing.T) {
+	t.Parallel() // free ports, own workspace and build cache
 	if testing.Short() {
 		t.Skip("runs the flow")
 	}

@@ -543,6 +543,7 @@ func TestBuildPrunesLeastRecentlyUsed(t *testing.T) {
 // --- with the real go command ---
 
 func TestBuildRuns(t *testing.T) {
+	t.Parallel() // own module and cache folders; waits on the go command
 	if testing.Short() {
 		t.Skip("runs the go command")
 	}
@@ -586,6 +587,7 @@ func TestBuildRuns(t *testing.T) {
 }
 
 func TestBuildSyntaxError(t *testing.T) {
+	t.Parallel() // own module and cache folders; waits on the go command
 	if testing.Short() {
 		t.Skip("runs the go command")
 	}

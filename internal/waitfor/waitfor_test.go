@@ -112,7 +112,7 @@ func TestWaitEndsBeforeTheTestDeadline(t *testing.T) {
 func TestValueFailureLeavesOutANilObservation(t *testing.T) {
 	t.Parallel()
 	f := &fakeTB{}
-	type node struct{ id string }
+	type node struct{}
 	Value(f, "a leader", 10*time.Millisecond, func() (*node, bool) { return nil, false })
 	if want := "timed out after 10ms waiting for a leader"; f.failed != want {
 		t.Fatalf("failure %q, want %q", f.failed, want)
