@@ -41,6 +41,24 @@ type groupCommit struct {
 	mu       sync.Mutex
 	pending  []*groupWrite
 	inflight int
+
+	// life bounds the flushes' waits: cancelled at shutdown, so a flush
+	// never outlives the node waiting for a future raft did not answer.
+	lifeOnce sync.Once
+	life     context.Context
+	end      context.CancelFunc
+}
+
+func (g *groupCommit) lifetime() context.Context {
+	g.lifeOnce.Do(func() { g.life, g.end = context.WithCancel(context.Background()) })
+	return g.life
+}
+
+// close ends the flushes' waits (Shutdown): writes still waiting get an
+// unknown outcome.
+func (g *groupCommit) close() {
+	g.lifetime()
+	g.end()
 }
 
 // groupWrite is one caller's write waiting in, or flushed with, a group.
@@ -175,7 +193,7 @@ func (n *Node) flush(batch []*groupWrite) {
 	n.fsm.lend(l.Data, h)
 	// Not a caller's context: the entry is shared, and one caller leaving
 	// must not decide the outcome of the others.
-	resp, err := n.applyLocal(context.Background(), l)
+	resp, err := n.applyLocal(n.group.lifetime(), l)
 	n.fsm.unlend(h)
 	for i, w := range batch {
 		switch {
