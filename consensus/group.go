@@ -99,8 +99,7 @@ func (n *Node) commit(ctx context.Context, req *jinapb.DataRequestProto, data []
 	g.mu.Unlock()
 	if batch != nil {
 		// Ends when the queue is empty; each entry it waits for is
-		// bounded by ApplyTimeout, and raft resolves every future at
-		// shutdown, so it cannot outlive the node for long.
+		// bounded by ApplyTimeout and by the node's shutdown (lifetime).
 		go n.flushGroups(batch)
 	}
 	select {
