@@ -10,7 +10,11 @@
 // the RAFT log. Once the entry is committed, the FSM on every replica
 // unmarshals it and calls Instance.Process, in log order, so every replica's
 // executor sees the same writes in the same order. The caller gets the
-// leader's response. Executors must therefore be deterministic in their write
+// leader's response. Writes that reach the leader while earlier entries are
+// still in flight share one entry (group commit, kind jig/batch/v1: the
+// requests in order, each applied and answered on its own); a lone write is
+// an entry of its own in the original format, which is also how every log
+// written before batching replays. Executors must therefore be deterministic in their write
 // handlers; state that depends on time, randomness or the replica's identity
 // diverges.
 //

@@ -42,6 +42,24 @@ type groupCommit struct {
 	mu       sync.Mutex
 	pending  []*groupWrite
 	inflight int
+
+	// life bounds the flushes' waits: cancelled at shutdown, so a flush
+	// never outlives the node waiting for a future raft did not answer.
+	lifeOnce sync.Once
+	life     context.Context
+	end      context.CancelFunc
+}
+
+func (g *groupCommit) lifetime() context.Context {
+	g.lifeOnce.Do(func() { g.life, g.end = context.WithCancel(context.Background()) })
+	return g.life
+}
+
+// close ends the flushes' waits (Shutdown): writes still waiting get an
+// unknown outcome.
+func (g *groupCommit) close() {
+	g.lifetime()
+	g.end()
 }
 
 // groupWrite is one caller's write waiting in, or flushed with, a group.
@@ -98,8 +116,7 @@ func (n *Node) commitGroup(ctx context.Context, req *jinapb.DataRequestProto, da
 	g.mu.Unlock()
 	if batch != nil {
 		// Ends when the queue is empty; each entry it waits for is
-		// bounded by ApplyTimeout, and raft resolves every future at
-		// shutdown, so it cannot outlive the node for long.
+		// bounded by ApplyTimeout and by the node's shutdown (lifetime).
 		go n.flushGroups(batch)
 	}
 	select {
@@ -192,7 +209,7 @@ func (n *Node) flush(batch []*groupWrite) {
 	n.fsm.lend(l.Data, h)
 	// Not a caller's context: the entry is shared, and one caller leaving
 	// must not decide the outcome of the others.
-	resp, index, err := n.applyLocal(context.Background(), l)
+	resp, index, err := n.applyLocal(n.group.lifetime(), l)
 	n.fsm.unlend(h)
 	for i, w := range batch {
 		w.index = index

@@ -318,6 +318,7 @@ func (n *Node) Shutdown() error {
 		if err := n.raft.Shutdown().Error(); err != nil {
 			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
 		}
+		n.group.close() // after raft answered what it will
 		n.raft.DeregisterObserver(n.observer)
 		close(n.stop)
 		n.wg.Wait()
