@@ -65,9 +65,9 @@ func copyData(src *jinapb.DataRequestProto_DataContentProto) *jinapb.DataRequest
 	return d
 }
 
-// Undecoded reports whether req's documents are still held as they came
-// off the wire (as docs, not decoded): nobody has read or replaced them.
-func Undecoded(req *jinapb.DataRequestProto) bool {
+// undecoded reports whether req's documents are still held as they came
+// off the wire (as docs, not decoded): nobody has replaced them.
+func undecoded(req *jinapb.DataRequestProto) bool {
 	d := req.GetData()
 	if !isLazy(d) {
 		return false
@@ -101,8 +101,8 @@ func DocCount(req *jinapb.DataRequestProto) int {
 }
 
 // Codec is jig's gRPC codec (name "proto"): grpc-go's protobuf codec,
-// except that a DataRequestProto's documents are kept encoded when they
-// are decoded (see Undecoded) and written back as they were held.
+// except that a DataRequestProto is decoded with its documents held
+// encoded until read, and written back with them as they were held.
 func Codec() encoding.CodecV2 { return codec{base: encoding.GetCodecV2(grpcproto.Name)} }
 
 type codec struct{ base encoding.CodecV2 }
@@ -121,20 +121,23 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return c.base.Unmarshal(data, v)
 	}
-	var b []byte
-	if len(data) == 1 {
-		// Keep the one buffer rather than copy it: the held documents
-		// point into it. The reference taken is never given back, so the
-		// buffer is left to the garbage collector, not returned to the
-		// pool for reuse while the documents still use it.
-		data[0].Ref()
-		b = data[0].ReadOnlyData()
-	} else {
-		b = data.Materialize()
+	if len(data) != 1 {
+		b := data.Materialize() // a copy of our own, which docs may point into
+		if unmarshalLazy(b, m) {
+			return nil
+		}
+		return proto.Unmarshal(b, m)
 	}
+	// One buffer: keep it rather than copy it, the held documents point
+	// into it. The reference taken is never given back when they do, so
+	// the buffer is left to the garbage collector instead of returning to
+	// the pool while still in use.
+	data[0].Ref()
+	b := data[0].ReadOnlyData()
 	if unmarshalLazy(b, m) {
 		return nil
 	}
+	defer data[0].Free() // the full decoder copies what it keeps
 	return proto.Unmarshal(b, m)
 }
 

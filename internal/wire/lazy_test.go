@@ -74,8 +74,8 @@ func TestCodecKeepsUnreadDocumentsAsTheyCame(t *testing.T) {
 	if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(bytes.Clone(in))}, &req); err != nil {
 		t.Fatal(err)
 	}
-	if !Undecoded(&req) || DocCount(&req) != 3 {
-		t.Fatalf("Undecoded %v, DocCount %d", Undecoded(&req), DocCount(&req))
+	if !undecoded(&req) || DocCount(&req) != 3 {
+		t.Fatalf("undecoded %v, DocCount %d", undecoded(&req), DocCount(&req))
 	}
 	if req.GetHeader().GetRequestId() != "r1" || req.GetParameters().AsMap()["k"] != "v" || len(req.GetRoutes()) != 1 {
 		t.Fatalf("the rest must be decoded: %v", &req)
@@ -126,7 +126,7 @@ func TestReadingLazyDocuments(t *testing.T) {
 	if err := SetDocs(resp, docarray.DocList{{ID: "z", Text: "new"}}); err != nil {
 		t.Fatal(err)
 	}
-	if Undecoded(&req) != true {
+	if undecoded(&req) != true {
 		t.Fatal("the request changed with its copy")
 	}
 	out, err := Codec().Marshal(resp)
@@ -158,7 +158,7 @@ func TestCodecFallsBackToFullDecoding(t *testing.T) {
 		if err := Codec().Unmarshal(mem.BufferSlice{mem.SliceBuffer(in)}, &req); err != nil {
 			t.Fatal(err)
 		}
-		if Undecoded(&req) || !proto.Equal(req.GetData(), data) {
+		if undecoded(&req) || !proto.Equal(req.GetData(), data) {
 			t.Fatalf("%s: decoded as %v", name, req.GetData())
 		}
 		out, err := Codec().Marshal(&req)
