@@ -81,9 +81,10 @@ type GRPCForwarder struct {
 
 // NewGRPCForwarder returns a forwarder dialling workers with insecure
 // credentials (loopback; pass grpc.WithTransportCredentials to override),
-// 256 MiB message limits and any further opts.
+// jig's message limits and codec (wire) and any further opts.
 func NewGRPCForwarder(opts ...grpc.DialOption) *GRPCForwarder {
-	return &GRPCForwarder{opts: append(wire.DialOptions(wire.MaxMessageSize, nil), opts...), conns: map[string]*grpc.ClientConn{}}
+	base := append(wire.DialOptions(wire.MaxMessageSize, nil), wire.WithCodec())
+	return &GRPCForwarder{opts: append(base, opts...), conns: map[string]*grpc.ClientConn{}}
 }
 
 var errForwarderClosed = errors.New("consensus: forwarder closed")

@@ -84,7 +84,6 @@ type batchEntry struct {
 	ctx     context.Context
 	req     *jinapb.DataRequestProto
 	docs    []*docarraypb.DocProto
-	bytes   bool // the request carried docs_bytes
 	arrived time.Time
 	done    chan batchResult // buffered: the runner never blocks on it
 }
@@ -102,7 +101,7 @@ func (b *Batcher) Process(ctx context.Context, req *jinapb.DataRequestProto) (*j
 	if !ok || ep == DryRunEndpoint {
 		return b.process(ctx, req)
 	}
-	docs, isBytes, err := protoDocs(req)
+	docs, _, err := protoDocs(req)
 	if err != nil {
 		return b.process(ctx, req) // the instance reports the bad request
 	}
@@ -113,7 +112,7 @@ func (b *Batcher) Process(ctx context.Context, req *jinapb.DataRequestProto) (*j
 	if err != nil {
 		return b.process(ctx, req)
 	}
-	e := &batchEntry{ctx: ctx, req: req, docs: docs, bytes: isBytes, arrived: time.Now(), done: make(chan batchResult, 1)}
+	e := &batchEntry{ctx: ctx, req: req, docs: docs, arrived: time.Now(), done: make(chan batchResult, 1)}
 
 	b.mu.Lock()
 	if b.closed {
@@ -295,11 +294,11 @@ func (b *Batcher) runBatch(batch []*batchEntry) {
 	for _, e := range batch {
 		mine := out[at : at+len(e.docs) : at+len(e.docs)]
 		at += len(e.docs)
-		r := &jinapb.DataRequestProto{Header: e.req.GetHeader(), Parameters: e.req.GetParameters(), Routes: e.req.GetRoutes()}
+		r := wire.Shallow(e.req) // documents in the form the caller sent
 		if changed {
 			r.Parameters = proto.CloneOf(resp.GetParameters()) // results; one copy per caller
 		}
-		if err := setProtoDocs(r, mine, e.bytes); err != nil {
+		if err := wire.SetDocList(r, &docarraypb.DocListProto{Docs: mine}); err != nil {
 			r = failed(e.req, ErrorStatus(err, b.name, ""))
 		}
 		e.done <- batchResult{resp: r}
@@ -357,19 +356,4 @@ func protoDocs(req *jinapb.DataRequestProto) ([]*docarraypb.DocProto, bool, erro
 		return l.GetDocs(), true, nil
 	}
 	return nil, false, nil
-}
-
-// setProtoDocs stores wire documents in req, as docs_bytes when asBytes.
-func setProtoDocs(req *jinapb.DataRequestProto, docs []*docarraypb.DocProto, asBytes bool) error {
-	l := &docarraypb.DocListProto{Docs: docs}
-	if asBytes {
-		b, err := proto.Marshal(l)
-		if err != nil {
-			return fmt.Errorf("encode documents: %w", err)
-		}
-		req.Data = &jinapb.DataRequestProto_DataContentProto{Documents: &jinapb.DataRequestProto_DataContentProto_DocsBytes{DocsBytes: b}}
-		return nil
-	}
-	req.Data = &jinapb.DataRequestProto_DataContentProto{Documents: &jinapb.DataRequestProto_DataContentProto_Docs{Docs: l}}
-	return nil
 }

@@ -66,6 +66,19 @@ func Func[F HandlerFunc](fn F) Handler {
 	return *toHandler(fn)
 }
 
+// PassThrough turns fn into a handler that neither reads nor changes the
+// documents: the executor answers with the request's documents exactly as
+// they came, never decoded or encoded again, which makes a request whose
+// documents no handler reads cost no more than its header and parameters.
+// fn sees the parameters and may return results. Builtin Echo is one.
+func PassThrough(fn func(ctx context.Context, p Params) (Results, error)) Handler {
+	return Handler{Name: funcName(fn), passThrough: true, call: func(ctx context.Context, c *Call) error {
+		res, err := fn(ctx, c.Params)
+		c.Results = res
+		return err
+	}}
+}
+
 // shapeError explains why fn cannot be a handler: which wrapper a typed or
 // generator function needs, else the shapes there are.
 func shapeError(name string, fn any) error {

@@ -351,11 +351,14 @@ func (in *Instance) process(ctx context.Context, req *jinapb.DataRequestProto, r
 	if h == nil {
 		return req
 	}
-	docs, err := RequestDocs(req)
-	if err != nil {
-		return in.fail(req, &Error{Name: "BadRequest", Args: []string{err.Error()}, Err: err}, "")
+	call := &Call{Endpoint: endpoint}
+	if !h.passThrough { // a pass-through handler's documents stay encoded
+		docs, err := RequestDocs(req)
+		if err != nil {
+			return in.fail(req, &Error{Name: "BadRequest", Args: []string{err.Error()}, Err: err}, "")
+		}
+		call.Docs = docs
 	}
-	call := &Call{Endpoint: endpoint, Docs: docs}
 	var raw map[string]any
 	if req.GetParameters() != nil {
 		raw = req.GetParameters().AsMap()
@@ -379,7 +382,7 @@ func (in *Instance) process(ctx context.Context, req *jinapb.DataRequestProto, r
 	if !respond {
 		return req
 	}
-	return in.respond(req, call)
+	return in.respond(req, call, h.passThrough)
 }
 
 // invoke runs the handler, turning a panic into an error with its stack.
@@ -406,11 +409,15 @@ func SetRequestDocs(req *jinapb.DataRequestProto, docs docarray.DocList) error {
 	return wire.SetDocs(req, docs)
 }
 
-func (in *Instance) respond(req *jinapb.DataRequestProto, call *Call) *jinapb.DataRequestProto {
+// respond builds the response to req from call; keepDocs (pass-through
+// handlers) answers with req's documents as they are.
+func (in *Instance) respond(req *jinapb.DataRequestProto, call *Call, keepDocs bool) *jinapb.DataRequestProto {
 	resp := wire.Shallow(req)
 	// One conversion checks the handler's documents and encodes them.
-	if err := SetRequestDocs(resp, call.Docs); err != nil {
-		return in.fail(req, &Error{Name: "BadResult", Args: []string{err.Error()}, Err: err}, "")
+	if !keepDocs {
+		if err := SetRequestDocs(resp, call.Docs); err != nil {
+			return in.fail(req, &Error{Name: "BadResult", Args: []string{err.Error()}, Err: err}, "")
+		}
 	}
 	if call.Results != nil {
 		params, err := MergeResults(req.GetParameters(), in.name, call.Results)

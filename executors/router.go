@@ -56,7 +56,10 @@ type Handler struct {
 	// stream is set for generator handlers (see Generator): one document
 	// in, documents yielded one by one.
 	stream GenFunc
-	err    error // a registration error, reported when the executor loads
+	// passThrough is set for PassThrough handlers: the request's
+	// documents are neither decoded for them nor replaced after them.
+	passThrough bool
+	err         error // a registration error, reported when the executor loads
 }
 
 // Schema is a named JSON Schema of a document type.

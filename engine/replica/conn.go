@@ -30,6 +30,7 @@ type GRPCConn struct {
 // backoff grows to two minutes), and keepalive to notice dead peers.
 func DialOptions(maxMsg int, tlsConfig *tls.Config) []grpc.DialOption {
 	return append(wire.DialOptions(maxMsg, tlsConfig),
+		wire.WithCodec(), // unread documents travel as they came
 		wire.Reconnect(50*time.Millisecond, time.Second, 2*time.Second),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
 	)

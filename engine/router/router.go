@@ -377,7 +377,7 @@ func (w *walk) dag(ctx context.Context, req *jinapb.DataRequestProto) (*jinapb.D
 func (r *Router) access(req, resp *jinapb.DataRequestProto, err error, start time.Time, sb *servedBy) {
 	a := events.Access{
 		Time: time.Now(), Endpoint: executors.Endpoint(req), RequestID: req.GetHeader().GetRequestId(),
-		Docs: len(req.GetData().GetDocs().GetDocs()), Latency: time.Since(start), Status: "ok",
+		Docs: wire.DocCount(req), Latency: time.Since(start), Status: "ok",
 	}
 	switch {
 	case err != nil:
@@ -386,7 +386,7 @@ func (r *Router) access(req, resp *jinapb.DataRequestProto, err error, start tim
 		a.Status = "error"
 	}
 	if resp != nil {
-		a.DocsOut = len(resp.GetData().GetDocs().GetDocs())
+		a.DocsOut = wire.DocCount(resp)
 	}
 	sb.mu.Lock()
 	a.Replicas = sb.names

@@ -15,6 +15,8 @@ import (
 	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 )
@@ -114,7 +116,9 @@ func startRaw() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := grpc.NewServer(wire.ServerOptions(maxMsg)...)
+	// grpc-go's own protobuf codec, not jig's (which leaves documents
+	// encoded): the baseline decodes and encodes every message.
+	g := grpc.NewServer(append(wire.ServerOptions(maxMsg), grpc.ForceServerCodecV2(encoding.GetCodecV2(grpcproto.Name)))...)
 	jinapb.RegisterJinaSingleDataRequestRPCServer(g, rawServer{})
 	jinapb.RegisterJinaRPCServer(g, rawServer{})
 	done := make(chan struct{})

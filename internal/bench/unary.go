@@ -119,7 +119,7 @@ func unaryRows(ctx context.Context, r *runner, t *targets, caseName string, docs
 	return rows, nil
 }
 
-const unaryNote = "process_single_data, N docs of 1 KiB text, cN in flight; jig: client → gateway → one in-process builtin:Echo (the executor runtime decodes and re-encodes the docs); worker: the same bytes to Echo on a bare worker (jig's executor runtime, no gateway); raw grpc-go: the same bytes to a grpc-go server that returns the request (protobuf only); the added-p50 bar applies at c1 (with calls queueing, latency follows throughput)"
+const unaryNote = "process_single_data, N docs of 1 KiB text, cN in flight; jig: client → gateway → one in-process builtin:Echo (a pass-through handler: the docs are never decoded, they leave as the bytes they came in); worker: the same bytes to Echo on a bare worker (jig's executor runtime, no gateway); raw grpc-go: the same bytes to a grpc-go server that returns the request (protobuf only); the added-p50 bar applies at c1 (with calls queueing, latency follows throughput)"
 
 func unaryScenario() scenario {
 	var cases []string

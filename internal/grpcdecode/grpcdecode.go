@@ -48,8 +48,14 @@ func check(msg any) error {
 // ServerOptions are the codec and interceptors; give them to every server
 // together (the codec alone would let undecodable messages through).
 func ServerOptions() []grpc.ServerOption {
+	return ServerOptionsFor(encoding.GetCodecV2(proto.Name))
+}
+
+// ServerOptionsFor is ServerOptions around the codec base instead of
+// grpc-go's protobuf codec.
+func ServerOptionsFor(base encoding.CodecV2) []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.ForceServerCodecV2(codec{base: encoding.GetCodecV2(proto.Name)}),
+		grpc.ForceServerCodecV2(codec{base: base}),
 		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			if err := check(req); err != nil {
 				return nil, err

@@ -22,8 +22,9 @@ const MaxMessageSize = 256 << 20
 // when the server is not told otherwise.
 const DefaultPrefetch = 1000
 
-// ServerOptions are the gRPC options every jig server uses: undecodable
-// requests answered INVALID_ARGUMENT (grpcdecode), message limits of
+// ServerOptions are the gRPC options every jig server uses: jig's Codec
+// (documents kept encoded until read), undecodable requests answered
+// INVALID_ARGUMENT (grpcdecode), message limits of
 // maxMsg bytes (MaxMessageSize when 0), and a keepalive policy that
 // accepts the pings Jina's Python clients send every few seconds (grpc-go
 // would otherwise answer them with GOAWAY "too_many_pings").
@@ -31,7 +32,7 @@ func ServerOptions(maxMsg int) []grpc.ServerOption {
 	if maxMsg <= 0 {
 		maxMsg = MaxMessageSize
 	}
-	return append(grpcdecode.ServerOptions(),
+	return append(grpcdecode.ServerOptionsFor(Codec()),
 		grpc.MaxRecvMsgSize(maxMsg),
 		grpc.MaxSendMsgSize(maxMsg),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
@@ -66,4 +67,12 @@ func Reconnect(base, maxDelay, minConnect time.Duration) grpc.DialOption {
 		Backoff:           backoff.Config{BaseDelay: base, Multiplier: 1.6, Jitter: 0.2, MaxDelay: maxDelay},
 		MinConnectTimeout: minConnect,
 	})
+}
+
+// WithCodec makes a connection use jig's Codec: requests whose documents
+// were never read are sent as the bytes they came in, and the documents
+// of responses stay encoded until read. For connections inside a flow
+// (to replicas, to the RAFT leader), whose messages jig's own code reads.
+func WithCodec() grpc.DialOption {
+	return grpc.WithDefaultCallOptions(grpc.ForceCodecV2(Codec()))
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/proto/docarraypb"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -18,11 +19,7 @@ const ResultsKey = "__results__"
 // documents can be replaced) so a response can differ from it without
 // changing the caller's message; everything below is shared.
 func Shallow(r *jinapb.DataRequestProto) *jinapb.DataRequestProto {
-	out := &jinapb.DataRequestProto{Header: r.GetHeader(), Parameters: r.GetParameters(), Routes: r.GetRoutes()}
-	if r.GetData() != nil {
-		out.Data = &jinapb.DataRequestProto_DataContentProto{Documents: r.Data.Documents}
-	}
-	return out
+	return &jinapb.DataRequestProto{Header: r.GetHeader(), Parameters: r.GetParameters(), Routes: r.GetRoutes(), Data: copyData(r.GetData())}
 }
 
 // HeaderWithStatus returns a copy of h (an empty header when nil) carrying
@@ -63,8 +60,15 @@ func SetDocs(req *jinapb.DataRequestProto, docs docarray.DocList) error {
 	if err != nil {
 		return err
 	}
+	return SetDocList(req, p)
+}
+
+// SetDocList stores encoded documents in a request, in the form (docs or
+// docs_bytes) the request already used; documents that came as docs but
+// were held undecoded (see Codec) go back out as docs.
+func SetDocList(req *jinapb.DataRequestProto, l *docarraypb.DocListProto) error {
 	if _, isBytes := req.GetData().GetDocuments().(*jinapb.DataRequestProto_DataContentProto_DocsBytes); isBytes {
-		b, err := proto.Marshal(p)
+		b, err := proto.Marshal(l)
 		if err != nil {
 			return fmt.Errorf("encode documents: %w", err)
 		}
@@ -74,7 +78,7 @@ func SetDocs(req *jinapb.DataRequestProto, docs docarray.DocList) error {
 	if req.Data == nil {
 		req.Data = &jinapb.DataRequestProto_DataContentProto{}
 	}
-	req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_Docs{Docs: p}
+	req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_Docs{Docs: l}
 	return nil
 }
 
