@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"os"
+	"strings"
 
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
