@@ -953,7 +953,7 @@ func (m *Model) copyTrace() tea.Cmd {
 		if err := clip(id); err != nil {
 			return common.ToastMsg{Text: "clipboard failed: " + err.Error(), Err: true}
 		}
-		return common.ToastMsg{Text: "trace id " + id + " copied"}
+		return common.ToastMsg{Text: "copied trace id " + id}
 	}
 }
 
