@@ -153,7 +153,10 @@ func New(eng Engine, opts Options) *Model {
 	m.styleHelp()
 
 	sender := opts.Sender
-	if sender == nil {
+	switch {
+	case sender == nil && opts.Traces != nil:
+		sender = NewTracingSender(opts.Traces, opts.TraceURL)
+	case sender == nil:
 		sender = NewSender()
 	}
 	wizard := opts.Wizard

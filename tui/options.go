@@ -3,6 +3,7 @@ package tui
 import (
 	"time"
 
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/themes"
 	"github.com/jig-dev/jig/tui/panes/newexec"
 	"github.com/jig-dev/jig/tui/panes/request"
@@ -26,8 +27,15 @@ type Options struct {
 	// mouse.
 	NoMouse bool
 	// Sender sends the Request pane's requests; nil uses NewSender() (the
-	// jig client).
+	// jig client), or NewTracingSender when Traces is set.
 	Sender Sender
+	// Traces, when set, is the engine's span recorder
+	// (engine.Options.Traces): requests sent from the Request pane carry
+	// a trace id and show their spans as the timing waterfall.
+	Traces *tracing.Recorder
+	// TraceURL is the Jaeger UI's trace address to which a trace id is
+	// appended ("" when spans are not exported).
+	TraceURL string
 	// Wizard is the `jig new` wizard; nil uses NewWizard() (the scaffold
 	// package), and when that is unavailable the pane says so.
 	Wizard Wizard

@@ -6,7 +6,9 @@ import (
 	"sync"
 
 	"github.com/jig-dev/jig/client"
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/tui/panes/request"
+	"google.golang.org/grpc/metadata"
 )
 
 // NewSender returns the Request pane's default Sender: the jig client
@@ -14,9 +16,19 @@ import (
 // HTTP (http://). Close closes them; the workbench does when it quits.
 func NewSender() Sender { return &clientSender{clients: map[string]*client.Client{}} }
 
+// NewTracingSender is NewSender whose requests carry a W3C traceparent:
+// the responses get its trace id, and the spans rec recorded of the last
+// request become their timing waterfall. traceURL, when set, is the
+// Jaeger UI's address of a trace with the id appended.
+func NewTracingSender(rec *tracing.Recorder, traceURL string) Sender {
+	return &clientSender{clients: map[string]*client.Client{}, traces: rec, traceURL: traceURL}
+}
+
 type clientSender struct {
-	mu      sync.Mutex
-	clients map[string]*client.Client
+	mu       sync.Mutex
+	clients  map[string]*client.Client
+	traces   *tracing.Recorder
+	traceURL string
 }
 
 var _ request.Sender = (*clientSender)(nil)
@@ -135,7 +147,19 @@ func (s *clientSender) Send(ctx context.Context, addr string, req request.Reques
 	if req.Target != "" {
 		opts = append(opts, client.TargetExecutor(req.Target))
 	}
+	var traceID string
+	if s.traces != nil {
+		var tp string
+		traceID, tp = tracing.NewTraceparent()
+		ctx = metadata.AppendToOutgoingContext(ctx, tracing.TraceparentKey, tp)
+	}
 	err = c.PostStream(ctx, req.Endpoint, req.All(), opts...)
+	if traceID != "" {
+		out.TraceID, out.Spans = traceID, lastRequestSpans(s.traces.Trace(traceID))
+		if s.traceURL != "" {
+			out.TraceURL = s.traceURL + traceID
+		}
+	}
 	var ee *client.ExecutorError
 	if errors.As(err, &ee) {
 		out.Error = &request.Exception{Name: ee.Name(), Args: ee.Args(), Executor: ee.Executor()}
@@ -151,4 +175,38 @@ func (s *clientSender) Send(ctx context.Context, addr string, req request.Reques
 		return nil, err
 	}
 	return out, nil
+}
+
+// lastRequestSpans returns the spans of the last gateway request of a
+// trace (a send of many batches has one gateway span per request), each
+// parent before its children, children by start time.
+func lastRequestSpans(spans []tracing.SpanRecord) []request.Span {
+	var root *tracing.SpanRecord
+	ids := make(map[string]bool, len(spans))
+	for _, s := range spans {
+		ids[s.SpanID] = true
+	}
+	for i := range spans {
+		s := &spans[i]
+		if (s.ParentID == "" || !ids[s.ParentID]) && (root == nil || s.Start.After(root.Start)) {
+			root = s
+		}
+	}
+	if root == nil {
+		return nil
+	}
+	children := map[string][]tracing.SpanRecord{}
+	for _, s := range spans { // by start time already (Recorder.Trace)
+		children[s.ParentID] = append(children[s.ParentID], s)
+	}
+	var out []request.Span
+	var walk func(s tracing.SpanRecord, depth int)
+	walk = func(s tracing.SpanRecord, depth int) {
+		out = append(out, request.Span{Name: s.Name, Depth: depth, Start: s.Start, End: s.End, Failed: s.Error != ""})
+		for _, c := range children[s.SpanID] {
+			walk(c, depth+1)
+		}
+	}
+	walk(*root, 0)
+	return out
 }

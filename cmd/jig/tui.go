@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strings"
 
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/examples"
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/tui"
 	"github.com/jig-dev/jig/tui/prefs"
 	"github.com/spf13/cobra"
@@ -71,8 +74,11 @@ func runWorkbench(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions, level slo
 	// doing (a first build takes minutes on a cold cache), from the bus
 	// the engine publishes on, subscribed before Start.
 	bus := events.NewBus(5000)
+	// The Request pane's timing waterfall: the spans of its requests,
+	// recorded in process whether or not the flow exports them.
+	traces := tracing.NewRecorder(0)
 	eng, err := tui.StartWithProgress(cmd.Context(), f.Name, bus, func(ctx context.Context) (tui.Engine, error) {
-		eng, err := engine.Start(ctx, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level, Bus: bus})
+		eng, err := engine.Start(ctx, f, engine.Options{GRPCPort: o.grpcPort, HTTPPort: o.httpPort, LogLevel: level, Bus: bus, Traces: traces})
 		if err != nil {
 			return nil, err
 		}
@@ -84,5 +90,24 @@ func runWorkbench(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions, level slo
 	// The theme and request history are remembered in the XDG folders;
 	// without a home folder the workbench simply forgets them.
 	store, _ := prefs.Default()
-	return tui.Run(cmd.Context(), eng, tui.Options{Store: store})
+	return tui.Run(cmd.Context(), eng, tui.Options{Store: store, Traces: traces, TraceURL: jaegerTraceURL(f)})
+}
+
+// jaegerTraceURL is where Jaeger's UI shows a trace of f, when f exports
+// its spans: $JIG_JAEGER_UI, else the UI's default port (16686) on the
+// collector's host; "" when f does not export.
+func jaegerTraceURL(f *flow.Flow) string {
+	t := f.Gateway.Tracing
+	if !t.Enabled {
+		return ""
+	}
+	base := os.Getenv("JIG_JAEGER_UI")
+	if base == "" {
+		host := t.ExporterHost
+		if host == "" {
+			host = tracing.DefaultExporterHost
+		}
+		base = "http://" + net.JoinHostPort(host, "16686")
+	}
+	return strings.TrimSuffix(base, "/") + "/trace/"
 }

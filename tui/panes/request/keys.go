@@ -21,6 +21,8 @@ type KeyMap struct {
 	Template             key.Binding
 	PageUp, PageDown     key.Binding
 	Rerun, Load          key.Binding
+	// CopyTrace copies the response's trace id (Response view).
+	CopyTrace key.Binding
 }
 
 // DefaultKeyMap returns the pane's keys.
@@ -44,6 +46,7 @@ func DefaultKeyMap() KeyMap {
 		PageDown:  common.Binding("pgdn", "page down", "pgdown", "ctrl+d"),
 		Rerun:     common.Binding("enter", "re-run", "enter"),
 		Load:      common.Binding("e", "load into composer", "e"),
+		CopyTrace: common.Binding("y", "copy trace id", "y"),
 	}
 }
 
@@ -57,6 +60,8 @@ func (m *Model) ShortHelp() []key.Binding {
 		return []key.Binding{k.Done, k.NextField, k.Send}
 	case m.tab == tabHistory:
 		return []key.Binding{k.Rerun, k.Load, k.PrevTab, k.NextTab}
+	case m.tab == tabResponse && m.last != nil && m.last.Resp != nil && m.last.Resp.TraceID != "":
+		return []key.Binding{k.Up, k.Down, k.CopyTrace, k.PrevTab, k.NextTab, k.Send}
 	case m.tab == tabResponse:
 		return []key.Binding{k.Up, k.Down, k.PrevTab, k.NextTab, k.Send}
 	}
@@ -69,7 +74,7 @@ func (m *Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.PrevTab, k.NextTab, k.Up, k.Down, k.Left, k.Right},
 		{k.Edit, k.Done, k.NextField, k.PrevField, k.Template},
-		{k.Send, k.Copy, k.Discover, k.Rerun, k.Load, k.PageUp, k.PageDown},
+		{k.Send, k.Copy, k.Discover, k.Rerun, k.Load, k.CopyTrace, k.PageUp, k.PageDown},
 	}
 }
 
@@ -85,6 +90,7 @@ func (m *Model) HelpGroups() []common.HelpGroup {
 			common.Binding("v", "raw JSON / results", "v"),
 			common.Binding("x", "expand/collapse arrays (document)", "x"),
 			common.Binding("/", "search (n/N next/previous)", "/"),
+			k.CopyTrace,
 			common.Binding("esc", "back / clear search / cancel a send", "esc"),
 			common.TopKey, common.BottomKey,
 		}},

@@ -514,6 +514,9 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch m.tab {
 	case tabResponse:
+		if key.Matches(msg, k.CopyTrace) && !m.resp.search.Active() {
+			return m.copyTrace()
+		}
 		return m.respKey(msg)
 	case tabHistory:
 		return m.historyKey(msg)
@@ -936,6 +939,23 @@ func (m *Model) Click(_, row int) tea.Cmd {
 // command embeds; beyond it only the jig post command is offered (it
 // makes generated documents itself and reads files by name).
 const MaxInlineDocs = 100
+
+// copyTrace copies the last response's trace id to the clipboard.
+func (m *Model) copyTrace() tea.Cmd {
+	if m.last == nil || m.last.Resp == nil || m.last.Resp.TraceID == "" {
+		return common.Toast("no trace id: the response was not traced", true)
+	}
+	id, clip := m.last.Resp.TraceID, m.clip
+	return func() tea.Msg {
+		if clip == nil {
+			return common.ToastMsg{Text: "trace id " + id}
+		}
+		if err := clip(id); err != nil {
+			return common.ToastMsg{Text: "clipboard failed: " + err.Error(), Err: true}
+		}
+		return common.ToastMsg{Text: "copied trace id " + id}
+	}
+}
 
 // maxInlineFile is the largest JSONL file embedded in a grpcurl command.
 const maxInlineFile = 256 << 10

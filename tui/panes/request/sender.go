@@ -123,6 +123,26 @@ type Response struct {
 	Error *Exception
 	// Requests is the number of requests the docs were split into.
 	Requests int
+	// TraceID is the OpenTelemetry trace of the request(s) ("" when the
+	// sender does not trace).
+	TraceID string
+	// TraceURL opens the trace in Jaeger's UI ("" when spans are not
+	// exported).
+	TraceURL string
+	// Spans are the recorded spans of the (last) request, parents before
+	// children: the timing waterfall, shown instead of Routes when set.
+	Spans []Span
+}
+
+// Span is one span of a request's trace (gateway, deployment hop, call to
+// a replica, executor, RAFT step).
+type Span struct {
+	Name string
+	// Depth is the span's depth in the tree (0: the gateway).
+	Depth      int
+	Start, End time.Time
+	// Failed is true when the span recorded an error.
+	Failed bool
 }
 
 // Route is one hop of a request through the flow.

@@ -300,7 +300,15 @@ func compactNumberArrays(s string) string {
 
 // routeLines draws the route as a waterfall: each executor's bar starts
 // at its start time and is as long as its duration, on one time scale.
-func (m *Model) routeLines(routes []Route) []string {
+func (m *Model) routeLines(routes []Route) []string { return m.waterfall(routes, 20) }
+
+// spanLines draws spans as a waterfall; their names (indented by depth)
+// get more room than executor names.
+func (m *Model) spanLines(spans []Route) []string {
+	return m.waterfall(spans, min(36, max(20, m.w/3)))
+}
+
+func (m *Model) waterfall(routes []Route, maxName int) []string {
 	st := m.styles()
 	var t0, t1 time.Time
 	nameW := 8
@@ -313,7 +321,7 @@ func (m *Model) routeLines(routes []Route) []string {
 		}
 		nameW = max(nameW, common.Width(r.Executor))
 	}
-	nameW = min(nameW, 20)
+	nameW = min(nameW, maxName)
 	total := t1.Sub(t0)
 	barW := max(10, m.w-nameW-12)
 	out := make([]string, 0, len(routes))
@@ -444,8 +452,12 @@ func (m *Model) respHead(r *Result) []string {
 	return append(out, st.Secondary.Render(fmt.Sprintf("%s docs in → %s docs out in %s request(s)", thousands(r.Sent), thousands(resp.Returned), thousands(max(1, resp.Requests)))))
 }
 
-// routeSection is the route waterfall.
+// routeSection is the timing waterfall: the request's spans when it was
+// traced, else the executors' routes.
 func (m *Model) routeSection(resp *Response) []string {
+	if len(resp.Spans) > 0 || resp.TraceID != "" {
+		return m.traceSection(resp)
+	}
 	if len(resp.Routes) == 0 {
 		return nil
 	}
@@ -482,4 +494,19 @@ func (m *Model) handlerSection(resp *Response) []string {
 		return nil
 	}
 	return append([]string{"", m.styles().Header.Render("Results")}, prettyJSON(res)...)
+}
+
+// traceSection is the trace id (y copies it), the Jaeger link when spans
+// are exported, and the spans' waterfall, each indented by its depth.
+func (m *Model) traceSection(resp *Response) []string {
+	st := m.styles()
+	out := []string{"", st.Header.Render("Trace") + " " + resp.TraceID + st.Faint.Render("  (y: copy)")}
+	if resp.TraceURL != "" {
+		out = append(out, "  "+st.Secondary.Render(resp.TraceURL))
+	}
+	routes := make([]Route, len(resp.Spans))
+	for i, s := range resp.Spans {
+		routes[i] = Route{Executor: strings.Repeat(" ", min(s.Depth, 6)) + s.Name, Start: s.Start, End: s.End, Failed: s.Failed}
+	}
+	return append(out, m.spanLines(routes)...)
 }
