@@ -271,7 +271,6 @@ func (d *deployment) workerArgs(shard, rep int, raftFlags func(*workerflags.Flag
 	return f.Args()
 }
 
-
 func envList(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k, v := range m {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/workerflags"
 	"gopkg.in/yaml.v3"
@@ -68,7 +68,7 @@ func (d *Deployment) WorkerFlags(s, rep int) (workerflags.Flags, error) {
 		f.Raft.ID = strconv.Itoa(rep)
 		f.Raft.Knobs = d.Raft
 		if d.Consistency == Leader {
-			f.Raft.Consistency = raftconf.ConsistencyLeader
+			f.Raft.Consistency = clusterconf.ConsistencyLeader
 		}
 	}
 	if len(errs) > 0 {

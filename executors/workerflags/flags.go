@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/internal/badinput"
 	"github.com/spf13/pflag"
 )
@@ -99,14 +99,14 @@ type Raft struct {
 	Addr string
 	// Peers is every member of the shard, this one included (nil: this
 	// replica alone).
-	Peers []raftconf.Peer
+	Peers []clusterconf.Peer
 	// Knobs tune RAFT (--raft-config); zero ones take defaults.
-	Knobs raftconf.Knobs
+	Knobs clusterconf.Knobs
 	// Join makes the replica join an existing cluster instead of
 	// bootstrapping (scale-up).
 	Join bool
 	// Consistency is how reads are served (--read-consistency).
-	Consistency raftconf.Consistency
+	Consistency clusterconf.Consistency
 }
 
 // Default returns the flags' default values: what Parse of no arguments
@@ -244,23 +244,27 @@ func (r *Raft) Args() []string {
 }
 
 // peersValue is --raft-peers as a pflag.Value.
-type peersValue []raftconf.Peer
+type peersValue []clusterconf.Peer
 
 func (p *peersValue) String() string {
 	if *p == nil {
 		return ""
 	}
-	b, _ := json.Marshal([]raftconf.Peer(*p)) // strings only: never fails
+	b, _ := json.Marshal([]clusterconf.Peer(*p)) // strings only: never fails
 	return string(b)
 }
 
 func (p *peersValue) Set(s string) error {
-	peers, err := raftconf.ParsePeers(s)
+	if strings.TrimSpace(s) == "" {
+		*p = nil // "": this replica alone, as if not given
+		return nil
+	}
+	peers, err := clusterconf.ParsePeers(s)
 	if err != nil {
 		return err
 	}
 	if peers == nil {
-		peers = []raftconf.Peer{}
+		peers = []clusterconf.Peer{}
 	}
 	*p = peers
 	return nil
@@ -269,12 +273,12 @@ func (p *peersValue) Set(s string) error {
 func (*peersValue) Type() string { return "json" }
 
 // knobsValue is --raft-config as a pflag.Value.
-type knobsValue raftconf.Knobs
+type knobsValue clusterconf.Knobs
 
-func (k *knobsValue) String() string { return (*raftconf.Knobs)(k).JSON() }
+func (k *knobsValue) String() string { return (*clusterconf.Knobs)(k).JSON() }
 
 func (k *knobsValue) Set(s string) error {
-	var v raftconf.Knobs
+	var v clusterconf.Knobs
 	if err := v.Set([]byte(s)); err != nil {
 		return err
 	}
@@ -285,14 +289,21 @@ func (k *knobsValue) Set(s string) error {
 func (*knobsValue) Type() string { return "json" }
 
 // consistencyValue is --read-consistency as a pflag.Value.
-type consistencyValue raftconf.Consistency
+type consistencyValue clusterconf.Consistency
 
-func (c *consistencyValue) String() string { return raftconf.Consistency(*c).String() }
+func (c *consistencyValue) String() string { return clusterconf.Consistency(*c).String() }
 
 func (c *consistencyValue) Set(s string) error {
-	v, err := raftconf.ParseConsistency(s)
+	v, err := clusterconf.ParseConsistency(s)
 	*c = consistencyValue(v)
 	return err
 }
 
 func (*consistencyValue) Type() string { return "string" }
+
+// RaftBuildTag is the Go build tag that links RAFT support into a worker
+// binary (executors/workercmd): `go build -tags jig_raft`. Without it a
+// user executor serves everything but --raft-id, and does not link
+// hashicorp/raft and its stores. The engine builds with it when a
+// deployment of the executor's folder is stateful.
+const RaftBuildTag = "jig_raft"
