@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/jig-dev/jig/consensus/clusterconf"
-	"github.com/jig-dev/jig/executors"
 	"google.golang.org/grpc"
 )
 
@@ -75,8 +74,9 @@ type Config struct {
 	// Bootstrapping a node that was not part of the initial membership
 	// would give it a first log entry that differs from the cluster's.
 	Join bool
-	// Instance is the executor every committed write is applied to.
-	Instance *executors.Instance
+	// Instance is the executor every committed write is applied to
+	// (an *executors.Instance).
+	Instance StateMachine
 	// Logger receives the node's logs and those of hashicorp/raft and
 	// raft-wal (adapted from hclog); nil discards them.
 	Logger *slog.Logger
