@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 )
 
 // Bare is a hashicorp/raft member built the way NewNode builds one — the
@@ -56,7 +56,7 @@ func NewBare(cfg Config, fsm raft.FSM) (b *Bare, err error) {
 		err = errors.New("bare raft: config needs Listener or BindAddr")
 	}
 	if err == nil {
-		err = raftconf.ValidatePeers(cfg.Peers)
+		err = clusterconf.ValidatePeers(cfg.Peers)
 	}
 	if err == nil && lis == nil {
 		lis, err = net.Listen("tcp", cfg.BindAddr)

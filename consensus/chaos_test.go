@@ -20,7 +20,8 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/consensus"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
+	"github.com/jig-dev/jig/executors/workerraft"
 	"github.com/jig-dev/jig/internal/waitfor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -41,7 +42,8 @@ func init() {
 	// Runs before TestMain: the KV executors are registered by the
 	// consensus package's test files, which are initialised first.
 	if os.Getenv(chaosWorkerEnv) == "1" {
-		os.Exit(worker.MainArgs(os.Args[1:], os.Stdout, os.Stderr))
+		workercmd.EnableRaft(workerraft.Start)
+		os.Exit(workercmd.MainArgs(os.Args[1:], os.Stdout, os.Stderr))
 	}
 }
 
@@ -207,7 +209,7 @@ func (c *procCluster) start(id string) {
 		return
 	}
 	r := &procReplica{id: id, dir: dir, cmd: cmd, done: make(chan struct{}), seen: map[string]bool{}}
-	ready := make(chan worker.Ready, 1)
+	ready := make(chan workercmd.Ready, 1)
 	var pipes sync.WaitGroup
 	pipes.Add(2)
 	go func() {
@@ -223,7 +225,7 @@ func (c *procCluster) start(id string) {
 		defer pipes.Done()
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if rd, ok := worker.ParseReady(sc.Text()); ok {
+			if rd, ok := workercmd.ParseReady(sc.Text()); ok {
 				ready <- rd
 			}
 		}

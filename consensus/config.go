@@ -9,35 +9,34 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/jig-dev/jig/consensus/raftconf"
-	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"google.golang.org/grpc"
 )
 
-// Peer is one member of a shard's RAFT cluster (raftconf.Peer).
-type Peer = raftconf.Peer
+// Peer is one member of a shard's RAFT cluster (clusterconf.Peer).
+type Peer = clusterconf.Peer
 
 // ParsePeers decodes a JSON list of peers, as given to `--raft-peers`.
-func ParsePeers(s string) ([]Peer, error) { return raftconf.ParsePeers(s) }
+func ParsePeers(s string) ([]Peer, error) { return clusterconf.ParsePeers(s) }
 
-// Defaults of the RAFT knobs (raftconf holds them, with the trade-offs).
+// Defaults of the RAFT knobs (clusterconf holds them, with the trade-offs).
 const (
-	DefaultHeartbeatTimeout   = raftconf.DefaultHeartbeatTimeout
-	DefaultElectionTimeout    = raftconf.DefaultElectionTimeout
-	DefaultLeaderLeaseTimeout = raftconf.DefaultLeaderLeaseTimeout
-	DefaultCommitTimeout      = raftconf.DefaultCommitTimeout
-	DefaultSnapshotInterval   = raftconf.DefaultSnapshotInterval
-	DefaultSnapshotThreshold  = raftconf.DefaultSnapshotThreshold
-	DefaultTrailingLogs       = raftconf.DefaultTrailingLogs
-	DefaultApplyTimeout       = raftconf.DefaultApplyTimeout
-	DefaultLeaderWaitTimeout  = raftconf.DefaultLeaderWaitTimeout
-	DefaultCatchUpTimeout     = raftconf.DefaultCatchUpTimeout
-	DefaultMaxAppendEntries   = raftconf.DefaultMaxAppendEntries
-	DefaultMaxForwardHops     = raftconf.DefaultMaxForwardHops
-	DefaultTransportTimeout   = raftconf.DefaultTransportTimeout
-	DefaultTransportMaxPool   = raftconf.DefaultTransportMaxPool
-	DefaultSnapshotRetain     = raftconf.DefaultSnapshotRetain
-	DefaultWALSegmentSize     = raftconf.DefaultWALSegmentSize
+	DefaultHeartbeatTimeout   = clusterconf.DefaultHeartbeatTimeout
+	DefaultElectionTimeout    = clusterconf.DefaultElectionTimeout
+	DefaultLeaderLeaseTimeout = clusterconf.DefaultLeaderLeaseTimeout
+	DefaultCommitTimeout      = clusterconf.DefaultCommitTimeout
+	DefaultSnapshotInterval   = clusterconf.DefaultSnapshotInterval
+	DefaultSnapshotThreshold  = clusterconf.DefaultSnapshotThreshold
+	DefaultTrailingLogs       = clusterconf.DefaultTrailingLogs
+	DefaultApplyTimeout       = clusterconf.DefaultApplyTimeout
+	DefaultLeaderWaitTimeout  = clusterconf.DefaultLeaderWaitTimeout
+	DefaultCatchUpTimeout     = clusterconf.DefaultCatchUpTimeout
+	DefaultMaxAppendEntries   = clusterconf.DefaultMaxAppendEntries
+	DefaultMaxForwardHops     = clusterconf.DefaultMaxForwardHops
+	DefaultTransportTimeout   = clusterconf.DefaultTransportTimeout
+	DefaultTransportMaxPool   = clusterconf.DefaultTransportMaxPool
+	DefaultSnapshotRetain     = clusterconf.DefaultSnapshotRetain
+	DefaultWALSegmentSize     = clusterconf.DefaultWALSegmentSize
 	// DefaultRepairWait is Config.RepairWait's default.
 	DefaultRepairWait = 20 * time.Second
 )
@@ -75,8 +74,9 @@ type Config struct {
 	// Bootstrapping a node that was not part of the initial membership
 	// would give it a first log entry that differs from the cluster's.
 	Join bool
-	// Instance is the executor every committed write is applied to.
-	Instance *executors.Instance
+	// Instance is the executor every committed write is applied to
+	// (an *executors.Instance).
+	Instance StateMachine
 	// Logger receives the node's logs and those of hashicorp/raft and
 	// raft-wal (adapted from hclog); nil discards them.
 	Logger *slog.Logger
@@ -107,9 +107,9 @@ type Config struct {
 	// a cluster must have the same.
 	TransportSecret []byte `json:"-"`
 
-	// Knobs are the tunable RAFT parameters (raftconf.Knobs); zero ones
+	// Knobs are the tunable RAFT parameters (clusterconf.Knobs); zero ones
 	// take their defaults.
-	raftconf.Knobs
+	clusterconf.Knobs
 
 	// Transport, LogStore, StableStore and SnapshotStore replace the TCP
 	// transport, raft-wal stores and file snapshot store (tests use raft's
@@ -180,7 +180,7 @@ func (c *Config) validate() error {
 	case c.Transport == nil && c.Listener == nil && c.BindAddr == "":
 		return errors.New("config: empty BindAddr")
 	}
-	if err := raftconf.ValidatePeers(c.Peers); err != nil {
+	if err := clusterconf.ValidatePeers(c.Peers); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	if !c.Join && !slices.ContainsFunc(c.Peers, func(p Peer) bool { return p.ID == c.ID }) {
@@ -213,8 +213,8 @@ func (c *Config) raftConfig() *raft.Config {
 }
 
 // SetKnobs sets RAFT knobs from a JSON object, as given to
-// `--raft-config` (raftconf.Knobs.Set).
+// `--raft-config` (clusterconf.Knobs.Set).
 func (c *Config) SetKnobs(data []byte) error { return c.Knobs.Set(data) }
 
 // KnobNames lists the keys SetKnobs accepts, in snake_case.
-func KnobNames() []string { return raftconf.KnobNames() }
+func KnobNames() []string { return clusterconf.KnobNames() }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -143,7 +143,7 @@ func TestConfigKnobs(t *testing.T) {
 		t.Fatalf("defaults rejected by raft: %v", err)
 	}
 	// A partly set config is completed consistently.
-	p := Config{Knobs: raftconf.Knobs{HeartbeatTimeout: 2 * time.Second}}
+	p := Config{Knobs: clusterconf.Knobs{HeartbeatTimeout: 2 * time.Second}}
 	p.setDefaults()
 	p.ID = "x"
 	if err := raft.ValidateConfig(p.raftConfig()); err != nil {

@@ -33,11 +33,30 @@ type peerEntry struct {
 	Peer Peer `json:"peer"`
 }
 
+// StateMachine is what a Node needs of the executor whose writes it
+// replicates: *executors.Instance implements it. Apply runs a committed
+// write nobody waits for; Process runs one whose response goes back to
+// the caller (and, in Node.Read, a local read).
+type StateMachine interface {
+	Name() string
+	JType() string
+	IsWrite(endpoint string) bool
+	Process(ctx context.Context, req *jinapb.DataRequestProto) *jinapb.DataRequestProto
+	Apply(ctx context.Context, req *jinapb.DataRequestProto) error
+	// CanSnapshot says whether Snapshot and Restore are implemented;
+	// without them the log is never compacted.
+	CanSnapshot() bool
+	Snapshot(dir string) error
+	Restore(dir string) error
+}
+
+var _ StateMachine = (*executors.Instance)(nil)
+
 // fsm is the RAFT state machine: it applies committed writes to the
 // executor instance and snapshots / restores the instance's state. raft
 // calls Apply, Snapshot and Restore from one goroutine.
 type fsm struct {
-	inst   *executors.Instance
+	inst   StateMachine
 	logger *slog.Logger
 	// tmpDir is where snapshot folders are captured and unpacked: under
 	// the node's Dir, so a wipe removes leftovers and renames stay on one
@@ -68,9 +87,8 @@ type fsm struct {
 
 var _ raft.FSM = (*fsm)(nil)
 
-func newFSM(inst *executors.Instance, logger *slog.Logger, tmpDir string) *fsm {
-	_, can := inst.Executor().(executors.Snapshotter)
-	return &fsm{inst: inst, logger: logger, tmpDir: tmpDir, canSnapshot: can, peers: map[string]Peer{}}
+func newFSM(inst StateMachine, logger *slog.Logger, tmpDir string) *fsm {
+	return &fsm{inst: inst, logger: logger, tmpDir: tmpDir, canSnapshot: inst.CanSnapshot(), peers: map[string]Peer{}}
 }
 
 // Apply applies one committed entry. For a write it returns the executor's

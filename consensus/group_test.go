@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
 )
@@ -223,7 +224,7 @@ func TestGroupCommitSharesAnEntryAndReplays(t *testing.T) {
 	if err := n.logs.GetLog(n.raft.LastIndex(), &l); err != nil || len(l.Extensions) != 0 {
 		t.Fatalf("a lone write was logged as kind %q (%v)", l.Extensions, err)
 	}
-	want := StateOf(n.inst)
+	want := StateOf(n.inst.(*executors.Instance))
 	if len(want.Seq) != writers+2 {
 		t.Fatalf("state before restart: %+v", want)
 	}
@@ -232,9 +233,9 @@ func TestGroupCommitSharesAnEntryAndReplays(t *testing.T) {
 	n, stop = soloNode(t, dir)
 	defer stop()
 	deadline = time.Now().Add(10 * time.Second)
-	for !StateOf(n.inst).Equal(want) {
+	for !StateOf(n.inst.(*executors.Instance)).Equal(want) {
 		if time.Now().After(deadline) {
-			t.Fatalf("replayed state %+v, want %+v", StateOf(n.inst), want)
+			t.Fatalf("replayed state %+v, want %+v", StateOf(n.inst.(*executors.Instance)), want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -290,7 +291,7 @@ func TestGroupCommitCallerLeaves(t *testing.T) {
 	if err := <-stayed; err != nil {
 		t.Fatal(err)
 	}
-	if s := StateOf(n.inst); s.Data["kept"] != "1" || s.Data["gone"] != "" {
+	if s := StateOf(n.inst.(*executors.Instance)); s.Data["kept"] != "1" || s.Data["gone"] != "" {
 		t.Fatalf("state %+v", s)
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
-	"github.com/jig-dev/jig/executors"
 )
 
 // Node is one RAFT member: the replica of a stateful deployment shard.
@@ -29,7 +28,7 @@ type Node struct {
 	cfg    Config
 	id     string
 	logger *slog.Logger
-	inst   *executors.Instance
+	inst   StateMachine
 	raft   *raft.Raft
 	fsm    *fsm
 

@@ -4,25 +4,25 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// Consistency says how fresh a read must be (raftconf.Consistency).
-type Consistency = raftconf.Consistency
+// Consistency says how fresh a read must be (clusterconf.Consistency).
+type Consistency = clusterconf.Consistency
 
-// The read consistencies; raftconf documents them.
+// The read consistencies; clusterconf documents them.
 const (
-	ConsistencyLocal  = raftconf.ConsistencyLocal
-	ConsistencyLeader = raftconf.ConsistencyLeader
+	ConsistencyLocal  = clusterconf.ConsistencyLocal
+	ConsistencyLeader = clusterconf.ConsistencyLeader
 )
 
 // ParseConsistency parses "local" (or "") and "leader", as given to
 // `--read-consistency`.
-func ParseConsistency(s string) (Consistency, error) { return raftconf.ParseConsistency(s) }
+func ParseConsistency(s string) (Consistency, error) { return clusterconf.ParseConsistency(s) }
 
 // Read serves a read request with the given consistency. A request that
 // was forwarded by another member (HopsFromContext > 0) is always a leader

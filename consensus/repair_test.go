@@ -62,11 +62,12 @@ func TestDamagedStoreFailsWithFolderAndRepair(t *testing.T) {
 	for _, noRepair := range []bool{true, false} {
 		cfg := consensus.DefaultConfig()
 		cfg.ID, cfg.Dir, cfg.Peers, cfg.BindAddr = "1", dir, c.peers, "127.0.0.1:0"
-		cfg.Instance, cfg.Logger = consensus.NewKV(t, "ConsensusTestKV"), testLogger()
+		inst := consensus.NewKV(t, "ConsensusTestKV")
+		cfg.Instance, cfg.Logger = inst, testLogger()
 		cfg.WALSegmentSize = 4 << 10
 		cfg.NoRepair, cfg.RepairWait = noRepair, 300*time.Millisecond
 		n, err := consensus.NewNode(cfg)
-		cfg.Instance.Close()
+		inst.Close()
 		if err == nil {
 			n.Shutdown()
 			t.Fatalf("NoRepair=%v: a damaged store started", noRepair)

@@ -291,7 +291,7 @@ func (d *deployment) workerArgs(shard, rep int, raftFlags func(*workerflags.Flag
 	} else {
 		f.Raft = workerflags.Default().Raft
 	}
-	return append(f.Args(), tracingArgs(d.cfg.Tracing)...)
+	return f.Args()
 }
 
 func envList(m map[string]string) []string {

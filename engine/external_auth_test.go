@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -24,10 +26,10 @@ func startTokenWorker(t *testing.T, token string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	f := &worker.Flags{Uses: "builtin:Echo", AuthToken: token, Host: "127.0.0.1", Replicas: 1, Shards: 1,
+	f := &workerflags.Flags{Uses: "builtin:Echo", AuthToken: token, Host: "127.0.0.1", Replicas: 1, Shards: 1,
 		MaxMessageSize: worker.DefaultMaxMessageSize, GracePeriod: time.Second}
 	go func() {
-		err := worker.Run(ctx, f, pw, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		err := workercmd.Run(ctx, f, pw, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		pw.CloseWithError(fmt.Errorf("worker ended: %v", err))
 		done <- err
 	}()
@@ -37,7 +39,7 @@ func startTokenWorker(t *testing.T, token string) string {
 	})
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
-		if r, ok := worker.ParseReady(sc.Text()); ok {
+		if r, ok := workercmd.ParseReady(sc.Text()); ok {
 			go io.Copy(io.Discard, pr) // the worker owns pw; this ends when Run does
 			return r.Address
 		}

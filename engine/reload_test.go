@@ -34,7 +34,7 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
 )
 
 type Greeter struct {
@@ -51,7 +51,7 @@ func (g *Greeter) Greet(ctx context.Context, docs docarray.DocList, _ executors.
 	return nil, nil
 }
 
-func main() { worker.Main(func() executors.Executor { return &Greeter{} }) }
+func main() { workercmd.Main(func() executors.Executor { return &Greeter{} }) }
 `
 
 // writeExecutor creates a Go executor module in a temporary folder.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jig-dev/jig/engine/build"
 	"github.com/jig-dev/jig/engine/events"
+	"github.com/jig-dev/jig/executors/workerflags"
 )
 
 // buildProgressEvery is how often a running build says it still runs.
@@ -119,7 +121,13 @@ func (e *Engine) buildSource(ctx context.Context, src string, group []*deploymen
 			}
 		}()
 	}
-	res, err := e.builder.BuildNotify(ctx, src, onCompile)
+	// RAFT support is linked only into binaries that run stateful
+	// replicas (workerflags.RaftBuildTag); the tag is in the cache key.
+	var tags []string
+	if slices.ContainsFunc(group, func(d *deployment) bool { return d.cfg.Stateful }) {
+		tags = []string{workerflags.RaftBuildTag}
+	}
+	res, err := e.builder.BuildTags(ctx, src, tags, onCompile)
 	close(stopProgress)
 	progress.Wait()
 	mu.Lock()

@@ -23,9 +23,3 @@ func (e *Engine) tracingConfig(f *flow.Flow) tracing.Config {
 // Traces returns the recorder of the requests' spans (nil unless
 // Options.Traces was set).
 func (e *Engine) Traces() *tracing.Recorder { return e.opts.Traces }
-
-// tracingArgs are the flags that turn tracing on in a child-process
-// replica of a deployment with tracing t.
-func tracingArgs(t flow.Tracing) []string {
-	return tracing.Config{Tracing: t.Enabled, ExporterHost: t.ExporterHost, ExporterPort: t.ExporterPort}.Args()
-}

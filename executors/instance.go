@@ -495,6 +495,13 @@ func quoteAll(s []string) []string {
 	return out
 }
 
+// CanSnapshot reports whether the executor implements Snapshotter, so
+// Snapshot and Restore do more than return ErrNoSnapshot.
+func (in *Instance) CanSnapshot() bool {
+	_, ok := in.exec.(Snapshotter)
+	return ok
+}
+
 // Snapshot writes the executor's state into dir with write handlers
 // paused. Executors that do not implement Snapshotter return
 // ErrNoSnapshot.

@@ -177,7 +177,7 @@ func checkSource(t *testing.T, res scaffold.Result, stateful bool, endpoints []s
 		}
 	}
 	src, _ := os.ReadFile(filepath.Join(res.Dir, "executor.go"))
-	for _, s := range []string{"executors.Default(r, g.Greet)", "worker.Main(newGreeter)"} {
+	for _, s := range []string{"executors.Default(r, g.Greet)", "workercmd.Main(newGreeter)"} {
 		if !strings.Contains(string(src), s) {
 			t.Errorf("executor.go lacks %s", s)
 		}

@@ -12,17 +12,21 @@ import (
 
 	"github.com/jig-dev/jig/engine/build"
 	"github.com/jig-dev/jig/executors"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
+	"github.com/jig-dev/jig/executors/workerflags"
+	"github.com/jig-dev/jig/executors/workerraft"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 func init() {
 	subcommands = append(subcommands, newExecutorCmd)
+	// jig runs stateful replicas (jig executor --raft-id, and the engine
+	// in-process): it links RAFT whatever its build tags.
+	workercmd.EnableRaft(workerraft.Start)
 }
 
 func newExecutorCmd() *cobra.Command {
-	var f worker.Flags
+	f := workerflags.Default()
 	cmd := &cobra.Command{
 		Use:   "executor --uses EXECUTOR [--port N]",
 		Short: "Serve one executor as a bare worker (no gateway)",
@@ -44,13 +48,13 @@ Once serving it prints one JSON line on stdout:
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir, ok := sourceFolder(f.Uses); ok {
-				return execSource(cmd, dir)
+				return execSource(cmd, dir, f)
 			}
-			logger, err := f.NewLogger(cmd.ErrOrStderr())
+			logger, err := workercmd.NewLogger(&f, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			return worker.Run(cmd.Context(), &f, cmd.OutOrStdout(), logger)
+			return workercmd.Run(cmd.Context(), &f, cmd.OutOrStdout(), logger)
 		},
 	}
 	f.Register(cmd.Flags())
@@ -73,35 +77,34 @@ func sourceFolder(uses string) (string, bool) {
 
 // execSource builds the Go executor in dir and replaces this process with
 // it, passing the same flags (--uses naming its config file), so its
-// ready line, signals and exit code are the worker's own.
-func execSource(cmd *cobra.Command, dir string) error {
-	cfg, err := executors.LoadSourceConfig(cmd.Flag("uses").Value.String())
+// ready line, signals and exit code are the worker's own. A stateful
+// worker (--raft-id) is built with RAFT support.
+func execSource(cmd *cobra.Command, dir string, f workerflags.Flags) error {
+	cfg, err := executors.LoadSourceConfig(f.Uses)
 	if err != nil {
 		return err
 	}
-	res, err := buildWithProgress(cmd.Context(), cmd.ErrOrStderr(), &build.Builder{}, dir)
+	var tags []string
+	if f.Raft.ID != "" {
+		tags = []string{workerflags.RaftBuildTag}
+	}
+	res, err := buildWithProgress(cmd.Context(), cmd.ErrOrStderr(), &build.Builder{}, dir, tags)
 	if err != nil {
 		return err
 	}
-	args := []string{res.Binary}
-	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		if fl.Name == "uses" {
-			return
-		}
-		args = append(args, "--"+fl.Name+"="+fl.Value.String())
-	})
-	args = append(args, "--uses="+cfg.File)
+	f.Uses = cfg.File
+	args := append([]string{res.Binary}, f.Args()...)
 	err = syscall.Exec(res.Binary, args, os.Environ())
 	return fmt.Errorf("run the executor built from %s: %w", dir, err)
 }
 
 // buildWithProgress builds dir, saying on w what is built and, while the
 // go command runs, how long it has been running.
-func buildWithProgress(ctx context.Context, w io.Writer, b *build.Builder, dir string) (build.Result, error) {
+func buildWithProgress(ctx context.Context, w io.Writer, b *build.Builder, dir string, tags []string) (build.Result, error) {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	started := false
-	res, err := b.BuildNotify(ctx, dir, func() {
+	res, err := b.BuildTags(ctx, dir, tags, func() {
 		started = true
 		fmt.Fprintf(w, "building executor %s ...\n", dir)
 		go func() {

@@ -11,6 +11,8 @@ import (
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -39,7 +41,7 @@ func startExecutor(t *testing.T, env []string, args ...string) string {
 	})
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
-		if r, ok := worker.ParseReady(sc.Text()); ok {
+		if r, ok := workercmd.ParseReady(sc.Text()); ok {
 			go func() { // drain
 				for sc.Scan() {
 				}
@@ -92,7 +94,7 @@ func TestExecutorAuthToken(t *testing.T) {
 	}
 	t.Run("open by default", func(t *testing.T) {
 		t.Parallel()
-		if err := callEcho(t, startExecutor(t, []string{worker.AuthTokenEnv + "="}), ""); err != nil {
+		if err := callEcho(t, startExecutor(t, []string{workerflags.AuthTokenEnv + "="}), ""); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -101,7 +103,7 @@ func TestExecutorAuthToken(t *testing.T) {
 		args []string
 	}{
 		"flag": {args: []string{"--auth-token", "s3cret"}},
-		"env":  {env: []string{worker.AuthTokenEnv + "=s3cret"}},
+		"env":  {env: []string{workerflags.AuthTokenEnv + "=s3cret"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -38,8 +38,8 @@ func TestExecutorAuthTokenFile(t *testing.T) {
 		env  []string
 		args []string
 	}{
-		"flag": {env: []string{worker.AuthTokenEnv + "="}, args: []string{"--auth-token-file", file}},
-		"env":  {env: []string{worker.AuthTokenEnv + "=", worker.AuthTokenFileEnv + "=" + file}},
+		"flag": {env: []string{workerflags.AuthTokenEnv + "="}, args: []string{"--auth-token-file", file}},
+		"env":  {env: []string{workerflags.AuthTokenEnv + "=", workerflags.AuthTokenFileEnv + "=" + file}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -58,7 +58,7 @@ func TestExecutorAuthTokenFile(t *testing.T) {
 	os.WriteFile(empty, []byte("\n"), 0o600)
 	for _, bad := range []string{empty, filepath.Join(dir, "missing")} {
 		cmd := exec.Command(os.Args[0], "executor", "--uses", "builtin:Echo", "--port", "0", "--auth-token-file", bad)
-		cmd.Env = append(os.Environ(), cliEnv+"=1", worker.AuthTokenEnv+"=")
+		cmd.Env = append(os.Environ(), cliEnv+"=1", workerflags.AuthTokenEnv+"=")
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--auth-token-file") {
@@ -77,7 +77,7 @@ func TestExecutorTLS(t *testing.T) {
 		t.Skip("starts jig processes")
 	}
 	cert, key := writeCert(t, t.TempDir())
-	addr := startExecutor(t, []string{worker.AuthTokenEnv + "="}, "--ssl-certfile", cert, "--ssl-keyfile", key, "--auth-token", "s3cret")
+	addr := startExecutor(t, []string{workerflags.AuthTokenEnv + "="}, "--ssl-certfile", cert, "--ssl-keyfile", key, "--auth-token", "s3cret")
 
 	pem, err := os.ReadFile(cert)
 	if err != nil {

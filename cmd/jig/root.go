@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/spf13/cobra"
 )
 
@@ -32,7 +32,7 @@ and Flows of them, speaking Jina's protocol, with an interactive workbench.`,
 			if err != nil {
 				return err
 			}
-			return runFlow(cmd, f, &runFlowOptions{logLevel: worker.DefaultLogLevel()})
+			return runFlow(cmd, f, &runFlowOptions{logLevel: workerflags.DefaultLogLevel()})
 		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

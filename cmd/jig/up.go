@@ -16,7 +16,7 @@ import (
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/engine/flow"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -50,7 +50,7 @@ func (o *runFlowOptions) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.headless, "headless", false, "run without the workbench: print logs, stop on SIGINT/SIGTERM")
 	cmd.Flags().IntVar(&o.grpcPort, "port", 0, "gRPC gateway port (overrides the flow's)")
 	cmd.Flags().IntVar(&o.httpPort, "http-port", 0, "HTTP gateway port (overrides the flow's; enables HTTP)")
-	cmd.Flags().StringVar(&o.logLevel, "log-level", worker.DefaultLogLevel(), "log level: debug, info, warn or error (default $"+worker.LogLevelEnv+", else info)")
+	cmd.Flags().StringVar(&o.logLevel, "log-level", workerflags.DefaultLogLevel(), "log level: debug, info, warn or error (default $"+workerflags.LogLevelEnv+", else info)")
 	cmd.Flags().StringVar(&o.sslCert, "ssl-certfile", "", "PEM certificate: serve the gateway over TLS (grpcs://, https://); overrides with.ssl_certfile")
 	cmd.Flags().StringVar(&o.sslKey, "ssl-keyfile", "", "PEM private key of --ssl-certfile; overrides with.ssl_keyfile")
 	cmd.Flags().StringVar(&o.bodyBudget, "http-body-budget", "", "memory for HTTP requests in flight, each body byte counted 4 times, e.g. 2GiB (default 1GiB; past it: 503 + Retry-After; bodies over a quarter of it: 413); overrides with.http_body_budget")
@@ -165,7 +165,7 @@ otherwise it opens the workbench.`,
 func runFlow(cmd *cobra.Command, f *flow.Flow, o *runFlowOptions) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return &usageError{fmt.Errorf("--log-level: want debug, info, warn or error (also in $%s), got %q", worker.LogLevelEnv, o.logLevel)}
+		return &usageError{fmt.Errorf("--log-level: want debug, info, warn or error (also in $%s), got %q", workerflags.LogLevelEnv, o.logLevel)}
 	}
 	for _, p := range []struct {
 		flag string

@@ -95,6 +95,8 @@ type flight struct {
 	cancel  context.CancelFunc
 	// compiling is closed when the go command is about to run.
 	compiling chan struct{}
+	// args are the go command's arguments before "-o OUT ." (goArgs).
+	args []string
 }
 
 // DefaultCacheDir is where binaries go when CacheDir is empty.
@@ -120,6 +122,16 @@ func (b *Builder) goBin() string {
 // part of the key.
 var buildArgs = []string{"build"}
 
+// goArgs are buildArgs with the build tags asked for: binaries built with
+// different tags have different keys, so both stay in the cache.
+func goArgs(tags []string) []string {
+	if len(tags) == 0 {
+		return buildArgs
+	}
+	tags = slices.Sorted(slices.Values(tags))
+	return append(slices.Clone(buildArgs), "-tags", strings.Join(slices.Compact(tags), ","))
+}
+
 // Build returns a binary of the main package in dir: the cached one when
 // nothing that determines it changed, else a fresh `go build`.
 func (b *Builder) Build(ctx context.Context, dir string) (Result, error) {
@@ -130,7 +142,16 @@ func (b *Builder) Build(ctx context.Context, dir string) (Result, error) {
 // is about to run — not for a cache hit — so callers can show progress.
 // A caller that joins a build already running is notified too.
 func (b *Builder) BuildNotify(ctx context.Context, dir string, onCompile func()) (Result, error) {
+	return b.BuildTags(ctx, dir, nil, onCompile)
+}
+
+// BuildTags is BuildNotify with Go build tags (go build -tags): the
+// engine builds a Go executor with executors/workercmd.RaftTag when one
+// of its deployments is stateful, so binaries that are not stateful do
+// not link RAFT. The tags are part of the cache key.
+func (b *Builder) BuildTags(ctx context.Context, dir string, tags []string, onCompile func()) (Result, error) {
 	start := time.Now()
+	args := goArgs(tags)
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
@@ -138,7 +159,7 @@ func (b *Builder) BuildNotify(ctx context.Context, dir string, onCompile func())
 	if err != nil {
 		return Result{}, fmt.Errorf("build %s: %w", dir, err)
 	}
-	key, err := b.Key(abs)
+	key, err := b.key(abs, args)
 	if err != nil {
 		return Result{}, &Error{Dir: dir, Err: err}
 	}
@@ -147,7 +168,7 @@ func (b *Builder) BuildNotify(ctx context.Context, dir string, onCompile func())
 		b.remember(out)
 		return Result{Binary: out, Duration: time.Since(start), Cached: true, Key: key}, nil
 	}
-	f := b.join(abs, dir, key)
+	f := b.join(abs, dir, key, args)
 	notified := make(chan struct{})
 	if onCompile != nil {
 		go func() {
@@ -182,7 +203,7 @@ func (b *Builder) BuildNotify(ctx context.Context, dir string, onCompile func())
 }
 
 // join returns the flight building key, starting it if needed.
-func (b *Builder) join(abs, dir, key string) *flight {
+func (b *Builder) join(abs, dir, key string, args []string) *flight {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.flights == nil {
@@ -195,7 +216,7 @@ func (b *Builder) join(abs, dir, key string) *flight {
 	// The build belongs to all its callers: it stops only when the last
 	// one gives up.
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &flight{done: make(chan struct{}), compiling: make(chan struct{}), waiters: 1, cancel: cancel}
+	f := &flight{done: make(chan struct{}), compiling: make(chan struct{}), waiters: 1, cancel: cancel, args: args}
 	b.flights[key] = f
 	go func() {
 		defer cancel()
@@ -274,7 +295,7 @@ func (b *Builder) compile(ctx context.Context, f *flight, abs, dir, key string) 
 	close(f.compiling)
 	for attempt := 0; ; attempt++ {
 		tmp := filepath.Join(folder, ".tmp-"+randomHex(8))
-		output, err := b.run(ctx, abs, append(append([]string(nil), buildArgs...), "-o", tmp, "."))
+		output, err := b.run(ctx, abs, append(append([]string(nil), f.args...), "-o", tmp, "."))
 		if err != nil {
 			os.Remove(tmp)
 			if errors.Is(err, exec.ErrNotFound) {
@@ -282,7 +303,7 @@ func (b *Builder) compile(ctx context.Context, f *flight, abs, dir, key string) 
 			}
 			return Result{}, &Error{Dir: dir, Output: string(output), Err: err}
 		}
-		after, kerr := b.Key(abs)
+		after, kerr := b.key(abs, f.args)
 		if kerr != nil {
 			os.Remove(tmp)
 			return Result{}, &Error{Dir: dir, Err: kerr}

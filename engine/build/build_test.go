@@ -58,6 +58,7 @@ type fakeGo struct {
 	gate    chan struct{} // calls wait until it is closed, if not nil
 	fail    string        // compiler output of a failing build
 	onCall  func(n int32) // runs inside call n (1-based)
+	tags    atomic.Value  // the -tags value of the last call ("" without)
 }
 
 func (f *fakeGo) run(ctx context.Context, dir string, args, env []string) ([]byte, error) {
@@ -86,6 +87,12 @@ func (f *fakeGo) run(ctx context.Context, dir string, args, env []string) ([]byt
 	if f.fail != "" {
 		return []byte(f.fail), errors.New("exit status 1")
 	}
+	tags := ""
+	if len(args) > 2 && args[1] == "-tags" {
+		tags = args[2]
+		args = append(args[:1:1], args[3:]...)
+	}
+	f.tags.Store(tags)
 	if len(args) != 4 || args[0] != "build" || args[1] != "-o" || args[3] != "." {
 		return []byte("unexpected args"), errors.New("fake go: bad args")
 	}
@@ -187,6 +194,32 @@ func TestBuildCacheHitDoesNotRunGo(t *testing.T) {
 	fourth, err := b2.Build(context.Background(), dir)
 	if err != nil || fourth.Cached || h.calls.Load() != 1 || fourth.Binary == first.Binary {
 		t.Fatalf("after an edit: %+v %v, %d calls", fourth, err, h.calls.Load())
+	}
+}
+
+// Build tags go to the go command and into the key: a binary built with
+// RAFT support (the jig_raft tag) and one without are cached side by side.
+func TestBuildTagsAreInTheKey(t *testing.T) {
+	f := &fakeGo{}
+	b := fakeBuilder(t, f)
+	dir := module(t, hello("x"))
+	plain, err := b.Build(context.Background(), dir)
+	if err != nil || f.tags.Load() != "" {
+		t.Fatalf("plain build: %v, tags %q", err, f.tags.Load())
+	}
+	tagged, err := b.BuildTags(context.Background(), dir, []string{"jig_raft", "b", "jig_raft"}, nil)
+	if err != nil || tagged.Cached || f.calls.Load() != 2 || f.tags.Load() != "b,jig_raft" {
+		t.Fatalf("tagged build %+v %v: %d calls, tags %q", tagged, err, f.calls.Load(), f.tags.Load())
+	}
+	if tagged.Key == plain.Key || tagged.Binary == plain.Binary {
+		t.Fatalf("same key for both builds: %s", tagged.Key)
+	}
+	again, err := b.BuildTags(context.Background(), dir, []string{"b", "jig_raft"}, nil)
+	if err != nil || !again.Cached || again.Binary != tagged.Binary {
+		t.Fatalf("tagged rebuild not cached: %+v %v", again, err)
+	}
+	if p, err := b.Build(context.Background(), dir); err != nil || !p.Cached || p.Binary != plain.Binary || f.calls.Load() != 2 {
+		t.Fatalf("plain binary lost: %+v %v, %d calls", p, err, f.calls.Load())
 	}
 }
 

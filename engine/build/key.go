@@ -41,9 +41,12 @@ const keyVersion = "jig-build-key/1"
 //
 // Contents are hashed, not times: touching a file does not rebuild, an
 // edit does. Modules from the module cache are pinned by go.mod/go.sum.
-func (b *Builder) Key(dir string) (string, error) {
+func (b *Builder) Key(dir string) (string, error) { return b.key(dir, buildArgs) }
+
+// key is Key for a build with the go command's arguments args.
+func (b *Builder) key(dir string, args []string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s/%s\x00dir=%s\x00args=%q\x00", keyVersion, runtime.GOOS, runtime.GOARCH, dir, buildArgs)
+	fmt.Fprintf(h, "%s\x00%s/%s\x00dir=%s\x00args=%q\x00", keyVersion, runtime.GOOS, runtime.GOARCH, dir, args)
 	env := b.environ()
 	if err := hashToolchain(h, b.goBin(), env); err != nil {
 		return "", err

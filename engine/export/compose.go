@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -198,11 +198,11 @@ func (c *composer) addWorkload(w *workload) ([]string, error) {
 	}
 	deploy, warnings := composeResources(d)
 	c.res.Warnings = append(c.res.Warnings, warnings...)
-	var peers []raftconf.Peer
+	var peers []clusterconf.Peer
 	if d.Stateful {
 		for i := range d.Replicas {
 			svc := composeService(w, i)
-			peers = append(peers, raftconf.Peer{ID: strconv.Itoa(i), RaftAddr: svc + ":" + strconv.Itoa(RaftPort), WorkerAddr: svc + ":" + strconv.Itoa(WorkerPort)})
+			peers = append(peers, clusterconf.Peer{ID: strconv.Itoa(i), RaftAddr: svc + ":" + strconv.Itoa(RaftPort), WorkerAddr: svc + ":" + strconv.Itoa(WorkerPort)})
 		}
 	}
 	var names []string

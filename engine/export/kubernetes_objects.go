@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/engine/flow"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -143,10 +143,10 @@ func (k *k8s) workloadObjects(w *workload) ([]runtime.Object, error) {
 	if d.Stateful {
 		// Every pod of a StatefulSet has the same spec: its identity comes
 		// from the downward API, and Kubernetes expands $(VAR) in args.
-		peers := make([]raftconf.Peer, d.Replicas)
+		peers := make([]clusterconf.Peer, d.Replicas)
 		for i := range peers {
 			host := k.podHost(w, i)
-			peers[i] = raftconf.Peer{ID: strconv.Itoa(i), RaftAddr: host + ":" + strconv.Itoa(RaftPort), WorkerAddr: host + ":" + strconv.Itoa(WorkerPort)}
+			peers[i] = clusterconf.Peer{ID: strconv.Itoa(i), RaftAddr: host + ":" + strconv.Itoa(RaftPort), WorkerAddr: host + ":" + strconv.Itoa(WorkerPort)}
 		}
 		// The transport binds the pod's IP, which exists as soon as the
 		// container starts, while its DNS name may take a moment to

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/workerflags"
@@ -299,10 +299,10 @@ func workerArgs(w *workload, f workerflags.Flags) []string {
 // (the same on every replica, so the cluster bootstraps itself; members
 // dial each other by the addresses listed there), the read consistency and
 // the flow's raft_configuration.
-func raftFlags(d *flow.Deployment, id, bind string, peers []raftconf.Peer) workerflags.Raft {
-	consistency := raftconf.ConsistencyLocal
+func raftFlags(d *flow.Deployment, id, bind string, peers []clusterconf.Peer) workerflags.Raft {
+	consistency := clusterconf.ConsistencyLocal
 	if d.Consistency == flow.Leader {
-		consistency = raftconf.ConsistencyLeader
+		consistency = clusterconf.ConsistencyLeader
 	}
 	return workerflags.Raft{ID: id, Dir: workspaceDir + "/raft", Addr: bind, Peers: peers, Knobs: d.Raft, Consistency: consistency}
 }

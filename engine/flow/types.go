@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"gopkg.in/yaml.v3"
@@ -243,9 +243,9 @@ type Deployment struct {
 // RaftSettings are the configurable RAFT parameters of a stateful
 // deployment (raft_configuration sets snapshot_interval,
 // snapshot_threshold, trailing_logs and the election/heartbeat timeouts).
-// It is raftconf.Knobs, the one knob struct consensus and the worker's
+// It is clusterconf.Knobs, the one knob struct consensus and the worker's
 // --raft-config use; zero values take consensus defaults.
-type RaftSettings = raftconf.Knobs
+type RaftSettings = clusterconf.Knobs
 
 // Resources are container resource requests and limits ("500m", "1Gi").
 type Resources struct {

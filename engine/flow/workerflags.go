@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/workerflags"
 	"gopkg.in/yaml.v3"
@@ -64,11 +64,12 @@ func (d *Deployment) WorkerFlags(s, rep int) (workerflags.Flags, error) {
 			f.UsesDynamicBatching = string(j)
 		}
 	}
+	f.Tracing = workerflags.Tracing{Enabled: d.Tracing.Enabled, ExporterHost: d.Tracing.ExporterHost, ExporterPort: d.Tracing.ExporterPort}
 	if d.Stateful {
 		f.Raft.ID = strconv.Itoa(rep)
 		f.Raft.Knobs = d.Raft
 		if d.Consistency == Leader {
-			f.Raft.Consistency = raftconf.ConsistencyLeader
+			f.Raft.Consistency = clusterconf.ConsistencyLeader
 		}
 	}
 	if len(errs) > 0 {

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"google.golang.org/grpc"
 )
 
@@ -9,7 +10,7 @@ import (
 // (empty: the variable is set empty, so a token in the engine's own
 // environment is not inherited by accident).
 func authEnv(token string) string {
-	return worker.AuthTokenEnv + "=" + token
+	return workerflags.AuthTokenEnv + "=" + token
 }
 
 // authDial are the dial options sending token (none without one).

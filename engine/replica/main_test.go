@@ -12,7 +12,7 @@ import (
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
 	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"go.uber.org/goleak"
@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "panic: not really")
 		fmt.Fprintln(os.Stderr, "{not json either")
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Warn("helper warning", "k", 1, "who", "helper", slog.Group("g", "x", "y"))
-		os.Exit(worker.MainArgs(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(workercmd.MainArgs(os.Args[1:], os.Stdout, os.Stderr))
 	case "panic":
 		// A real runtime panic at start (exit status 2, like a bad input).
 		fmt.Fprintln(os.Stderr, "starting")
@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 		m["x"] = 1
 	case "badconfig":
 		// The real worker given a config file it rejects.
-		os.Exit(worker.MainArgs(append(os.Args[1:], "--uses", os.Getenv("JIG_REPLICA_TEST_CONFIG")), os.Stdout, os.Stderr))
+		os.Exit(workercmd.MainArgs(append(os.Args[1:], "--uses", os.Getenv("JIG_REPLICA_TEST_CONFIG")), os.Stdout, os.Stderr))
 	case "exit":
 		fmt.Fprintln(os.Stderr, "error: cannot start")
 		os.Exit(3)

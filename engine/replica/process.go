@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/engine/events"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
+	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -101,7 +102,7 @@ func (r *ProcessRunner) spawn(ctx context.Context) error {
 	cmd := exec.Command(r.spec.Binary, args...)
 	cmd.Dir = r.spec.Dir
 	cmd.Env = append(os.Environ(), r.spec.Env...)
-	cmd.Env = append(cmd.Env, authEnv(r.spec.AuthToken), worker.AuthTokenFileEnv+"=") // never in argv; no inherited token file
+	cmd.Env = append(cmd.Env, authEnv(r.spec.AuthToken), workerflags.AuthTokenFileEnv+"=") // never in argv; no inherited token file
 	// Own process group so signals reach the child only; the parent-death
 	// signal makes the kernel kill the child if the engine dies abruptly.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -230,7 +231,7 @@ func (r *ProcessRunner) readStdout(rd io.Reader, readyc chan<- string) {
 	for sc.Scan() {
 		line := sc.Text()
 		if !sent {
-			if ready, ok := worker.ParseReady(line); ok {
+			if ready, ok := workercmd.ParseReady(line); ok {
 				readyc <- ready.Address
 				sent = true
 				continue

@@ -20,7 +20,7 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
 )
 
 // Greeter greets documents. Its exported fields are its options, filled
@@ -45,7 +45,7 @@ func newGreeter() executors.Executor {
 	return &Greeter{Greeting: "hello", Punctuation: "!"}
 }
 
-func main() { worker.Main(newGreeter) }
+func main() { workercmd.Main(newGreeter) }
 
 // Endpoints binds the handlers: Jina's @requests(on=...) and @write.
 func (g *Greeter) Endpoints(r *executors.Router) {

@@ -15,7 +15,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// worker.Main registers the type in the binary; the tests do it here.
+	// workercmd.Main registers the type in the binary; the tests do it here.
 	executors.Register("Greeter", newGreeter)
 	os.Exit(m.Run())
 }

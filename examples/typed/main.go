@@ -19,10 +19,10 @@ import (
 	"unicode"
 
 	"github.com/jig-dev/jig/executors"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
 )
 
-func main() { worker.Main(newScorer) }
+func main() { workercmd.Main(newScorer) }
 
 // newScorer is the factory of the executor type, with its defaults.
 func newScorer() executors.Executor { return &ReviewScorer{Threshold: 0.25} }

@@ -20,7 +20,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// main registers the type through worker.Main; tests do it here.
+	// main registers the type through workercmd.Main; tests do it here.
 	executors.Register("ReviewScorer", newScorer)
 	goleak.VerifyTestMain(m)
 }

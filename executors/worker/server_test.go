@@ -1,14 +1,12 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -319,59 +317,6 @@ func TestOversizedIsResourceExhausted(t *testing.T) {
 	}
 	// And the server still answers.
 	if _, err := jinapb.NewJinaSingleDataRequestRPCClient(f.conn).ProcessSingleData(context.Background(), req("/x", "ok")); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestMainArgs(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := worker.MainArgs([]string{"--uses", "builtin:Nope"}, &out, &errb); code != 2 {
-		t.Fatalf("unknown builtin: exit %d, stderr %s", code, errb.String())
-	}
-	if code := worker.MainArgs([]string{"--log-format", "xml", "--uses", "WorkerTestUpper"}, &out, &errb); code != 2 {
-		t.Fatalf("bad log format: exit %d", code)
-	}
-	if code := worker.MainArgs([]string{"--no-such-flag"}, &out, &errb); code != 2 {
-		t.Fatalf("bad flag: exit %d", code)
-	}
-	if code := worker.MainArgs([]string{"--uses", "WorkerTestUpper", "--port", "-5"}, &out, &errb); code != 2 {
-		t.Fatalf("port out of range: exit %d", code)
-	}
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	port := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
-	if code := worker.MainArgs([]string{"--uses", "WorkerTestUpper", "--port", port}, &out, &errb); code != 1 {
-		t.Fatalf("listen failure (port in use): exit %d", code)
-	}
-}
-
-func TestRunServesAndStops(t *testing.T) {
-	f := &worker.Flags{Uses: "WorkerTestUpper", Host: "127.0.0.1", Replicas: 1, Shards: 1, GracePeriod: time.Second, LogLevel: "info"}
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	logger, _ := f.NewLogger(io.Discard)
-	go func() { done <- worker.Run(ctx, f, pw, logger); pw.Close() }()
-	line := make([]byte, 256)
-	n, err := pr.Read(line)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready, ok := worker.ParseReady(strings.TrimSpace(string(line[:n])))
-	if !ok || !strings.HasPrefix(ready.Address, "127.0.0.1:") {
-		t.Fatalf("ready line %q", line[:n])
-	}
-	go io.Copy(io.Discard, pr)
-	conn, _ := grpc.NewClient(ready.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	defer conn.Close()
-	if _, err := jinapb.NewJinaSingleDataRequestRPCClient(conn).ProcessSingleData(context.Background(), req("/x", "a")); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 }

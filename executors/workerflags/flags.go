@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/internal/badinput"
 	"github.com/spf13/pflag"
 )
@@ -82,8 +82,21 @@ type Flags struct {
 	// GracePeriod bounds how long in-flight requests may finish on
 	// shutdown.
 	GracePeriod time.Duration
+	// Tracing exports the worker's spans over OTLP/gRPC.
+	Tracing Tracing
 	// Raft are the flags of a stateful replica.
 	Raft Raft
+}
+
+// Tracing are Jina's tracing flags (--tracing, --traces-exporter-host,
+// --traces-exporter-port): with Enabled, the worker exports a span for
+// every request, continuing the caller's W3C traceparent. An empty host
+// or a zero port means the collector's default, 127.0.0.1:4317 (kept in
+// internal/tracing, which this package does not link).
+type Tracing struct {
+	Enabled      bool
+	ExporterHost string
+	ExporterPort int
 }
 
 // Raft are the flags of a stateful replica: with ID set, the worker runs
@@ -99,14 +112,14 @@ type Raft struct {
 	Addr string
 	// Peers is every member of the shard, this one included (nil: this
 	// replica alone).
-	Peers []raftconf.Peer
+	Peers []clusterconf.Peer
 	// Knobs tune RAFT (--raft-config); zero ones take defaults.
-	Knobs raftconf.Knobs
+	Knobs clusterconf.Knobs
 	// Join makes the replica join an existing cluster instead of
 	// bootstrapping (scale-up).
 	Join bool
 	// Consistency is how reads are served (--read-consistency).
-	Consistency raftconf.Consistency
+	Consistency clusterconf.Consistency
 }
 
 // Default returns the flags' default values: what Parse of no arguments
@@ -143,6 +156,9 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "log level: debug, info, warn or error (default $"+LogLevelEnv+", else info)")
 	fs.IntVar(&f.MaxMessageSize, "max-message-size", f.MaxMessageSize, "largest request or response in bytes (0: 256 MiB)")
 	fs.DurationVar(&f.GracePeriod, "grace-period", f.GracePeriod, "how long in-flight requests may finish on shutdown")
+	fs.BoolVar(&f.Tracing.Enabled, "tracing", f.Tracing.Enabled, "export OpenTelemetry spans of every request (OTLP over gRPC), continuing the caller's W3C traceparent")
+	fs.StringVar(&f.Tracing.ExporterHost, "traces-exporter-host", f.Tracing.ExporterHost, "host of the OTLP/gRPC collector spans go to, with --tracing (default 127.0.0.1)")
+	fs.IntVar(&f.Tracing.ExporterPort, "traces-exporter-port", f.Tracing.ExporterPort, "port of the OTLP/gRPC collector, with --tracing (default 4317)")
 	fs.StringVar(&f.Raft.ID, "raft-id", f.Raft.ID, "RAFT server id of this replica: runs a RAFT node beside the executor, so write endpoints are replicated (stateful deployments; set by the engine)")
 	fs.StringVar(&f.Raft.Dir, "raft-dir", f.Raft.Dir, "folder for this replica's RAFT log and snapshots (required with --raft-id)")
 	fs.StringVar(&f.Raft.Addr, "raft-addr", f.Raft.Addr, "host:port of the RAFT transport; port 0 means this replica's address in --raft-peers, else a free port (the ready line reports it)")
@@ -211,6 +227,11 @@ func (f *Flags) Args() []string {
 	if f.GracePeriod != d.GracePeriod {
 		args = append(args, "--grace-period", f.GracePeriod.String())
 	}
+	if f.Tracing.Enabled {
+		args = append(args, "--tracing")
+	}
+	str("traces-exporter-host", f.Tracing.ExporterHost, d.Tracing.ExporterHost)
+	num("traces-exporter-port", f.Tracing.ExporterPort, d.Tracing.ExporterPort)
 	return append(args, f.Raft.Args()...)
 }
 
@@ -244,23 +265,27 @@ func (r *Raft) Args() []string {
 }
 
 // peersValue is --raft-peers as a pflag.Value.
-type peersValue []raftconf.Peer
+type peersValue []clusterconf.Peer
 
 func (p *peersValue) String() string {
 	if *p == nil {
 		return ""
 	}
-	b, _ := json.Marshal([]raftconf.Peer(*p)) // strings only: never fails
+	b, _ := json.Marshal([]clusterconf.Peer(*p)) // strings only: never fails
 	return string(b)
 }
 
 func (p *peersValue) Set(s string) error {
-	peers, err := raftconf.ParsePeers(s)
+	if strings.TrimSpace(s) == "" {
+		*p = nil // "": this replica alone, as if not given
+		return nil
+	}
+	peers, err := clusterconf.ParsePeers(s)
 	if err != nil {
 		return err
 	}
 	if peers == nil {
-		peers = []raftconf.Peer{}
+		peers = []clusterconf.Peer{}
 	}
 	*p = peers
 	return nil
@@ -269,12 +294,12 @@ func (p *peersValue) Set(s string) error {
 func (*peersValue) Type() string { return "json" }
 
 // knobsValue is --raft-config as a pflag.Value.
-type knobsValue raftconf.Knobs
+type knobsValue clusterconf.Knobs
 
-func (k *knobsValue) String() string { return (*raftconf.Knobs)(k).JSON() }
+func (k *knobsValue) String() string { return (*clusterconf.Knobs)(k).JSON() }
 
 func (k *knobsValue) Set(s string) error {
-	var v raftconf.Knobs
+	var v clusterconf.Knobs
 	if err := v.Set([]byte(s)); err != nil {
 		return err
 	}
@@ -285,14 +310,21 @@ func (k *knobsValue) Set(s string) error {
 func (*knobsValue) Type() string { return "json" }
 
 // consistencyValue is --read-consistency as a pflag.Value.
-type consistencyValue raftconf.Consistency
+type consistencyValue clusterconf.Consistency
 
-func (c *consistencyValue) String() string { return raftconf.Consistency(*c).String() }
+func (c *consistencyValue) String() string { return clusterconf.Consistency(*c).String() }
 
 func (c *consistencyValue) Set(s string) error {
-	v, err := raftconf.ParseConsistency(s)
+	v, err := clusterconf.ParseConsistency(s)
 	*c = consistencyValue(v)
 	return err
 }
 
 func (*consistencyValue) Type() string { return "string" }
+
+// RaftBuildTag is the Go build tag that links RAFT support into a worker
+// binary (executors/workercmd): `go build -tags jig_raft`. Without it a
+// user executor serves everything but --raft-id, and does not link
+// hashicorp/raft and its stores. The engine builds with it when a
+// deployment of the executor's folder is stateful.
+const RaftBuildTag = "jig_raft"

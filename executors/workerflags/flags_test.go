@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jig-dev/jig/consensus/raftconf"
+	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/internal/badinput"
 )
 
@@ -48,8 +48,8 @@ func randDuration(r *rand.Rand) time.Duration {
 	return time.Duration(r.Int64())
 }
 
-func randKnobs(r *rand.Rand) raftconf.Knobs {
-	var k raftconf.Knobs
+func randKnobs(r *rand.Rand) clusterconf.Knobs {
+	var k clusterconf.Knobs
 	if r.IntN(3) == 0 {
 		return k
 	}
@@ -85,15 +85,16 @@ func randFlags(r *rand.Rand) Flags {
 	f.UsesWith, f.UsesMetas, f.UsesRequests, f.UsesDynamicBatching = randText(r), randText(r), randText(r), randText(r)
 	f.LogFormat, f.LogLevel = randText(r), randText(r)
 	f.MaxMessageSize, f.GracePeriod = randInt(r), randDuration(r)
+	f.Tracing = Tracing{Enabled: r.IntN(2) == 0, ExporterHost: randText(r), ExporterPort: randInt(r)}
 	if r.IntN(2) == 0 {
 		f.Raft.ID, f.Raft.Dir, f.Raft.Addr = randText(r), randText(r), randText(r)
 		f.Raft.Join = r.IntN(2) == 0
-		f.Raft.Consistency = raftconf.Consistency(r.IntN(2))
+		f.Raft.Consistency = clusterconf.Consistency(r.IntN(2))
 		f.Raft.Knobs = randKnobs(r)
 		if n := r.IntN(4); n > 0 {
-			f.Raft.Peers = []raftconf.Peer{}
+			f.Raft.Peers = []clusterconf.Peer{}
 			for i := range n - 1 {
-				f.Raft.Peers = append(f.Raft.Peers, raftconf.Peer{ID: strconv.Itoa(i), RaftAddr: randText(r), WorkerAddr: randText(r)})
+				f.Raft.Peers = append(f.Raft.Peers, clusterconf.Peer{ID: strconv.Itoa(i), RaftAddr: randText(r), WorkerAddr: randText(r)})
 			}
 		}
 	}
@@ -154,7 +155,7 @@ func TestParseBadInput(t *testing.T) {
 // write: snake_case keys, duration strings, only the knobs that are set.
 func TestRaftConfigText(t *testing.T) {
 	f := Default()
-	f.Raft.Knobs = raftconf.Knobs{HeartbeatTimeout: 750 * time.Millisecond, SnapshotThreshold: 10}
+	f.Raft.Knobs = clusterconf.Knobs{HeartbeatTimeout: 750 * time.Millisecond, SnapshotThreshold: 10}
 	args := f.Args()
 	want := []string{"--raft-config", `{"heartbeat_timeout":"750ms","snapshot_threshold":10}`}
 	if !reflect.DeepEqual(args, want) {

@@ -85,17 +85,6 @@ func (c Config) Active() bool {
 	return c.Exporting() || c.Recorder != nil || c.Exporter != nil
 }
 
-// Args returns the command-line flags that hand this config to a child
-// `jig executor` process (nil when not exporting: a child's spans could
-// only reach a collector).
-func (c Config) Args() []string {
-	if !c.Exporting() || c.Exporter != nil {
-		return nil
-	}
-	host, port, _ := net.SplitHostPort(c.Endpoint())
-	return []string{"--tracing", "--traces-exporter-host", host, "--traces-exporter-port", port}
-}
-
 type state struct {
 	tp     *sdktrace.TracerProvider
 	tracer trace.Tracer

@@ -154,7 +154,7 @@ def jig_up(flow_yml, grpc_port):
 def build_example(folder):
     """Builds the Go executor in FOLDER (e.g. examples/typed) into
     bin/interop/ and returns the binary's path: a user executor is its own
-    worker binary (worker.Main), taking the same flags as `jig executor`."""
+    worker binary (workercmd.Main), taking the same flags as `jig executor`."""
     out = os.path.abspath(os.path.join('bin', 'interop', os.path.basename(folder.rstrip('/'))))
     subprocess.run([os.environ.get('GO', 'go'), 'build', '-o', out, './' + folder.rstrip('/')], check=True)
     return out

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workercmd"
 )
 
 // Upper upper-cases document texts.
@@ -55,5 +55,5 @@ func (u *Upper) PID(ctx context.Context, docs docarray.DocList, _ executors.Para
 }
 
 func main() {
-	worker.Main(func() executors.Executor { return &Upper{} })
+	workercmd.Main(func() executors.Executor { return &Upper{} })
 }

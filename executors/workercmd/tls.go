@@ -1,8 +1,9 @@
-package worker
+package workercmd
 
 import (
 	"crypto/tls"
 
+	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -13,7 +14,7 @@ import (
 // or with files that do not hold a matching certificate and key. A
 // standalone executor other machines' flows call uses them with
 // --auth-token, so the token does not cross the network in clear.
-func (f *Flags) tlsServerOptions() ([]grpc.ServerOption, error) {
+func tlsServerOptions(f *workerflags.Flags) ([]grpc.ServerOption, error) {
 	if f.SSLCertfile == "" && f.SSLKeyfile == "" {
 		return nil, nil
 	}

@@ -1,4 +1,4 @@
-package worker_test
+package workercmd_test
 
 import (
 	"bytes"
@@ -8,21 +8,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jig-dev/jig/executors/worker"
-	"github.com/spf13/pflag"
+	"github.com/jig-dev/jig/executors/workercmd"
+	"github.com/jig-dev/jig/executors/workerflags"
 )
 
 // TestJSONLogDurations: durations in a worker's JSON log are text, so the
 // engine re-emits took=383ms, not took=3.83e+08.
 func TestJSONLogDurations(t *testing.T) {
-	var f worker.Flags
-	fs := pflag.NewFlagSet("w", pflag.ContinueOnError)
-	f.Register(fs)
-	if err := fs.Parse([]string{"--log-format", "json"}); err != nil {
+	f, err := workerflags.Parse([]string{"--log-format", "json"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	l, err := f.NewLogger(&b)
+	l, err := workercmd.NewLogger(&f, &b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,15 +36,13 @@ func TestJSONLogDurations(t *testing.T) {
 
 // TestLogLevelEnv: $JIG_LOG_LEVEL is the default level; --log-level wins.
 func TestLogLevelEnv(t *testing.T) {
-	t.Setenv(worker.LogLevelEnv, "DEBUG")
+	t.Setenv(workerflags.LogLevelEnv, "DEBUG")
 	level := func(args ...string) bool {
-		var f worker.Flags
-		fs := pflag.NewFlagSet("w", pflag.ContinueOnError)
-		f.Register(fs)
-		if err := fs.Parse(args); err != nil {
+		f, err := workerflags.Parse(args)
+		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := f.NewLogger(&bytes.Buffer{})
+		l, err := workercmd.NewLogger(&f, &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,12 +54,9 @@ func TestLogLevelEnv(t *testing.T) {
 	if level("--log-level", "warn") {
 		t.Fatal("--log-level warn: debug is enabled")
 	}
-	t.Setenv(worker.LogLevelEnv, "loud")
-	var f worker.Flags
-	fs := pflag.NewFlagSet("w", pflag.ContinueOnError)
-	f.Register(fs)
-	fs.Parse(nil)
-	if _, err := f.NewLogger(&bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "JIG_LOG_LEVEL") {
+	t.Setenv(workerflags.LogLevelEnv, "loud")
+	f := workerflags.Default()
+	if _, err := workercmd.NewLogger(&f, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "JIG_LOG_LEVEL") {
 		t.Fatalf("a bad JIG_LOG_LEVEL: %v", err)
 	}
 }

@@ -1,11 +1,11 @@
-// Package raftconf holds the RAFT settings that travel outside a running
+// Package clusterconf holds the RAFT cluster settings that travel outside a running
 // node — on worker command lines (--raft-peers, --raft-config,
 // --read-consistency), in flow files (raft_configuration) and in exports —
 // as plain values: a shard's Peers, the Knobs and the read Consistency. It
 // does not import hashicorp/raft, so code that only writes or reads these
 // settings (the engine's planner, export, a worker built without RAFT
 // support) does not link RAFT. consensus.Config embeds Knobs.
-package raftconf
+package clusterconf
 
 import (
 	"bytes"

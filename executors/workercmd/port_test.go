@@ -1,4 +1,4 @@
-package worker_test
+package workercmd_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors"
-	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/executors/workerflags"
 )
 
 // portReader records the Runtime.Port it is given.
@@ -34,7 +34,7 @@ func init() {
 // child replicas) the executor's Runtime.Port is the port it serves on.
 func TestRuntimePortIsTheListenPort(t *testing.T) {
 	seenPort.Store(-1)
-	ready, stop := runWorker(t, &worker.Flags{Uses: "WorkerTestPort", Host: "127.0.0.1", Port: 0, GracePeriod: time.Second, LogLevel: "info", LogFormat: "text", MaxMessageSize: worker.DefaultMaxMessageSize})
+	ready, stop := runWorker(t, &workerflags.Flags{Uses: "WorkerTestPort", Host: "127.0.0.1", Port: 0, GracePeriod: time.Second, LogLevel: "info", LogFormat: "text"})
 	_, port, err := net.SplitHostPort(ready.Address)
 	if err != nil {
 		t.Fatal(err)
