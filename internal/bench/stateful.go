@@ -256,8 +256,8 @@ func waitStable(ctx context.Context, eng *engine.Engine, minTerm uint64) (raftVi
 
 // statefulFailover kills the leader and measures the time until another
 // replica reports itself leader of a later term (asking every replica's
-// RAFT admin service every 2 ms), and until Status shows it (the engine
-// polls replicas every 300 ms); against a bare cluster whose leader is
+// RAFT admin service every 2 ms), and until Status shows it (the replicas
+// push leader changes to the engine); against a bare cluster whose leader is
 // shut down, in alternation.
 func statefulFailover(ctx context.Context, r *runner, eng *engine.Engine) ([]Row, error) {
 	const name = "stateful/failover"
@@ -394,6 +394,6 @@ func statefulFailover(ctx context.Context, r *runner, eng *engine.Engine) ([]Row
 	a := ratioRow(name, "new leader ms", "ms", "bare raft", jigA, bare, &Target{On: "jig", Op: "<=", Value: limit, Source: design})
 	a.Note = fmt.Sprintf("engine.KillReplica on the leader until a replica reports itself leader of a later term (asked every 2 ms); bare: Shutdown of the leader until another member leads; target 3× election timeout (%s)", 3*consensus.DefaultElectionTimeout)
 	s := ratioRow(name, "seen in Status ms", "ms", "bare raft", jigS, bare, nil)
-	s.Note = "until engine.Status shows the new leader (its RAFT stats poller runs every 300 ms)"
+	s.Note = "until engine.Status shows the new leader (replicas push leader changes to the engine)"
 	return []Row{a, s}, nil
 }
