@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jig-dev/jig/internal/flowctl"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -318,7 +319,7 @@ func (c *Client) initGRPC(tlsCfg *tls.Config) error {
 		creds = credentials.NewTLS(tlsCfg)
 	}
 	max := c.opts.maxMessageSize
-	dopts := []grpc.DialOption{
+	dopts := append(flowctl.DialOptions(),
 		grpc.WithTransportCredentials(creds),
 		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) { return c.dial(ctx, "tcp", addr) }),
 		// A short reconnect backoff: after a gateway restart the channel
@@ -333,7 +334,7 @@ func (c *Client) initGRPC(tlsCfg *tls.Config) error {
 		// load balancer is noticed; jig's servers accept pings every
 		// second, so this never earns a GOAWAY "too_many_pings".
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-	}
+	)
 	if c.opts.token != "" {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer(c.opts.token)))
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/flowctl"
 	"github.com/jig-dev/jig/internal/grpcdecode"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
@@ -143,7 +144,8 @@ func NewServer(opts Options) (*Server, error) {
 // GOAWAY "too_many_pings").
 func ServerOptions(maxMsg int) []grpc.ServerOption {
 	// grpcdecode: a request that does not decode is INVALID_ARGUMENT.
-	return append(grpcdecode.ServerOptions(),
+	opts := append(grpcdecode.ServerOptions(), flowctl.ServerOptions()...)
+	return append(opts,
 		grpc.MaxRecvMsgSize(maxMsg),
 		grpc.MaxSendMsgSize(maxMsg),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
