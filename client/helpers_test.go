@@ -210,10 +210,10 @@ func (r *recorder) add(req *jinapb.DataRequestProto) {
 	if req.GetParameters() != nil {
 		s.params = req.GetParameters().AsMap()
 	}
-	docs := req.GetData().GetDocs().GetDocs()
+	docs, _ := executors.RequestDocs(req) // servers may hold them encoded (wire.Codec)
 	s.ndocs = len(docs)
 	if len(docs) > 0 {
-		s.firstID = docs[0].GetData()["id"].GetText()
+		s.firstID = docs[0].ID
 	}
 	r.mu.Lock()
 	r.reqs = append(r.reqs, s)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/proto/docarraypb"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
@@ -20,37 +21,51 @@ func (bytesCodec) Marshal(v any) ([]byte, error)   { return *v.(*[]byte), nil }
 func (bytesCodec) Unmarshal(b []byte, v any) error { *v.(*[]byte) = bytes.Clone(b); return nil }
 func (bytesCodec) Name() string                    { return "proto" }
 
-// TestPassThroughForwardsDocumentBytes sends documents encoded the way
-// protobuf never encodes them (each document's length a two-byte varint)
-// through two Echo executors: they come back byte for byte, which they
-// cannot if the gateway, the router or an executor decoded and encoded
-// them again.
-func TestPassThroughForwardsDocumentBytes(t *testing.T) {
-	eng := startFlow(t, "executors:\n  - {name: a, uses: builtin:Echo}\n  - {name: b, uses: builtin:Echo}\n")
-	var docs []byte
-	for _, text := range []string{"one", "two", "three"} {
-		doc, err := proto.Marshal(&docarraypb.DocProto{Data: map[string]*docarraypb.NodeProto{
-			"text": {Content: &docarraypb.NodeProto_Text{Text: text}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs = protowire.AppendTag(docs, 1, protowire.BytesType)
-		docs = append(docs, byte(len(doc))|0x80, 0) // non-minimal varint length
-		docs = append(docs, doc...)
+// oddDoc encodes a document (text, and tags {"keep": keep}) the way
+// protobuf never encodes it: its length is a two-byte varint where one
+// byte does. Decoding and encoding it again changes its bytes.
+func oddDoc(t *testing.T, text string, keep bool) []byte {
+	t.Helper()
+	doc, err := proto.Marshal(&docarraypb.DocProto{Data: map[string]*docarraypb.NodeProto{
+		"text": {Content: &docarraypb.NodeProto_Text{Text: text}},
+		"tags": {Content: &docarraypb.NodeProto_Dict{Dict: &docarraypb.DictOfAnyProto{Data: map[string]*docarraypb.NodeProto{
+			"keep": {Content: &docarraypb.NodeProto_Boolean{Boolean: keep}}}}}},
+	}})
+	if err != nil || len(doc) >= 128 {
+		t.Fatalf("test document: %v (%d bytes)", err, len(doc))
 	}
+	out := protowire.AppendTag(nil, 1, protowire.BytesType)
+	out = append(out, byte(len(doc))|0x80, 0) // non-minimal varint length
+	return append(out, doc...)
+}
+
+// sendRaw sends a request for /x carrying docs (an encoded DocListProto,
+// as docs) to the gateway and returns the answer's bytes.
+func sendRaw(t *testing.T, eng *engine.Engine, docs []byte) []byte {
+	t.Helper()
 	req, err := proto.Marshal(&jinapb.DataRequestProto{Header: &jinapb.HeaderProto{RequestId: "r", ExecEndpoint: proto.String("/x")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	data := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), docs)
 	req = protowire.AppendBytes(protowire.AppendTag(req, 4, protowire.BytesType), data)
-
-	cc := dial(t, eng.Addresses().GRPC)
 	var out []byte
+	cc := dial(t, eng.Addresses().GRPC)
 	if err := cc.Invoke(context.Background(), "/jina.JinaSingleDataRequestRPC/process_single_data", &req, &out, grpc.ForceCodec(bytesCodec{})); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(out, data) {
+	return out
+}
+
+// TestPassThroughForwardsDocumentBytes sends documents encoded the way
+// protobuf never encodes them through two Echo executors: they come back
+// byte for byte, which they cannot if the gateway, the router or an
+// executor decoded and encoded them again.
+func TestPassThroughForwardsDocumentBytes(t *testing.T) {
+	eng := startFlow(t, "executors:\n  - {name: a, uses: builtin:Echo}\n  - {name: b, uses: builtin:Echo}\n")
+	docs := append(append(oddDoc(t, "one", true), oddDoc(t, "two", true)...), oddDoc(t, "three", false)...)
+	out := sendRaw(t, eng, docs)
+	if !bytes.Contains(out, docs) {
 		t.Fatal("the documents were decoded and encoded again on the way")
 	}
 	var resp jinapb.DataRequestProto
@@ -66,5 +81,23 @@ func TestPassThroughForwardsDocumentBytes(t *testing.T) {
 	}
 	if len(names) != 3 || names[1] != "a" || names[2] != "b" {
 		t.Fatalf("routes %v: the request must have gone through both executors", names)
+	}
+}
+
+// TestWhenFilterForwardsKeptDocumentBytes: a `when:` on tags keeps the
+// matching documents as the bytes they came in.
+func TestWhenFilterForwardsKeptDocumentBytes(t *testing.T) {
+	eng := startFlow(t, "executors:\n  - name: a\n    uses: builtin:Echo\n    when: {tags__keep: {$eq: true}}\n")
+	one, two, three := oddDoc(t, "one", true), oddDoc(t, "two", false), oddDoc(t, "three", true)
+	out := sendRaw(t, eng, append(append(append([]byte{}, one...), two...), three...))
+	if !bytes.Contains(out, append(append([]byte{}, one...), three...)) || bytes.Contains(out, two) {
+		t.Fatal("want the kept documents as they came, and not the other")
+	}
+	var resp jinapb.DataRequestProto
+	if err := proto.Unmarshal(out, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetData().GetDocs().GetDocs(); len(got) != 2 || got[1].GetData()["text"].GetText() != "three" {
+		t.Fatalf("documents %v", got)
 	}
 }

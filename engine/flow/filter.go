@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -410,4 +411,35 @@ func normalize(v any) any {
 		}
 	}
 	return v
+}
+
+// Fields returns the top-level document fields the filter reads (the
+// first step of each condition's path: "tags" for tags__a__b), each once,
+// so the documents can be decoded only as far as the filter needs.
+func (f *Filter) Fields() []string {
+	if f == nil {
+		return nil
+	}
+	var out []string
+	var walk func(c cond)
+	walk = func(c cond) {
+		switch c := c.(type) {
+		case allOf:
+			for _, x := range c {
+				walk(x)
+			}
+		case anyOf:
+			for _, x := range c {
+				walk(x)
+			}
+		case not:
+			walk(c.c)
+		case fieldCond:
+			if !slices.Contains(out, c.path[0]) {
+				out = append(out, c.path[0])
+			}
+		}
+	}
+	walk(f.root)
+	return out
 }

@@ -199,13 +199,22 @@ func (w *walk) node(ctx context.Context, name string, in *jinapb.DataRequestProt
 	}
 	req := in
 	if d.When != nil {
-		docs, err := executors.RequestDocs(in)
+		// Documents still encoded are decoded only as far as the filter
+		// reads, and the kept ones forwarded as they came.
+		filtered, ok, err := wire.FilterDocs(in, d.When.Fields(), d.When.Match)
 		if err != nil {
 			return nil, status.Errorf(codes.InvalidArgument, "decode documents for %s: %v", name, err)
 		}
-		req = wire.Shallow(in)
-		if err := executors.SetRequestDocs(req, d.When.Apply(docs)); err != nil {
-			return nil, status.Errorf(codes.Internal, "encode documents for %s: %v", name, err)
+		req = filtered
+		if !ok {
+			docs, err := executors.RequestDocs(in)
+			if err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "decode documents for %s: %v", name, err)
+			}
+			req = wire.Shallow(in)
+			if err := executors.SetRequestDocs(req, d.When.Apply(docs)); err != nil {
+				return nil, status.Errorf(codes.Internal, "encode documents for %s: %v", name, err)
+			}
 		}
 	}
 	// Each deployment gets the client's parameters resolved for it (Jina's

@@ -71,6 +71,8 @@ type Options struct {
 	// it starts (e.g. the RAFT transport).
 	Register func(*grpc.Server)
 	// ServerOptions are appended to the server's own options (TLS, ...).
+	// Interceptors see requests as wire.Codec decodes them: documents may
+	// still be encoded (read them with executors.RequestDocs).
 	ServerOptions []grpc.ServerOption
 }
 
