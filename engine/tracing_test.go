@@ -83,7 +83,7 @@ func (st *spanTree) parentOf(parent, child tracetest.SpanStub) {
 func attr(s tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""
