@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +84,7 @@ func (st *spanTree) parentOf(parent, child tracetest.SpanStub) {
 func attr(s tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""
@@ -213,4 +214,35 @@ func TestTracingOff(t *testing.T) {
 	if tracing.Enabled() {
 		t.Fatal("tracing turned on")
 	}
+}
+
+// TestTracingHTTPTraceparent: over HTTP too, the caller's traceparent
+// header is the gateway span's parent and comes back with the gateway's.
+func TestTracingHTTPTraceparent(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	eng := startFlowIn(t, t.TempDir(), "jtype: Flow\nwith: {protocol: http}\nexecutors:\n  - {name: echo, uses: builtin:Echo}\n",
+		engine.Options{TraceExporter: exp})
+	traceID, tp := tracing.NewTraceparent()
+	req, err := http.NewRequest("POST", "http://"+eng.Addresses().HTTP+"/x", strings.NewReader(`{"data": [{"text": "ok"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(tracing.TraceparentKey, tp)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(res.Header.Get(tracing.TraceparentKey), traceID) {
+		t.Fatalf("status %d, traceparent %q, want one of trace %s", res.StatusCode, res.Header.Get(tracing.TraceparentKey), traceID)
+	}
+	st := traceOf(t, exp, traceID)
+	gw := st.one("gateway /x")
+	if !gw.Parent.IsRemote() || gw.Parent.SpanID().String() != strings.Split(tp, "-")[2] {
+		t.Errorf("gateway parent %v", gw.Parent)
+	}
+	call := st.one("call echo/rep-0")
+	st.parentOf(st.one("deployment echo"), call)
+	st.parentOf(call, st.one("executor echo /x"))
 }

@@ -72,7 +72,7 @@ func (r *Recorder) OnEnd(s sdktrace.ReadOnlySpan) {
 	if attrs := s.Attributes(); len(attrs) > 0 {
 		rec.Attrs = make(map[string]string, len(attrs))
 		for _, a := range attrs {
-			rec.Attrs[string(a.Key)] = a.Value.Emit()
+			rec.Attrs[string(a.Key)] = a.Value.String()
 		}
 	}
 	r.mu.Lock()
