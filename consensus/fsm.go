@@ -67,12 +67,13 @@ type fsm struct {
 	mu    sync.RWMutex
 	peers map[string]Peer // announced through the log
 
-	// local maps the first byte of the Data of a write submitted on this
-	// node to its handoff: raft gives the leader's FSM the very slice
-	// ApplyLog got, so the leader applies the request it already has
-	// instead of decoding its own bytes. Followers, replays and restarted
-	// nodes never find their entries here and decode.
-	local sync.Map // *byte -> *handoff
+	// local maps the entryKey of each write submitted on this node to its
+	// handoff: the leader's fast path (see entryKey).
+	local sync.Map // entryKey -> *handoff
+	// handedOff and decoded count the writes applied by each path: the
+	// request the submitter lent (the leader's fast path), or one decoded
+	// from the entry (followers, replays, revoked loans).
+	handedOff, decoded atomic.Uint64
 
 	applies   atomic.Uint64 // writes applied to the executor
 	lastIndex atomic.Uint64 // log index of the last write applied
@@ -102,6 +103,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case "":
 		if h := f.claim(l.Data); h != nil {
 			defer close(h.done)
+			f.handedOff.Add(1)
 			return f.applyWrite(l.Index, h.req)
 		}
 		req := &jinapb.DataRequestProto{}
@@ -109,6 +111,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 			f.logger.Error("cannot decode write entry; skipped on every replica", "index", l.Index, "err", err)
 			return fmt.Errorf("%w: index %d: %w", ErrBadEntry, l.Index, err)
 		}
+		f.decoded.Add(1)
 		// Nobody waits for this entry's response: it was submitted on
 		// another member (or by an earlier leadership of this one), whose
 		// submitter claimed it there. Apply it without building one.
@@ -141,6 +144,30 @@ func (f *fsm) applyWrite(index uint64, req *jinapb.DataRequestProto) *jinapb.Dat
 	return resp
 }
 
+// entryKey names the bytes of a write submitted on this node by the memory
+// they live in: the address of the first byte and the length.
+// hashicorp/raft hands the leader's FSM the very Data slice ApplyLog was
+// given (it copies the raft.Log struct, not the bytes), so the FSM finds
+// the request the submitter already holds by the key of the slice it
+// submitted, and applies it without decoding its own bytes. Keys are only
+// compared on the node that made them: followers, replays and restarted
+// processes build new slices and never match; were raft to copy the bytes,
+// nothing would match either and every write would be decoded, which is
+// slower, never wrong. The length guards against a later slice reusing the
+// first byte of a freed one with other contents.
+type entryKey struct {
+	first *byte
+	n     int
+}
+
+// keyOf is the entryKey of data; empty data has none (ok false).
+func keyOf(data []byte) (k entryKey, ok bool) {
+	if len(data) == 0 {
+		return entryKey{}, false
+	}
+	return entryKey{first: &data[0], n: len(data)}, true
+}
+
 // handoff lends a request submitted on this node to its FSM. Exactly one
 // side wins the state: the FSM claims it (and closes done after applying),
 // or the submitter revokes it when it stops waiting, so the FSM never uses
@@ -155,11 +182,11 @@ type handoff struct {
 // must be called when the submitter stops waiting: it revokes the loan, or
 // waits for the FSM to finish with req if it already claimed it.
 func (f *fsm) lend(data []byte, req *jinapb.DataRequestProto) (end func()) {
-	if len(data) == 0 {
+	key, ok := keyOf(data)
+	if !ok {
 		return func() {}
 	}
 	h := &handoff{req: req, done: make(chan struct{})}
-	key := &data[0]
 	f.local.Store(key, h)
 	return func() {
 		f.local.CompareAndDelete(key, h)
@@ -170,10 +197,11 @@ func (f *fsm) lend(data []byte, req *jinapb.DataRequestProto) (end func()) {
 }
 
 func (f *fsm) claim(data []byte) *handoff {
-	if len(data) == 0 {
+	key, ok := keyOf(data)
+	if !ok {
 		return nil
 	}
-	v, ok := f.local.LoadAndDelete(&data[0])
+	v, ok := f.local.LoadAndDelete(key)
 	if !ok {
 		return nil
 	}
