@@ -13,21 +13,13 @@ import (
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
 	"github.com/jig-dev/jig/consensus/clusterconf"
+	"github.com/jig-dev/jig/internal/bareraft"
 )
 
-// Bare is a hashicorp/raft member built the way NewNode builds one — the
-// raft.Config of the same knobs, the same TCP transport (stream layer,
-// pool and timeout) and the same raft-wal log and stable store and file
-// snapshot store under Dir — around a caller's state machine instead of
-// the executor FSM, and with none of Node's layers (forwarding, reads,
-// peer announcements, catch-up, stats). It is the baseline the benchmarks
-// hold jig's consensus layer to (docs/ARCHITECTURE.md, quality bars:
-// stateful writes ≥ 0.8× a bare hashicorp/raft cluster with the same store
-// and transport). Replicas use Node.
-type Bare struct {
-	// Raft is the member; apply writes to it with Raft.Apply.
-	Raft *raft.Raft
-
+// bare is a hashicorp/raft member built the way NewNode builds one, the
+// benchmark baseline internal/bareraft hands out (see there).
+type bare struct {
+	raft *raft.Raft
 	tr   *raft.NetworkTransport
 	wal  *raftwal.WAL
 	meta *metadb.BoltMetaDB
@@ -36,11 +28,24 @@ type Bare struct {
 	err  error
 }
 
-// NewBare starts a bare member. It uses cfg's ID, Dir, Listener (or
+func init() { bareraft.Register(startBare) }
+
+// startBare implements bareraft.Starter with Node's transport, stores and
+// raft.Config.
+func startBare(bc bareraft.Config, fsm raft.FSM) (*bareraft.Member, error) {
+	cfg := Config{ID: bc.ID, Dir: bc.Dir, Listener: bc.Listener, BindAddr: bc.BindAddr, Peers: bc.Peers, Knobs: bc.Knobs, Logger: bc.Logger}
+	b, err := newBare(cfg, fsm)
+	if err != nil {
+		return nil, err
+	}
+	return &bareraft.Member{Raft: b.raft, Addr: string(b.tr.LocalAddr()), Shutdown: b.shutdown}, nil
+}
+
+// newBare starts a bare member. It uses cfg's ID, Dir, Listener (or
 // BindAddr), Peers (their RaftAddr: a bare member has no address book)
 // and RAFT knobs; Instance, Forwarder and Join are ignored. It bootstraps
 // the cluster with Peers when Dir holds no state.
-func NewBare(cfg Config, fsm raft.FSM) (b *Bare, err error) {
+func newBare(cfg Config, fsm raft.FSM) (b *bare, err error) {
 	cfg.setDefaults()
 	logger := cfg.Logger
 	if logger == nil {
@@ -67,13 +72,13 @@ func NewBare(cfg Config, fsm raft.FSM) (b *Bare, err error) {
 		}
 		return nil, err
 	}
-	b = &Bare{}
+	b = &bare{}
 	defer func() {
 		if err != nil {
 			if b.tr == nil {
 				lis.Close()
 			}
-			b.Shutdown()
+			b.shutdown()
 		}
 	}()
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
@@ -95,7 +100,7 @@ func NewBare(cfg Config, fsm raft.FSM) (b *Bare, err error) {
 	}
 	rc := cfg.raftConfig()
 	rc.Logger = newHCLog(logger, "raft")
-	if b.Raft, err = raft.NewRaft(rc, fsm, b.wal, b.wal, snaps, b.tr); err != nil {
+	if b.raft, err = raft.NewRaft(rc, fsm, b.wal, b.wal, snaps, b.tr); err != nil {
 		return b, fmt.Errorf("bare raft: start: %w", err)
 	}
 	if !hasState {
@@ -107,23 +112,20 @@ func NewBare(cfg Config, fsm raft.FSM) (b *Bare, err error) {
 			}
 			conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(addr)})
 		}
-		if err := b.Raft.BootstrapCluster(conf).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		if err := b.raft.BootstrapCluster(conf).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 			return b, fmt.Errorf("bare raft: bootstrap: %w", err)
 		}
 	}
 	return b, nil
 }
 
-// Addr is the member's RAFT transport address.
-func (b *Bare) Addr() string { return string(b.tr.LocalAddr()) }
-
-// Shutdown stops the member and closes its transport and stores, as
+// shutdown stops the member and closes its transport and stores, as
 // Node.Shutdown does. It is safe to call more than once.
-func (b *Bare) Shutdown() error {
+func (b *bare) shutdown() error {
 	b.once.Do(func() {
 		var errs []error
-		if b.Raft != nil {
-			if err := b.Raft.Shutdown().Error(); err != nil {
+		if b.raft != nil {
+			if err := b.raft.Shutdown().Error(); err != nil {
 				errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
 			}
 		}
@@ -145,21 +147,3 @@ func (b *Bare) Shutdown() error {
 	})
 	return b.err
 }
-
-// NopFSM is a state machine that applies nothing and snapshots nothing:
-// with it, a Bare cluster measures RAFT itself.
-type NopFSM struct{}
-
-// Apply implements raft.FSM.
-func (NopFSM) Apply(*raft.Log) any { return nil }
-
-// Snapshot implements raft.FSM.
-func (NopFSM) Snapshot() (raft.FSMSnapshot, error) { return nopSnapshot{}, nil }
-
-// Restore implements raft.FSM.
-func (NopFSM) Restore(rc io.ReadCloser) error { return rc.Close() }
-
-type nopSnapshot struct{}
-
-func (nopSnapshot) Persist(s raft.SnapshotSink) error { return s.Close() }
-func (nopSnapshot) Release()                          {}

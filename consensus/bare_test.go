@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-
+	"github.com/jig-dev/jig/internal/bareraft"
 	"github.com/jig-dev/jig/internal/waitfor"
 )
 
@@ -53,19 +53,18 @@ func TestBareClusterReplicatesAndRestarts(t *testing.T) {
 		lis = append(lis, l)
 		peers = append(peers, Peer{ID: fmt.Sprint(i), RaftAddr: l.Addr().String()})
 	}
-	members := make([]*Bare, 3)
+	members := make([]*bareraft.Member, 3)
 	fsms := make([]*countFSM, 3)
 	start := func(i int, l net.Listener) {
 		t.Helper()
-		cfg := DefaultConfig()
-		cfg.ID, cfg.Dir, cfg.Listener, cfg.Peers = peers[i].ID, filepath.Join(dir, peers[i].ID), l, peers
+		cfg := bareraft.Config{ID: peers[i].ID, Dir: filepath.Join(dir, peers[i].ID), Listener: l, Peers: peers}
 		fsms[i] = &countFSM{}
-		b, err := NewBare(cfg, fsms[i])
+		b, err := bareraft.Start(cfg, fsms[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.Addr() != peers[i].RaftAddr {
-			t.Fatalf("member %d listens on %s, want %s", i, b.Addr(), peers[i].RaftAddr)
+		if b.Addr != peers[i].RaftAddr {
+			t.Fatalf("member %d listens on %s, want %s", i, b.Addr, peers[i].RaftAddr)
 		}
 		members[i] = b
 	}
@@ -138,12 +137,12 @@ func TestBareClusterReplicatesAndRestarts(t *testing.T) {
 }
 
 func TestNewBareRejectsIncompleteConfig(t *testing.T) {
-	cfg := DefaultConfig()
-	if _, err := NewBare(cfg, &countFSM{}); err == nil {
+	var cfg bareraft.Config
+	if _, err := bareraft.Start(cfg, &countFSM{}); err == nil {
 		t.Fatal("NewBare without ID and Dir succeeded")
 	}
 	cfg.ID, cfg.Dir = "0", t.TempDir()
-	if _, err := NewBare(cfg, &countFSM{}); err == nil {
+	if _, err := bareraft.Start(cfg, &countFSM{}); err == nil {
 		t.Fatal("NewBare without an address succeeded")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -151,7 +150,7 @@ func TestNewBareRejectsIncompleteConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Listener = l
-	if _, err := NewBare(cfg, nil); err == nil {
+	if _, err := bareraft.Start(cfg, nil); err == nil {
 		t.Fatal("NewBare without a state machine succeeded")
 	}
 	// The listener was closed on the way out.

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/jig-dev/jig/internal/bareraft"
 	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
@@ -188,7 +189,7 @@ func BenchmarkBareRaft3(b *testing.B) {
 		c.ID = id
 		rc := c.raftConfig()
 		rc.Logger = newHCLog(discard, "raft")
-		r, err := raft.NewRaft(rc, NopFSM{}, wal, wal, snaps, tr)
+		r, err := raft.NewRaft(rc, bareraft.NopFSM{}, wal, wal, snaps, tr)
 		if err != nil {
 			b.Fatal(err)
 		}

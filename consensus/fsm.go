@@ -67,12 +67,13 @@ type fsm struct {
 	mu    sync.RWMutex
 	peers map[string]Peer // announced through the log
 
-	// local maps the first byte of the Data of a write submitted on this
-	// node to its handoff: raft gives the leader's FSM the very slice
-	// ApplyLog got, so the leader applies the request it already has
-	// instead of decoding its own bytes. Followers, replays and restarted
-	// nodes never find their entries here and decode.
-	local sync.Map // *byte -> *handoff
+	// local maps the entryKey of each entry submitted on this node to its
+	// handoff: the leader's fast path (see entryKey).
+	local sync.Map // entryKey -> *handoff
+	// handedOff and decoded count the writes applied by each path: a
+	// request its submitter lent (the leader's fast path), or one decoded
+	// from the entry (followers, replays, revoked loans).
+	handedOff, decoded atomic.Uint64
 
 	applies   atomic.Uint64 // writes applied to the executor
 	lastIndex atomic.Uint64 // log index of the last write applied
@@ -165,17 +166,45 @@ func (f *fsm) applyBytes(index uint64, data []byte) error {
 		f.logger.Error("cannot decode write entry; skipped on every replica", "index", index, "err", err)
 		return fmt.Errorf("%w: index %d: %w", ErrBadEntry, index, err)
 	}
+	f.decoded.Add(1)
 	f.inst.Apply(context.Background(), req)
 	f.applies.Add(1)
 	f.lastIndex.Store(index)
 	return nil
 }
 
+// applyWrite applies a request its submitter lent (the fast path) and
+// returns the executor's response for it.
 func (f *fsm) applyWrite(index uint64, req *jinapb.DataRequestProto) *jinapb.DataRequestProto {
+	f.handedOff.Add(1)
 	resp := f.inst.Process(context.Background(), req)
 	f.applies.Add(1)
 	f.lastIndex.Store(index)
 	return resp
+}
+
+// entryKey names the bytes of an entry submitted on this node by the
+// memory they live in: the address of the first byte and the length.
+// hashicorp/raft hands the leader's FSM the very Data slice ApplyLog was
+// given (it copies the raft.Log struct, not the bytes), so the FSM finds
+// the requests the submitter already holds by the key of the slice it
+// submitted, and applies them without decoding its own bytes. Keys are
+// only compared on the node that made them: followers, replays and
+// restarted processes build new slices and never match; were raft to copy
+// the bytes, nothing would match either and every write would be decoded,
+// which is slower, never wrong. The length guards against a later slice
+// reusing the first byte of a freed one with other contents.
+type entryKey struct {
+	first *byte
+	n     int
+}
+
+// keyOf is the entryKey of data; empty data has none (ok false).
+func keyOf(data []byte) (k entryKey, ok bool) {
+	if len(data) == 0 {
+		return entryKey{}, false
+	}
+	return entryKey{first: &data[0], n: len(data)}, true
 }
 
 // handoff lends the requests of an entry submitted on this node to its
@@ -188,7 +217,8 @@ type handoff struct {
 	reqs  []*jinapb.DataRequestProto
 	state []atomic.Int32 // per request: 0 lent, 1 claimed by the FSM, 2 revoked
 	done  chan struct{}  // closed by the FSM after applying a claimed entry
-	key   *byte          // &Data[0] of the entry, once lent
+	key   entryKey       // the entry's key, once lent
+	lent  bool
 }
 
 func newHandoff(reqs []*jinapb.DataRequestProto) *handoff {
@@ -206,17 +236,15 @@ func (h *handoff) revoke(i int) {
 // lend registers h as the decoded form of the entry whose Data is data.
 // unlend must follow when the submitter stops waiting for the entry.
 func (f *fsm) lend(data []byte, h *handoff) {
-	if len(data) == 0 {
-		return
+	if h.key, h.lent = keyOf(data); h.lent {
+		f.local.Store(h.key, h)
 	}
-	h.key = &data[0]
-	f.local.Store(h.key, h)
 }
 
 // unlend ends a loan: every request not claimed is revoked, and a claimed
 // entry is waited for, so the submitter owns its requests again.
 func (f *fsm) unlend(h *handoff) {
-	if h.key != nil {
+	if h.lent {
 		f.local.CompareAndDelete(h.key, h)
 	}
 	for i := range h.reqs {
@@ -228,10 +256,11 @@ func (f *fsm) unlend(h *handoff) {
 // submitted on this node; the caller claims its slots with take and must
 // close done when the entry is applied.
 func (f *fsm) claim(data []byte) *handoff {
-	if len(data) == 0 {
+	key, ok := keyOf(data)
+	if !ok {
 		return nil
 	}
-	v, ok := f.local.LoadAndDelete(&data[0])
+	v, ok := f.local.LoadAndDelete(key)
 	if !ok {
 		return nil
 	}

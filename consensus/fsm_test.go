@@ -192,13 +192,30 @@ func TestFSMLeaderHandoff(t *testing.T) {
 	if s := StateOf(inst); s.Data["from-object"] != "1" || s.Data["from-bytes"] != "" {
 		t.Fatalf("leader did not use its request: %+v", s)
 	}
+	if f.handedOff.Load() != 1 || f.decoded.Load() != 0 {
+		t.Fatalf("paths: handed off %d, decoded %d; want the fast path once", f.handedOff.Load(), f.decoded.Load())
+	}
+	// The same bytes in another slice (a follower, a replay) are decoded.
+	copied := append([]byte(nil), data...)
+	end = lendAll(f, data, PutReq("from-object-again", "1"))
+	f.Apply(&raft.Log{Index: 2, Data: copied})
+	end()
+	if s := StateOf(inst); s.Data["from-object-again"] != "" || f.decoded.Load() != 1 || f.handedOff.Load() != 1 {
+		t.Fatalf("a copy took the fast path: %+v, handed off %d, decoded %d", s, f.handedOff.Load(), f.decoded.Load())
+	}
+	// A shorter slice starting at the same byte is other data.
+	end = lendAll(f, data, PutReq("from-object-again", "1"))
+	if f.claim(data[:len(data)-1]) != nil {
+		t.Fatal("a prefix of the lent bytes was claimed")
+	}
+	end()
 	// A revoked loan (the submitter gave up) makes the FSM decode.
 	data2 := marshal(t, PutReq("late", "2"))
 	end = lendAll(f, data2, PutReq("revoked", "2"))
 	end()
-	f.Apply(&raft.Log{Index: 2, Data: data2})
-	if s := StateOf(inst); s.Data["late"] != "2" || s.Data["revoked"] != "" {
-		t.Fatalf("revoked request used: %+v", s)
+	f.Apply(&raft.Log{Index: 3, Data: data2})
+	if s := StateOf(inst); s.Data["late"] != "2" || s.Data["revoked"] != "" || f.decoded.Load() != 2 {
+		t.Fatalf("revoked request used: %+v (decoded %d)", s, f.decoded.Load())
 	}
 	// A claimed loan makes the submitter wait until the FSM is done.
 	data3 := marshal(t, PutReq("x", "3"))

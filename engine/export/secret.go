@@ -34,7 +34,7 @@ const (
 	composeSecret     = "jig-flow-secret"
 	composeSecretPath = "/run/secrets/" + composeSecret
 	// workerTokenFileEnv is the worker's variable naming its token file
-	// (executors/worker.AuthTokenFileEnv).
+	// (executors/workerflags.AuthTokenFileEnv).
 	workerTokenFileEnv = "JIG_AUTH_TOKEN_FILE"
 )
 

@@ -4,8 +4,10 @@
 // JinaRPC stream, grpc.health.v1 and server reflection).
 //
 // The engine runs it in-process for built-in executors and as a child
-// process (`jig executor`, or a user executor's own main calling Main) for
-// executors in their own folders.
+// process (`jig executor`, or a user executor's own main calling
+// executors/workercmd.Main) for executors in their own folders. This
+// package is the server only: the command line is executors/workerflags,
+// the process executors/workercmd, RAFT wiring executors/workerraft.
 package worker
 
 import (

@@ -170,6 +170,9 @@ type scenario struct {
 	name  string
 	cases []string
 	run   func(ctx context.Context, r *runner, want func(string) bool) ([]Row, error)
+	// optIn scenarios (minutes long) run only when Options.Scenarios
+	// selects them, never in a run of every case.
+	optIn bool
 }
 
 func scenarios() []scenario {
@@ -184,6 +187,7 @@ func scenarios() []scenario {
 		userExecScenario(),
 		largeScenario(),
 		tracingScenario(),
+		coldBuildScenario(),
 	}
 }
 
@@ -222,6 +226,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	r := &runner{o: o}
 	var failed []string
 	for _, s := range scenarios() {
+		if s.optIn && len(o.Scenarios) == 0 {
+			continue
+		}
 		any := false
 		for _, c := range s.cases {
 			any = any || selected(c)

@@ -13,6 +13,7 @@ import (
 	"github.com/jig-dev/jig/engine"
 	"github.com/jig-dev/jig/engine/events"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/bareraft"
 	"google.golang.org/grpc"
 )
 
@@ -45,7 +46,7 @@ executors:
 
 // --- a bare hashicorp/raft cluster -----------------------------------
 
-// bareCluster is three consensus.Bare members on loopback: hashicorp/raft
+// bareCluster is three bareraft members on loopback: hashicorp/raft
 // with the raft.Config, TCP transport and raft-wal and file snapshot
 // stores jig's consensus.Node uses (built by the same code), at the same
 // knobs the engine gives a stateful deployment, around a no-op state
@@ -56,7 +57,7 @@ type bareCluster struct {
 }
 
 type bareMember struct {
-	b    *consensus.Bare
+	b    *bareraft.Member
 	r    *raft.Raft
 	down bool
 }
@@ -84,9 +85,8 @@ func startBare(dir string) (c *bareCluster, err error) {
 		peers = append(peers, consensus.Peer{ID: fmt.Sprint(i), RaftAddr: l.Addr().String()})
 	}
 	for i, l := range lis {
-		cfg := c.cfg
-		cfg.ID, cfg.Dir, cfg.Listener, cfg.Peers = peers[i].ID, filepath.Join(dir, peers[i].ID), l, peers
-		b, err := consensus.NewBare(cfg, consensus.NopFSM{})
+		cfg := bareraft.Config{ID: peers[i].ID, Dir: filepath.Join(dir, peers[i].ID), Listener: l, Peers: peers, Knobs: c.cfg.Knobs}
+		b, err := bareraft.Start(cfg, bareraft.NopFSM{})
 		if err != nil {
 			for _, l := range lis[i+1:] {
 				l.Close()
@@ -212,7 +212,7 @@ func statefulWrites(ctx context.Context, r *runner, st *stack, eng *engine.Engin
 		return Row{}, err
 	}
 	row := ratioRow(name, "writes/s", "writes/s", "bare raft", figures(ss[0], sample.rate), figures(ss[1], sample.rate), atLeast(0.8, design))
-	row.Note = fmt.Sprintf("%d writers of 8 docs; jig: client → gateway → the leader replica (as the engine last saw it; a follower would forward) → RAFT → SimpleIndexer applied on 3 replicas; bare: raft.Apply of the same bytes on the leader, no-op FSM, same raft-wal store, TCP transport and knobs (consensus.Bare)", statefulWriters)
+	row.Note = fmt.Sprintf("%d writers of 8 docs; jig: client → gateway → the leader replica (as the engine last saw it; a follower would forward) → RAFT → SimpleIndexer applied on 3 replicas; bare: raft.Apply of the same bytes on the leader, no-op FSM, same raft-wal store, TCP transport and knobs (internal/bareraft)", statefulWriters)
 	return row, nil
 }
 
