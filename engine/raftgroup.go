@@ -143,7 +143,7 @@ func (g *raftGroup) dropPeer(s, r int) {
 	closeListeners(m.lis)
 	g.members[s] = g.members[s][:r]
 	g.mu.Unlock()
-	g.observe(s, r, replicaRole{}) // recount the shard's leader
+	g.observe(s, r, nil, replicaRole{}) // recount the shard's leader
 }
 
 // newPeer picks the addresses of replica r of shard s: the flow's port and
@@ -324,6 +324,13 @@ func (g *raftGroup) peer(s, r int) (consensus.Peer, bool) {
 	return consensus.Peer{}, false
 }
 
+// member returns replica r of shard s, nil if there is none.
+func (g *raftGroup) member(s, r int) *member {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.memberLocked(s, r)
+}
+
 // memberLocked returns replica r of shard s, nil if there is none; g.mu
 // is held.
 func (g *raftGroup) memberLocked(s, r int) *member {
@@ -370,12 +377,13 @@ func (g *raftGroup) attach(s, r int, join bool, onRepair func(consensus.Repair))
 		// Subscribed before reading the current state, so no change is
 		// missed; the channel closes when the node shuts down.
 		evs, cancel := node.Subscribe(64)
-		g.observeEvent(s, r, node.Current())
+		m := g.member(s, r)
+		g.observeEvent(s, r, m, node.Current())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			for ev := range evs {
-				g.observeEvent(s, r, ev)
+				g.observeEvent(s, r, m, ev)
 			}
 		}()
 		return func() {
@@ -384,7 +392,7 @@ func (g *raftGroup) attach(s, r int, join bool, onRepair func(consensus.Repair))
 			}
 			cancel()
 			<-done
-			g.observe(s, r, replicaRole{role: status.Unknown})
+			g.observe(s, r, m, replicaRole{role: status.Unknown})
 		}, nil
 	}
 }
@@ -495,11 +503,10 @@ func (g *raftGroup) watchLocked(s, r int) {
 	ctx, cancel := context.WithCancel(g.ctx)
 	m := g.members[s][r]
 	m.stop = cancel
-	kick, addr := m.kick, m.peer.WorkerAddr
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		g.watch(ctx, s, r, addr, kick)
+		g.watch(ctx, s, r, m)
 	}()
 }
 
@@ -507,17 +514,18 @@ func (g *raftGroup) watchLocked(s, r int) {
 // breaks when the replica stops; then its state is unknown until the
 // replica is back (ready wakes it; a growing backoff bounds the retries
 // meanwhile).
-func (g *raftGroup) watch(ctx context.Context, s, r int, addr string, kick <-chan struct{}) {
+func (g *raftGroup) watch(ctx context.Context, s, r int, m *member) {
+	addr, kick := m.peer.WorkerAddr, m.kick // fixed for the member's life
 	const minBackoff, maxBackoff = 50 * time.Millisecond, 2 * time.Second
 	backoff := minBackoff
 	for {
 		if c, err := g.admin(addr); err == nil {
 			_ = c.Watch(ctx, func(ev consensus.Event) {
 				backoff = minBackoff
-				g.observeEvent(s, r, ev)
+				g.observeEvent(s, r, m, ev)
 			})
 		}
-		g.observe(s, r, replicaRole{role: status.Unknown})
+		g.observe(s, r, m, replicaRole{role: status.Unknown})
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -532,23 +540,31 @@ func (g *raftGroup) watch(ctx context.Context, s, r int, addr string, kick <-cha
 	}
 }
 
-func (g *raftGroup) observeEvent(s, r int, ev consensus.Event) {
-	g.observe(s, r, replicaRole{role: status.ParseRole(ev.State), term: ev.Term})
+func (g *raftGroup) observeEvent(s, r int, m *member, ev consensus.Event) {
+	g.observe(s, r, m, replicaRole{role: status.ParseRole(ev.State), term: ev.Term})
 }
 
 // observe records what replica r of shard s said about itself and, when
 // that changes who leads the shard (the replica that says Leader in the
 // newest term any replica led), wakes leader waiters and publishes the
 // change.
-func (g *raftGroup) observe(s, r int, rr replicaRole) {
+//
+// m is the member the news is about: news about a member that left (a
+// watcher or node ending after scale-down, its slot maybe reused since)
+// is dropped; nil means whoever is replica r.
+func (g *raftGroup) observe(s, r int, m *member, rr replicaRole) {
 	cfg := g.config()
 	g.mu.Lock()
 	if s >= len(g.members) {
 		g.mu.Unlock()
 		return
 	}
-	if m := g.memberLocked(s, r); m != nil {
-		m.role = rr
+	switch cur := g.memberLocked(s, r); {
+	case cur != nil && (m == nil || m == cur):
+		cur.role = rr
+	case m != nil:
+		g.mu.Unlock()
+		return
 	}
 	if rr.role == status.Leader {
 		g.top[s] = max(g.top[s], rr.term)

@@ -56,15 +56,15 @@ func TestRaftGroupLeaderIsTheNewestTerm(t *testing.T) {
 	if g.leaderOf(0) != -1 {
 		t.Fatalf("leader %d before any news", g.leaderOf(0))
 	}
-	g.observe(0, 0, replicaRole{role: status.Leader, term: 2})
-	g.observe(0, 1, replicaRole{role: status.Follower, term: 2})
+	g.observe(0, 0, nil, replicaRole{role: status.Leader, term: 2})
+	g.observe(0, 1, nil, replicaRole{role: status.Follower, term: 2})
 	if !g.isLeader(0, 0) || g.isLeader(0, 1) {
 		t.Fatal("replica 0 should lead term 2")
 	}
 	// Replica 2 wins term 3 while 0 still believes it leads.
 	waited := make(chan int, 1)
 	go func() { l, _ := g.waitLeader(context.Background(), 0, 0, time.Minute); waited <- l }()
-	g.observe(0, 2, replicaRole{role: status.Leader, term: 3})
+	g.observe(0, 2, nil, replicaRole{role: status.Leader, term: 3})
 	if l := <-waited; l != 2 {
 		t.Fatalf("waitLeader woke with %d, want 2", l)
 	}
@@ -75,12 +75,23 @@ func TestRaftGroupLeaderIsTheNewestTerm(t *testing.T) {
 	if st := g.status(0, 0); st.State != status.Unknown {
 		t.Fatalf("deposed leader shown as %s", st.State)
 	}
-	g.observe(0, 2, replicaRole{role: status.Unknown})
-	g.observe(0, 0, replicaRole{role: status.Follower, term: 3})
+	g.observe(0, 2, nil, replicaRole{role: status.Unknown})
+	g.observe(0, 0, nil, replicaRole{role: status.Follower, term: 3})
 	if g.leaderOf(0) != -1 {
 		t.Fatalf("leader %d after the leader went away", g.leaderOf(0))
 	}
 	if got := announced(); len(got) != 3 || got[0] != "rep-0" || got[1] != "rep-2" || got[2] != "" {
 		t.Fatalf("announced %q, want rep-0, rep-2, then none", got)
+	}
+	// News from a member that left is dropped, even once its slot is
+	// reused (a watcher ending after a scale-down and up).
+	gone := g.members[0][2]
+	g.dropPeer(0, 2)
+	g.mu.Lock()
+	g.members[0] = append(g.members[0], &member{kick: make(chan struct{}, 1)})
+	g.mu.Unlock()
+	g.observe(0, 2, gone, replicaRole{role: status.Leader, term: 9})
+	if g.leaderOf(0) != -1 || g.members[0][2].role.role != "" {
+		t.Fatalf("a departed member's news was taken: leader %d, role %q", g.leaderOf(0), g.members[0][2].role.role)
 	}
 }
