@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/jig-dev/jig/internal/flowctl"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -87,10 +86,10 @@ type GRPCForwarder struct {
 // credentials (loopback; pass grpc.WithTransportCredentials to override),
 // 256 MiB message limits and any further opts.
 func NewGRPCForwarder(opts ...grpc.DialOption) *GRPCForwarder {
-	base := append(flowctl.DialOptions(),
+	base := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxForwardMessageSize), grpc.MaxCallSendMsgSize(maxForwardMessageSize)),
-	)
+	}
 	return &GRPCForwarder{opts: append(base, opts...), conns: map[string]*grpc.ClientConn{}}
 }
 

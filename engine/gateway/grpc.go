@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/jig-dev/jig/internal/auth"
+	"github.com/jig-dev/jig/internal/flowctl"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -68,7 +69,9 @@ func NewGRPC(b Backend, opts GRPCOptions) *GRPC {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	g := &GRPC{backend: b, health: health.NewServer(), prefetch: opts.Prefetch, logger: opts.Logger}
-	sopts := append([]grpc.ServerOption(nil), opts.ServerOptions...)
+	// Windows and buffers for streams of large batches (see flowctl);
+	// opts.ServerOptions come after, so a caller's choice wins.
+	sopts := append(flowctl.ServerOptions(), opts.ServerOptions...)
 	if opts.Token != "" {
 		sopts = append(sopts,
 			grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors/worker"
-	"github.com/jig-dev/jig/internal/flowctl"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -39,7 +38,7 @@ func DialOptions(maxMsg int, tlsConfig *tls.Config) []grpc.DialOption {
 	if tlsConfig != nil {
 		creds = credentials.NewTLS(tlsConfig)
 	}
-	return append(flowctl.DialOptions(),
+	return []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
 		grpc.WithConnectParams(grpc.ConnectParams{
@@ -47,7 +46,7 @@ func DialOptions(maxMsg int, tlsConfig *tls.Config) []grpc.DialOption {
 			MinConnectTimeout: 2 * time.Second,
 		}),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
-	)
+	}
 }
 
 // DialGRPC returns a connection to the worker at addr. It does not block:

@@ -23,7 +23,6 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/docarray"
-	"github.com/jig-dev/jig/internal/flowctl"
 	"github.com/jig-dev/jig/internal/grpcdecode"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
@@ -144,8 +143,7 @@ func NewServer(opts Options) (*Server, error) {
 // GOAWAY "too_many_pings").
 func ServerOptions(maxMsg int) []grpc.ServerOption {
 	// grpcdecode: a request that does not decode is INVALID_ARGUMENT.
-	opts := append(grpcdecode.ServerOptions(), flowctl.ServerOptions()...)
-	return append(opts,
+	return append(grpcdecode.ServerOptions(),
 		grpc.MaxRecvMsgSize(maxMsg),
 		grpc.MaxSendMsgSize(maxMsg),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
