@@ -311,7 +311,8 @@ func (c *Client) dial(ctx context.Context, network, addr string) (net.Conn, erro
 }
 
 func (c *Client) initGRPC(tlsCfg *tls.Config) error {
-	dopts := append(wire.DialOptions(c.opts.maxMessageSize, tlsCfg),
+	// The gateway serves the same windows (wire.FlowControlServerOptions).
+	dopts := append(append(wire.DialOptions(c.opts.maxMessageSize, tlsCfg), wire.FlowControlDialOptions()...),
 		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) { return c.dial(ctx, "tcp", addr) }),
 		// A short reconnect backoff: after a gateway restart the channel
 		// is usable again within a couple of seconds, not grpc-go's two

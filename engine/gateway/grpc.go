@@ -66,7 +66,10 @@ func NewGRPC(b Backend, opts GRPCOptions) *GRPC {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	g := &GRPC{backend: b, health: health.NewServer(), prefetch: opts.Prefetch, logger: opts.Logger}
-	sopts := append([]grpc.ServerOption(nil), opts.ServerOptions...)
+	// Windows and buffers for streams of large batches (see
+	// wire.FlowControlServerOptions); opts.ServerOptions come after, so a
+	// caller's choice wins.
+	sopts := append(wire.FlowControlServerOptions(), opts.ServerOptions...)
 	if opts.Token != "" {
 		sopts = append(sopts,
 			grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {

@@ -22,8 +22,7 @@ const MaxMessageSize = 256 << 20
 // when the server is not told otherwise.
 const DefaultPrefetch = 1000
 
-// ServerOptions are the gRPC options every jig server uses: fixed
-// flow-control windows and buffers (flowctl.go), jig's Codec
+// ServerOptions are the gRPC options every jig server uses: jig's Codec
 // (documents kept encoded until read), undecodable requests answered
 // INVALID_ARGUMENT (grpcdecode), message limits of
 // maxMsg bytes (MaxMessageSize when 0), and a keepalive policy that
@@ -33,8 +32,7 @@ func ServerOptions(maxMsg int) []grpc.ServerOption {
 	if maxMsg <= 0 {
 		maxMsg = MaxMessageSize
 	}
-	opts := append(grpcdecode.ServerOptionsFor(Codec()), flowControlServerOptions()...)
-	return append(opts,
+	return append(grpcdecode.ServerOptionsFor(Codec()),
 		grpc.MaxRecvMsgSize(maxMsg),
 		grpc.MaxSendMsgSize(maxMsg),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
@@ -42,8 +40,7 @@ func ServerOptions(maxMsg int) []grpc.ServerOption {
 	)
 }
 
-// DialOptions are the options every jig connection starts from: fixed
-// flow-control windows and buffers (flowctl.go), TLS
+// DialOptions are the options every jig connection starts from: TLS
 // credentials when tlsConfig is set (plain text otherwise: loopback and
 // trusted networks), and message limits of maxMsg bytes (MaxMessageSize
 // when 0) both ways. Callers add their reconnection and keepalive policy.
@@ -55,10 +52,10 @@ func DialOptions(maxMsg int, tlsConfig *tls.Config) []grpc.DialOption {
 	if tlsConfig != nil {
 		creds = credentials.NewTLS(tlsConfig)
 	}
-	return append(flowControlDialOptions(),
+	return []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
-	)
+	}
 }
 
 // Reconnect is a short reconnection backoff, from base growing to at most
