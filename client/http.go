@@ -89,7 +89,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"google.golang.org/grpc/metadata"
 	"io"
 	"net/http"
 	"net/url"
@@ -100,6 +99,7 @@ import (
 
 	"github.com/jig-dev/jig/executors/docarray"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/jig-dev/jig/internal/tracing"
 
 	"github.com/hashicorp/raft"
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
 )

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/jig-dev/jig/internal/tracing"
 	"time"
 
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"

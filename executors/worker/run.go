@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jig-dev/jig/internal/tracing"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/jig-dev/jig/consensus"
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
