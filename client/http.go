@@ -90,7 +90,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"google.golang.org/grpc/metadata"
 	"io"
 	"net/http"
 	"net/url"
@@ -102,6 +101,7 @@ import (
 	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/internal/wire"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 

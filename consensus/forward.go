@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/jig-dev/jig/internal/tracing"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jig-dev/jig/internal/tracing"
-	"google.golang.org/grpc/metadata"
 	"io"
 	"iter"
 	"os"
@@ -21,9 +19,11 @@ import (
 
 	"github.com/jig-dev/jig/client"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"google.golang.org/grpc/metadata"
 )
 
 func init() {

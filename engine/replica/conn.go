@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/jig-dev/jig/internal/tracing"
 	"time"
 
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"

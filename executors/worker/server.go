@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/jig-dev/jig/internal/tracing"
 	"io"
 	"log/slog"
 	"net"
@@ -24,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jig-dev/jig/internal/tracing"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 )
@@ -53,15 +54,25 @@ func startCollector() (*collector, string, func(), error) {
 	return c, lis.Addr().String(), func() { g.Stop(); <-done }, nil
 }
 
+// discard is a span exporter that drops every batch: the SDK's span
+// making and batching without any export.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
+
 // tracedSystem runs s with tracing on (sampling 1.0, every span exported
-// over OTLP/gRPC to addr) for the length of each run; tracing is off
-// again between runs, so the untraced system measured next runs on the
-// same engine without it.
+// over OTLP/gRPC to addr, or dropped by a no-op exporter when addr is "")
+// for the length of each run; tracing is off again between runs, so the
+// untraced system measured next runs on the same engine without it.
 func tracedSystem(s system, addr string) system {
 	return system{name: s.name, run: func(ctx context.Context, d time.Duration) (sample, error) {
-		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure())
-		if err != nil {
-			return sample{}, err
+		var exp sdktrace.SpanExporter = discard{}
+		if addr != "" {
+			var err error
+			if exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure()); err != nil {
+				return sample{}, err
+			}
 		}
 		stop, err := tracing.Setup(ctx, tracing.Config{Tracing: true, Exporter: exp, SampleRatio: 1, Service: "bench"})
 		if err != nil {
@@ -75,7 +86,7 @@ func tracedSystem(s system, addr string) system {
 	}}
 }
 
-const tracingNote = "process_single_data, 1 doc of 1 KiB text, c1 and c8, through a flow of 3 in-process builtin:Echo (10 spans per request); tracing on: sampling 1.0, the OTel SDK's batch span processor exporting OTLP/gRPC to an in-process collector that counts and drops the spans; off: no provider (the default); on and off alternate on the same engine"
+const tracingNote = "process_single_data, 1 doc of 1 KiB text, c1 and c8, through a flow of 3 in-process builtin:Echo (10 spans per request); tracing on: sampling 1.0, the OTel SDK's batch span processor exporting OTLP/gRPC to an in-process collector that counts and drops the spans; \"no-op exporter\": the same spans made and batched, then dropped (no encoding, no collector); off: no provider (the default); the three alternate on the same engine"
 
 func tracingScenario() scenario {
 	cases := []string{"tracing/1doc/c1", "tracing/1doc/c8"}
@@ -111,18 +122,21 @@ func tracingScenario() scenario {
 			before := col.spans.Load()
 			ss, err := r.interleave(ctx, name, r.o.Duration,
 				tracedSystem(unarySystem("tracing on", cc, payload, conc), addr),
-				unarySystem("tracing off", cc, payload, conc))
+				unarySystem("tracing off", cc, payload, conc),
+				tracedSystem(unarySystem("tracing on, no-op exporter", cc, payload, conc), ""))
 			if err != nil {
 				return rows, fmt.Errorf("%s: %w", name, err)
 			}
 			if col.spans.Load() == before {
 				return rows, fmt.Errorf("%s: the collector received no spans with tracing on", name)
 			}
-			on, off := ss[0], ss[1]
+			on, off, noop := ss[0], ss[1], ss[2]
 			p50 := func(s sample) float64 { return micros(s.pct(0.50)) }
 			got := []Row{
 				ratioRow(name, "throughput", "req/s", "tracing off", figures(on, sample.rate), figures(off, sample.rate), nil),
 				diffRow(name, "p50", "µs", "tracing off", figures(on, p50), figures(off, p50), nil),
+				ratioRow(name, "throughput (no-op exporter)", "req/s", "tracing off", figures(noop, sample.rate), figures(off, sample.rate), nil),
+				diffRow(name, "p50 (no-op exporter)", "µs", "tracing off", figures(noop, p50), figures(off, p50), nil),
 			}
 			for j := range got {
 				got[j].Note = tracingNote
