@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -123,13 +124,10 @@ func InjectMD(ctx context.Context, md metadata.MD) {
 	propagator.Inject(ctx, mdCarrier(md))
 }
 
-// docCount is the number of documents of req without decoding them
-// (-1 when they travel as serialized bytes).
+// docCount counts req's documents without decoding them (they may still
+// be encoded, see wire.Codec).
 func docCount(req *jinapb.DataRequestProto) int64 {
-	if d := req.GetData(); d != nil && d.GetDocsBytes() != nil {
-		return -1
-	}
-	return int64(len(req.GetData().GetDocs().GetDocs()))
+	return int64(wire.DocCount(req))
 }
 
 func endpointOf(req *jinapb.DataRequestProto) string {
