@@ -8,7 +8,8 @@
 #   make bench-compare  the benchmarks twice (or against BASE=report.json),
 #               with the change per row
 #   make fuzz   run each fuzz target for FUZZTIME
-#   make lint   gofmt, go vet, staticcheck
+#   make lint   gofmt, go vet, staticcheck, relative links of the Markdown
+#               files (internal/doclinks)
 #   make interop  real Jina 3.20.2 against jig (interop/cases/*.py; needs the
 #               harness or JINA_PY, else it says so and passes)
 #   make proto  regenerate proto/*pb from proto/*.proto
@@ -131,6 +132,7 @@ lint:
 	$(GO) vet ./...
 	GOBIN=$(GOBIN_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN_DIR)/staticcheck ./...
+	$(GO) test -count=1 ./internal/doclinks/
 
 # Interop with REAL Jina 3.20.2 + docarray 0.40.2: every interop/cases/*.py
 # (files starting with _ are helpers) runs from the repo root with JIG set
