@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/jig-dev/jig/executors"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/protobuf/proto"
 )
@@ -128,13 +129,7 @@ func soloNode(t *testing.T, dir string) (*Node, func()) {
 		inst.Close()
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !n.IsLeader() {
-		if time.Now().After(deadline) {
-			t.Fatal("no leader within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, "the single node to lead", 10*time.Second, n.IsLeader)
 	return n, func() {
 		if err := n.Shutdown(); err != nil {
 			t.Error(err)
@@ -177,19 +172,7 @@ func TestGroupCommitSharesAnEntryAndReplays(t *testing.T) {
 			results <- result{i, resp, err}
 		}()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		g.mu.Lock()
-		queued := len(g.pending)
-		g.mu.Unlock()
-		if queued == writers {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d writes queued", queued, writers)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitQueued(t, g, writers)
 	// A slot frees up: what queued goes out together.
 	g.mu.Lock()
 	batch := g.take()
@@ -232,13 +215,10 @@ func TestGroupCommitSharesAnEntryAndReplays(t *testing.T) {
 
 	n, stop = soloNode(t, dir)
 	defer stop()
-	deadline = time.Now().Add(10 * time.Second)
-	for !StateOf(n.inst.(*executors.Instance)).Equal(want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("replayed state %+v, want %+v", StateOf(n.inst.(*executors.Instance)), want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.Value(t, fmt.Sprintf("the replayed state to be %+v", want), 10*time.Second, func() (KVSnapshot, bool) {
+		got := StateOf(n.inst.(*executors.Instance))
+		return got, got.Equal(want)
+	})
 }
 
 // TestGroupCommitCallerLeaves: a caller whose context ends while its write
@@ -262,19 +242,7 @@ func TestGroupCommitCallerLeaves(t *testing.T) {
 		_, err := n.ApplyWrite(context.Background(), PutReq("kept", "1"))
 		stayed <- err
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		g.mu.Lock()
-		queued := len(g.pending)
-		g.mu.Unlock()
-		if queued == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 2 writes queued", queued)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitQueued(t, g, 2)
 	cancel()
 	// Never appended: cancelled, not of unknown outcome.
 	if err := <-left; !errors.Is(err, context.Canceled) || errors.Is(err, ErrOutcomeUnknown) {
@@ -294,4 +262,15 @@ func TestGroupCommitCallerLeaves(t *testing.T) {
 	if s := StateOf(n.inst.(*executors.Instance)); s.Data["kept"] != "1" || s.Data["gone"] != "" {
 		t.Fatalf("state %+v", s)
 	}
+}
+
+// waitQueued waits until n writes wait in g's queue (none of them in an
+// entry yet).
+func waitQueued(t *testing.T, g *groupCommit, n int) {
+	t.Helper()
+	waitfor.Value(t, fmt.Sprintf("%d writes to be queued", n), 10*time.Second, func() (int, bool) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.pending), len(g.pending) == n
+	})
 }

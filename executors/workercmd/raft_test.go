@@ -21,6 +21,7 @@ import (
 	"github.com/jig-dev/jig/executors/workercmd"
 	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/jig-dev/jig/executors/workerraft"
+	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -245,14 +246,10 @@ func TestRunWithRaftThreeReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	call(t, clients[1], req("/add", "y"))
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if got := texts(t, call(t, clients[2], req("/count"))); got[0] == "4" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("write after stopping replica 0 did not reach replica 2")
-		}
-	}
+	waitfor.Value(t, "the write after stopping replica 0 to reach replica 2 (count 4)", 10*time.Second, func() (string, bool) {
+		got := texts(t, call(t, clients[2], req("/count")))[0]
+		return got, got == "4"
+	})
 	for _, stop := range stops[1:] {
 		if err := stop(); err != nil {
 			t.Fatal(err)
