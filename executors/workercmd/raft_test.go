@@ -229,16 +229,10 @@ func TestRunWithRaftThreeReplicas(t *testing.T) {
 	}
 	// Local reads converge on every replica.
 	for i, c := range clients {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if got := texts(t, call(t, c, req("/count"))); got[0] == "3" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("replica %d did not converge", i)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitfor.Value(t, fmt.Sprintf("replica %d to converge (count 3)", i), 10*time.Second, func() (string, bool) {
+			got := texts(t, call(t, c, req("/count")))[0]
+			return got, got == "3"
+		})
 	}
 	// Stopping a replica (the leader resigns first if it is one) leaves
 	// the other two writable.
