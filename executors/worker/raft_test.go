@@ -2,48 +2,16 @@ package worker_test
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/jig-dev/jig/executors"
-	"github.com/jig-dev/jig/executors/docarray"
 	"github.com/jig-dev/jig/executors/worker"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
-
-// counter is a deterministic stateful executor: @write /add adds the
-// number of documents to its count, /count answers with it.
-type counter struct {
-	executors.Base
-	mu sync.Mutex
-	n  int
-}
-
-func (c *counter) Endpoints(r *executors.Router) {
-	r.Write("/add", c.Add)
-	r.On("/count", c.Count)
-}
-
-func (c *counter) Add(_ context.Context, docs docarray.DocList, _ executors.Params) (docarray.DocList, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n += len(docs)
-	return nil, nil
-}
-
-func (c *counter) Count(context.Context, docarray.DocList, executors.Params) (docarray.DocList, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return docarray.DocList{{ID: "count", Text: strconv.Itoa(c.n)}}, nil
-}
-
-func init() {
-	executors.Register("WorkerTestCounter", func() executors.Executor { return &counter{} })
-}
 
 // fakeReads records the reads routed to it.
 type fakeReads struct {
