@@ -134,25 +134,25 @@ func dial(t *testing.T, addr string) jinapb.JinaSingleDataRequestRPCClient {
 	return jinapb.NewJinaSingleDataRequestRPCClient(conn)
 }
 
-// call retries r while the cluster has no leader yet (UNAVAILABLE).
+// call retries r while the cluster has no leader yet (UNAVAILABLE); any
+// other failure ends the test at once.
 func call(t *testing.T, c jinapb.JinaSingleDataRequestRPCClient, r *jinapb.DataRequestProto) *jinapb.DataRequestProto {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var resp *jinapb.DataRequestProto
+	waitfor.NoError(t, executors.Endpoint(r)+" to be answered (a leader elected)", 15*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		resp, err := c.ProcessSingleData(ctx, r)
-		cancel()
-		if err == nil {
-			if resp.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS {
-				t.Fatalf("%s: %v", executors.Endpoint(r), resp.GetHeader().GetStatus())
-			}
-			return resp
-		}
-		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+		defer cancel()
+		var err error
+		resp, err = c.ProcessSingleData(ctx, r)
+		if err != nil && status.Code(err) != codes.Unavailable {
 			t.Fatalf("%s: %v", executors.Endpoint(r), err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return err
+	})
+	if resp.GetHeader().GetStatus().GetCode() != jinapb.StatusProto_SUCCESS {
+		t.Fatalf("%s: %v", executors.Endpoint(r), resp.GetHeader().GetStatus())
 	}
+	return resp
 }
 
 func TestRunWithRaftSingleReplica(t *testing.T) {
