@@ -212,3 +212,17 @@ func checkSameDecode(t *testing.T, b []byte) {
 		t.Fatalf("Unmarshal differs from the DocProto path: %s (bytes %x)", d, b)
 	}
 }
+
+// FuzzUnmarshalDirect: for any bytes, Unmarshal (direct for plain
+// documents) and the DocProto path agree on the error and the documents.
+func FuzzUnmarshalDirect(f *testing.F) {
+	f.Add([]byte{})
+	for _, l := range []DocList{{{ID: "a", Text: "b", URL: "c", Blob: []byte{1}}}, {{Text: "x", Tags: map[string]any{"k": 1.0}}}} {
+		b, err := l.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkSameDecode(t, b) })
+}
