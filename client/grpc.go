@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -81,8 +83,19 @@ func (c *Client) newGRPCTransport(ctx context.Context, endpoint string, o *postO
 }
 
 func (t *grpcTransport) prepare(p *pending, docs docarray.DocList) error {
+	// The documents are encoded here, once, straight into the bytes of
+	// the DocListProto (no DocProto per document for plain ones), and the
+	// stream's codec (wire.Codec) sends them as docs without another copy.
+	size := 0
+	for _, d := range docs {
+		if d != nil {
+			size += len(d.ID) + len(d.Text) + len(d.URL) + len(d.Blob) + 48
+		}
+	}
+	raw := make([]byte, 0, size)
 	for i, d := range docs {
-		if err := d.Validate(); err != nil {
+		var err error
+		if raw, err = d.AppendListEntry(raw); err != nil {
 			return badInput("document %d (id %q): %v", p.firstDoc+i, d.ID, err)
 		}
 	}
@@ -90,14 +103,15 @@ func (t *grpcTransport) prepare(p *pending, docs docarray.DocList) error {
 	if t.target != "" {
 		hdr.TargetExecutor = proto.String(t.target)
 	}
-	p.grpcReq = &jinapb.DataRequestProto{
+	req := &jinapb.DataRequestProto{
 		Header:     hdr,
 		Parameters: t.params, // shared, read-only
-		Data: &jinapb.DataRequestProto_DataContentProto{
-			Documents: &jinapb.DataRequestProto_DataContentProto_Docs{Docs: docs.ToProto()},
-		},
 	}
-	if n := proto.Size(p.grpcReq.(*jinapb.DataRequestProto)); n > t.c.opts.maxMessageSize {
+	// The size on the wire: the rest, then data (4) holding docs (1).
+	n := proto.Size(req) + protowire.SizeTag(4) + protowire.SizeBytes(protowire.SizeTag(1)+protowire.SizeBytes(len(raw)))
+	req.Data = wire.EncodedDocs(raw)
+	p.grpcReq = req
+	if n > t.c.opts.maxMessageSize {
 		return tooLarge(p, n, t.c.opts.maxMessageSize)
 	}
 	return nil
@@ -291,6 +305,10 @@ func (t *grpcTransport) open(failures int) (*grpcSession, error) {
 		wait = t.o.backoff(failures)
 		timer = time.AfterFunc(wait, cancel)
 	}
+	// wire.Codec sends the documents prepare encoded as they are, and
+	// keeps the answers' documents encoded until responseFromProto reads
+	// them, once, with docarray.Unmarshal.
+	opts = append(opts, grpc.ForceCodecV2(wire.Codec()))
 	stream, err := jinapb.NewJinaRPCClient(t.c.conn).Call(sctx, opts...)
 	if timer != nil && !timer.Stop() {
 		cancel()

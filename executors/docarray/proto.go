@@ -645,8 +645,12 @@ func (l DocList) Marshal() ([]byte, error) {
 	return proto.Marshal(l.ToProto())
 }
 
-// Unmarshal decodes serialized DocListProto bytes.
+// Unmarshal decodes serialized DocListProto bytes. Plain documents are
+// read straight from b (see AppendListEntry), the rest through DocProto.
 func Unmarshal(b []byte) (DocList, error) {
+	if l, ok := unmarshalDirect(b); ok {
+		return l, nil
+	}
 	var p docarraypb.DocListProto
 	if err := proto.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("decode DocListProto: %w", err)

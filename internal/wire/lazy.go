@@ -51,6 +51,14 @@ func lazyData(raw []byte) *jinapb.DataRequestProto_DataContentProto {
 	return d
 }
 
+// EncodedDocs returns a DataContentProto holding raw, an encoded
+// DocListProto, to be sent as docs (field 1) by Codec without being
+// decoded or copied: how a client that encodes documents itself (see
+// docarray.Document.AppendListEntry) sends them in the form Jina expects.
+func EncodedDocs(raw []byte) *jinapb.DataRequestProto_DataContentProto {
+	return lazyData(raw)
+}
+
 // copyData returns a new DataContentProto holding src's documents (nil
 // for nil), keeping the lazy mark, so the copy's documents can be replaced
 // without touching src.
