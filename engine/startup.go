@@ -122,10 +122,15 @@ func (e *Engine) buildSource(ctx context.Context, src string, group []*deploymen
 		}()
 	}
 	// RAFT support is linked only into binaries that run stateful
-	// replicas (workerflags.RaftBuildTag); the tag is in the cache key.
+	// replicas (workerflags.RaftBuildTag), the tracing SDK only into
+	// binaries that trace (workerflags.TracingBuildTag); the tags are in
+	// the cache key.
 	var tags []string
 	if slices.ContainsFunc(group, func(d *deployment) bool { return d.cfg.Stateful }) {
-		tags = []string{workerflags.RaftBuildTag}
+		tags = append(tags, workerflags.RaftBuildTag)
+	}
+	if slices.ContainsFunc(group, func(d *deployment) bool { return d.cfg.Tracing.Enabled }) {
+		tags = append(tags, workerflags.TracingBuildTag)
 	}
 	res, err := e.builder.BuildTags(ctx, src, tags, onCompile)
 	close(stopProgress)

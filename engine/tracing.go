@@ -3,6 +3,10 @@ package engine
 import (
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/tracing"
+	// jig always links the tracing SDK (its init installs the provider
+	// constructor tracing.Setup uses); executor binaries only with
+	// -tags jig_tracing.
+	_ "github.com/jig-dev/jig/internal/tracing/tracingsdk"
 )
 
 // tracingConfig is the engine process's tracing: the flow's `with:`

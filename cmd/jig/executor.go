@@ -78,7 +78,8 @@ func sourceFolder(uses string) (string, bool) {
 // execSource builds the Go executor in dir and replaces this process with
 // it, passing the same flags (--uses naming its config file), so its
 // ready line, signals and exit code are the worker's own. A stateful
-// worker (--raft-id) is built with RAFT support.
+// worker (--raft-id) is built with RAFT support, a traced one (--tracing)
+// with the tracing SDK.
 func execSource(cmd *cobra.Command, dir string, f workerflags.Flags) error {
 	cfg, err := executors.LoadSourceConfig(f.Uses)
 	if err != nil {
@@ -86,7 +87,10 @@ func execSource(cmd *cobra.Command, dir string, f workerflags.Flags) error {
 	}
 	var tags []string
 	if f.Raft.ID != "" {
-		tags = []string{workerflags.RaftBuildTag}
+		tags = append(tags, workerflags.RaftBuildTag)
+	}
+	if f.Tracing.Enabled {
+		tags = append(tags, workerflags.TracingBuildTag)
 	}
 	res, err := buildWithProgress(cmd.Context(), cmd.ErrOrStderr(), &build.Builder{}, dir, tags)
 	if err != nil {

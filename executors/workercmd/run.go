@@ -191,6 +191,9 @@ func Run(ctx context.Context, f *workerflags.Flags, stdout io.Writer, logger *sl
 	}
 	t := f.Tracing
 	stopTracing, err := tracing.Setup(ctx, tracing.Config{Tracing: t.Enabled, ExporterHost: t.ExporterHost, ExporterPort: t.ExporterPort, Service: spec.Runtime.Name})
+	if errors.Is(err, tracing.ErrNoSDK) {
+		err = &badinput.Error{Field: "--tracing", Msg: "this executor binary was built without tracing support; build it with `go build -tags " + workerflags.TracingBuildTag + "` (jig does so when a deployment of the executor has tracing: true)"}
+	}
 	if err != nil {
 		lis.Close()
 		return err

@@ -328,3 +328,10 @@ func (*consistencyValue) Type() string { return "string" }
 // hashicorp/raft and its stores. The engine builds with it when a
 // deployment of the executor's folder is stateful.
 const RaftBuildTag = "jig_raft"
+
+// TracingBuildTag is the Go build tag that links the OpenTelemetry SDK and
+// OTLP exporter (internal/tracing/tracingsdk) into a worker binary: `go
+// build -tags jig_tracing`. Without it the worker refuses --tracing and
+// does not link the SDK. The engine builds with it when a deployment of
+// the executor's folder has tracing: true.
+const TracingBuildTag = "jig_tracing"

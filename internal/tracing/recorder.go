@@ -1,13 +1,9 @@
 package tracing
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"time"
-
-	otelcodes "go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // SpanRecord is a finished span as the workbench shows it.
@@ -28,8 +24,8 @@ type SpanRecord struct {
 func (s SpanRecord) Duration() time.Duration { return s.End.Sub(s.Start) }
 
 // Recorder keeps the spans of the most recent traces in memory: the
-// span processor behind the workbench's timing waterfall. It is safe for
-// concurrent use.
+// store behind the workbench's timing waterfall (tracingsdk's span
+// processor fills it). It is safe for concurrent use.
 type Recorder struct {
 	mu     sync.Mutex
 	max    int
@@ -37,10 +33,9 @@ type Recorder struct {
 	order  []string // trace ids, oldest first
 }
 
-var _ sdktrace.SpanProcessor = (*Recorder)(nil)
-
 // NewRecorder returns a recorder keeping the last maxTraces traces (0:
-// 256).
+// 256). Spans reach it through the SDK's span processor
+// (tracingsdk), installed when Config.Recorder is set.
 func NewRecorder(maxTraces int) *Recorder {
 	if maxTraces <= 0 {
 		maxTraces = 256
@@ -48,33 +43,9 @@ func NewRecorder(maxTraces int) *Recorder {
 	return &Recorder{max: maxTraces, traces: map[string][]SpanRecord{}}
 }
 
-// OnStart implements sdktrace.SpanProcessor.
-func (r *Recorder) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-
-// OnEnd implements sdktrace.SpanProcessor: it keeps the span.
-func (r *Recorder) OnEnd(s sdktrace.ReadOnlySpan) {
-	rec := SpanRecord{
-		TraceID: s.SpanContext().TraceID().String(),
-		SpanID:  s.SpanContext().SpanID().String(),
-		Name:    s.Name(),
-		Start:   s.StartTime(),
-		End:     s.EndTime(),
-	}
-	if p := s.Parent(); p.IsValid() {
-		rec.ParentID = p.SpanID().String()
-	}
-	if st := s.Status(); st.Code == otelcodes.Error {
-		rec.Error = st.Description
-		if rec.Error == "" {
-			rec.Error = "error"
-		}
-	}
-	if attrs := s.Attributes(); len(attrs) > 0 {
-		rec.Attrs = make(map[string]string, len(attrs))
-		for _, a := range attrs {
-			rec.Attrs[string(a.Key)] = a.Value.String()
-		}
-	}
+// Record keeps a finished span, dropping the oldest trace when more than
+// the recorder's limit are kept.
+func (r *Recorder) Record(rec SpanRecord) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.traces[rec.TraceID]; !ok {
@@ -86,12 +57,6 @@ func (r *Recorder) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	r.traces[rec.TraceID] = append(r.traces[rec.TraceID], rec)
 }
-
-// Shutdown implements sdktrace.SpanProcessor.
-func (r *Recorder) Shutdown(context.Context) error { return nil }
-
-// ForceFlush implements sdktrace.SpanProcessor.
-func (r *Recorder) ForceFlush(context.Context) error { return nil }
 
 // Trace returns the recorded spans of trace id, by start time (nil when
 // none are recorded).

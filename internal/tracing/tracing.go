@@ -4,6 +4,14 @@
 // workbench, or both), the W3C traceparent propagation in gRPC metadata,
 // and the few span helpers the gateway, router, worker and RAFT code call.
 //
+// This package links only the light OpenTelemetry API packages. The SDK
+// that builds the provider (and the OTLP exporter, with gRPC-gateway and
+// the OTLP protos) is internal/tracing/tracingsdk, which installs itself
+// here with EnableSDK when it is linked: jig always links it; a user's
+// executor binary only when built with -tags jig_tracing
+// (workerflags.TracingBuildTag), so a binary that never traces does not
+// compile the SDK.
+//
 // Off is the default and costs nothing measurable: every helper first
 // loads one atomic pointer and, when no provider is installed, returns its
 // arguments untouched without allocating. The helpers take scalars, not
@@ -16,14 +24,11 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -54,7 +59,10 @@ type Config struct {
 	// always traced.
 	SampleRatio float64
 	// Exporter, when set, replaces the OTLP exporter (tests, benchmarks).
-	Exporter sdktrace.SpanExporter
+	// It must be an sdktrace.SpanExporter (go.opentelemetry.io/otel/sdk/trace);
+	// it is typed any so that this package does not link the SDK, and
+	// the SDK's provider constructor rejects anything else.
+	Exporter any
 	// Recorder, when set, also receives every finished span in process
 	// (the workbench's waterfall), with or without an exporter.
 	Recorder *Recorder
@@ -85,8 +93,42 @@ func (c Config) Active() bool {
 	return c.Exporting() || c.Recorder != nil || c.Exporter != nil
 }
 
+// Provider is an installed tracer provider: what the SDK's constructor
+// returns (*sdktrace.TracerProvider satisfies it).
+type Provider interface {
+	trace.TracerProvider
+	// ForceFlush exports the spans finished so far.
+	ForceFlush(ctx context.Context) error
+	// Shutdown flushes the spans and stops the provider.
+	Shutdown(ctx context.Context) error
+}
+
+// NewProvider builds the provider an active cfg describes (defaults
+// applied: Service and SampleRatio set). tracingsdk.NewProvider is the
+// implementation; this package only names its shape.
+type NewProvider = func(ctx context.Context, cfg Config) (Provider, error)
+
+var (
+	sdkMu       sync.Mutex
+	newProvider NewProvider
+)
+
+// EnableSDK makes Setup build providers with fn. Linking
+// internal/tracing/tracingsdk does it on its own (its init), which jig
+// always does and an executor binary does with the jig_tracing build tag.
+func EnableSDK(fn NewProvider) {
+	sdkMu.Lock()
+	defer sdkMu.Unlock()
+	newProvider = fn
+}
+
+// ErrNoSDK is returned by Setup for an active config in a binary that
+// does not link internal/tracing/tracingsdk (executors/workercmd turns it
+// into a bad-input error saying how to build one that does).
+var ErrNoSDK = errors.New("tracing: this binary does not link the OpenTelemetry SDK (internal/tracing/tracingsdk)")
+
 type state struct {
-	tp     *sdktrace.TracerProvider
+	tp     Provider
 	tracer trace.Tracer
 	cfg    Config
 }
@@ -106,45 +148,31 @@ func Current() Config {
 
 // Setup installs the process-wide provider cfg describes and returns the
 // function that flushes and removes it. An inactive cfg installs nothing
-// and returns a no-op. A second Setup replaces the first; the first one's
-// shutdown then leaves the second in place.
+// and returns a no-op, with or without the SDK linked; an active one in a
+// binary without the SDK returns ErrNoSDK. A second Setup replaces the
+// first; the first one's shutdown then leaves the second in place.
 func Setup(ctx context.Context, cfg Config) (shutdown func(context.Context) error, err error) {
 	if !cfg.Active() {
 		return func(context.Context) error { return nil }, nil
 	}
+	sdkMu.Lock()
+	build := newProvider
+	sdkMu.Unlock()
+	if build == nil {
+		return nil, ErrNoSDK
+	}
 	if cfg.Service == "" {
 		cfg.Service = "jig"
 	}
-	ratio := cfg.SampleRatio
-	if ratio <= 0 || ratio > 1 {
-		ratio = 1
+	if cfg.SampleRatio <= 0 || cfg.SampleRatio > 1 {
+		cfg.SampleRatio = 1
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attribute.String("service.name", cfg.Service)))
+	tp, err := build(ctx, cfg)
 	if err != nil {
-		res = resource.NewSchemaless(attribute.String("service.name", cfg.Service))
+		return nil, err
 	}
-	opts := []sdktrace.TracerProviderOption{
-		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))),
-	}
-	exp := cfg.Exporter
-	if exp == nil && cfg.Exporting() {
-		// Insecure: collectors (Jaeger, otel-collector) listen in
-		// plaintext on the OTLP port by default, as Jina's exporter
-		// expects.
-		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(cfg.Endpoint()), otlptracegrpc.WithInsecure())
-		if err != nil {
-			return nil, fmt.Errorf("tracing: exporter to %s: %w", cfg.Endpoint(), err)
-		}
-	}
-	if exp != nil {
-		opts = append(opts, sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Second)))
-	}
-	if cfg.Recorder != nil {
-		opts = append(opts, sdktrace.WithSpanProcessor(cfg.Recorder))
-	}
-	s := &state{tp: sdktrace.NewTracerProvider(opts...), cfg: cfg}
-	s.tracer = s.tp.Tracer("github.com/jig-dev/jig")
+	s := &state{tp: tp, cfg: cfg}
+	s.tracer = tp.Tracer("github.com/jig-dev/jig")
 	active.Store(s)
 	return func(ctx context.Context) error {
 		active.CompareAndSwap(s, nil)
