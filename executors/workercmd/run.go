@@ -8,6 +8,9 @@
 // engine adds when a deployment of the executor's folder is stateful, or
 // when the program called EnableRaft (jig itself): a worker that does not
 // replicate does not link hashicorp/raft, raft-wal, bbolt and the rest.
+// The OpenTelemetry SDK (--tracing) is cut the same way: linked only with
+// the jig_tracing tag (workerflags.TracingBuildTag, tracing_tag.go) or by a
+// program that links internal/tracing/tracingsdk itself (jig).
 package workercmd
 
 import (
