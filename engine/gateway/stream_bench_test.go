@@ -14,12 +14,11 @@ import (
 
 	"github.com/jig-dev/jig/client"
 	"github.com/jig-dev/jig/executors/docarray"
+	"github.com/jig-dev/jig/internal/rawcodec"
 	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -106,25 +105,6 @@ func BenchmarkStream100DocsClient(b *testing.B) {
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "req/s")
 }
 
-// rawBytes is a message already encoded; rawCodec sends it as it is and
-// receives into it without decoding, like a load generator would.
-type rawBytes struct{ b []byte }
-
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	return mem.BufferSlice{mem.SliceBuffer(v.(*rawBytes).b)}, nil
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	v.(*rawBytes).b = data.Materialize()
-	return nil
-}
-
-func (rawCodec) Name() string { return "proto" }
-
-var _ encoding.CodecV2 = rawCodec{}
-
 // rawEcho is a raw grpc-go JinaRPC server decoding and returning each
 // request, one at a time (the baseline of jig bench's stream/100docs).
 type rawEcho struct {
@@ -150,7 +130,7 @@ func (rawEcho) Call(stream grpc.BidiStreamingServer[jinapb.DataRequestProto, jin
 // Call stream to addr, with default grpc-go client options.
 func rawStream(b *testing.B, addr string, payload []byte) {
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{}), grpc.MaxCallRecvMsgSize(64<<20)))
+		grpc.WithDefaultCallOptions(rawcodec.CallOption(), grpc.MaxCallRecvMsgSize(64<<20)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -169,14 +149,14 @@ func rawStream(b *testing.B, addr string, payload []byte) {
 	go func() {
 		defer wg.Done()
 		for range b.N {
-			var m rawBytes
+			m := rawcodec.Msg{Keep: true}
 			if recvErr = stream.RecvMsg(&m); recvErr != nil {
 				return
 			}
 			<-credit
 		}
 	}()
-	msg := &rawBytes{b: payload}
+	msg := &rawcodec.Msg{B: payload}
 	for range b.N {
 		credit <- struct{}{}
 		if err := stream.SendMsg(msg); err != nil {

@@ -12,12 +12,12 @@ import (
 
 	"github.com/jig-dev/jig/executors"
 	"github.com/jig-dev/jig/executors/worker"
+	"github.com/jig-dev/jig/internal/rawcodec"
 	"github.com/jig-dev/jig/internal/wire"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -29,41 +29,10 @@ const (
 	methodCall   = "/jina.JinaRPC/Call"
 )
 
-// rawMsg is an already encoded message: the load generators send the same
-// bytes to every system, encoded once, and do not decode the answers.
-type rawMsg struct {
-	b    []byte
-	n    int  // bytes received
-	keep bool // keep the received bytes in b
-}
-
-// rawCodec passes rawMsg bytes through untouched. Its name is "proto", so
-// servers decode what it sends with their protobuf codec.
-type rawCodec struct{}
-
-func (rawCodec) Name() string { return "proto" }
-
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	m, ok := v.(*rawMsg)
-	if !ok {
-		return nil, fmt.Errorf("rawCodec: cannot marshal %T", v)
-	}
-	return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	m, ok := v.(*rawMsg)
-	if !ok {
-		return fmt.Errorf("rawCodec: cannot unmarshal into %T", v)
-	}
-	m.n = data.Len()
-	if m.keep {
-		m.b = data.Materialize()
-	}
-	return nil
-}
-
-var rawCall = grpc.ForceCodecV2(rawCodec{})
+// rawCall sends and receives already encoded messages (rawcodec.Msg):
+// the load generators send the same bytes to every system, encoded once,
+// and do not decode the answers.
+var rawCall = rawcodec.CallOption()
 
 // dial connects to a gRPC server with the same options for every system;
 // extra adds credentials (a flow's replicas want its secret:
@@ -185,8 +154,8 @@ func checkResp(resp *jinapb.DataRequestProto, ndocs int) error {
 func unarySystem(name string, cc *grpc.ClientConn, payload []byte, conc int) system {
 	return system{name: name, run: func(ctx context.Context, d time.Duration) (sample, error) {
 		s, err := closedLoop(ctx, conc, d, func(ctx context.Context) error {
-			var out rawMsg
-			return cc.Invoke(ctx, methodSingle, &rawMsg{b: payload}, &out, rawCall)
+			var out rawcodec.Msg
+			return cc.Invoke(ctx, methodSingle, &rawcodec.Msg{B: payload}, &out, rawCall)
 		})
 		s.bytes = s.ops * int64(len(payload))
 		return s, err
@@ -212,7 +181,7 @@ func rawStreamSystem(name string, cc *grpc.ClientConn, payload []byte, inflight 
 			defer wg.Done()
 			defer cancel() // the sender must not wait for answers that cannot come
 			for {
-				var m rawMsg
+				var m rawcodec.Msg
 				if err := stream.RecvMsg(&m); err != nil {
 					if !errors.Is(err, io.EOF) {
 						recvErr = err
@@ -226,7 +195,7 @@ func rawStreamSystem(name string, cc *grpc.ClientConn, payload []byte, inflight 
 		start := time.Now()
 		deadline := start.Add(d)
 		var sendErr error
-		msg := &rawMsg{b: payload}
+		msg := &rawcodec.Msg{B: payload}
 	send:
 		for time.Now().Before(deadline) {
 			select {

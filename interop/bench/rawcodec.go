@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jig-dev/jig/internal/rawcodec"
 	"github.com/jig-dev/jig/proto/jinapb"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
@@ -19,31 +19,6 @@ import (
 // either server spends, so the client limits neither (the verify step
 // decodes a full answer of each case). On the wire it is the same
 // application/grpc+proto message a proto client sends.
-
-// rawMsg carries one encoded message through rawCodec.
-type rawMsg struct{ b []byte }
-
-// rawCodec is grpc's "proto" codec for messages that are already bytes.
-type rawCodec struct{}
-
-func (rawCodec) Name() string { return "proto" }
-
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	m, ok := v.(*rawMsg)
-	if !ok {
-		return nil, fmt.Errorf("rawCodec: cannot marshal %T", v)
-	}
-	return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	m, ok := v.(*rawMsg)
-	if !ok {
-		return fmt.Errorf("rawCodec: cannot unmarshal into %T", v)
-	}
-	m.b = data.Materialize()
-	return nil
-}
 
 // processSingleData is the full method name both gateways serve.
 var processSingleData = "/" + jinapb.JinaSingleDataRequestRPC_ServiceDesc.ServiceName + "/process_single_data"
@@ -109,11 +84,11 @@ func checkRawAnswer(b []byte, minLen int) error {
 
 // callRaw sends one encoded request and checks the answer.
 func (t *target) callRaw(ctx context.Context, req []byte, minLen int) error {
-	var out rawMsg
-	if err := t.cc.Invoke(ctx, processSingleData, &rawMsg{b: req}, &out, grpc.ForceCodecV2(rawCodec{})); err != nil {
+	out := rawcodec.Msg{Keep: true}
+	if err := t.cc.Invoke(ctx, processSingleData, &rawcodec.Msg{B: req}, &out, rawcodec.CallOption()); err != nil {
 		return err
 	}
-	return checkRawAnswer(out.b, minLen)
+	return checkRawAnswer(out.B, minLen)
 }
 
 // useCall switches the gRPC load from process_single_data to JinaRPC/Call,
@@ -125,7 +100,7 @@ var useCall bool
 type rawStream struct{ st grpc.ClientStream }
 
 func (t *target) openCall(ctx context.Context) (*rawStream, error) {
-	st, err := t.cc.NewStream(ctx, &jinapb.JinaRPC_ServiceDesc.Streams[0], jinapb.JinaRPC_Call_FullMethodName, grpc.ForceCodecV2(rawCodec{}))
+	st, err := t.cc.NewStream(ctx, &jinapb.JinaRPC_ServiceDesc.Streams[0], jinapb.JinaRPC_Call_FullMethodName, rawcodec.CallOption())
 	if err != nil {
 		return nil, err
 	}
@@ -134,20 +109,20 @@ func (t *target) openCall(ctx context.Context) (*rawStream, error) {
 
 // call sends one request on the stream and checks the answer.
 func (s *rawStream) call(req []byte, minLen int) error {
-	if err := s.st.SendMsg(&rawMsg{b: req}); err != nil {
+	if err := s.st.SendMsg(&rawcodec.Msg{B: req}); err != nil {
 		return err
 	}
-	var out rawMsg
+	out := rawcodec.Msg{Keep: true}
 	if err := s.st.RecvMsg(&out); err != nil {
 		return err
 	}
-	return checkRawAnswer(out.b, minLen)
+	return checkRawAnswer(out.B, minLen)
 }
 
 // close half-closes the stream and waits for the server to end it.
 func (s *rawStream) close() {
 	s.st.CloseSend()
-	var out rawMsg
+	out := rawcodec.Msg{Keep: true}
 	for s.st.RecvMsg(&out) == nil {
 	}
 }
