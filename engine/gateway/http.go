@@ -1,11 +1,11 @@
 package gateway
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -293,61 +293,6 @@ func (h *httpGateway) overBudget(w http.ResponseWriter, n int64) {
 		fmt.Sprintf("the gateway is busy: %s does not fit in its budget of %d bytes for requests in flight (http_body_budget; each body byte counts %d); retry later", size, h.opts.Budget.Limit(), BodyCost))
 }
 
-// writeResponse writes a response in the JSON form ResponseJSON describes,
-// the documents one at a time (with JinaArrays applied to each for a
-// Jina-dialect request), so the answer is never a second whole copy of
-// the documents in memory.
-func writeResponse(w http.ResponseWriter, resp *jinapb.DataRequestProto, jinaDialect bool) error {
-	docs, err := executors.RequestDocs(resp)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "INTERNAL", "encode response: "+err.Error())
-		return nil
-	}
-	head, err := ResponseJSON(&jinapb.DataRequestProto{Header: resp.GetHeader(), Parameters: resp.GetParameters(), Routes: resp.GetRoutes()})
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "INTERNAL", "encode response: "+err.Error())
-		return nil
-	}
-	if jinaDialect {
-		head = JinaArrays(head)
-	}
-	code := http.StatusOK
-	if st := resp.GetHeader().GetStatus(); st.GetCode() == jinapb.StatusProto_ERROR {
-		code = http.StatusInternalServerError
-		head = withDetail(head, st.GetDescription())
-	}
-	// head ends with "data":[]} (ResponseJSON writes data last).
-	const tail = `"data":[]}`
-	if !bytes.HasSuffix(head, []byte(tail)) {
-		return fmt.Errorf("encode response: unexpected head %.40q", head[max(0, len(head)-40):])
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(head[:len(head)-2])
-	for i, d := range docs {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		if d == nil {
-			d = &docarray.Document{}
-		}
-		b, err := d.MarshalJSON()
-		if err != nil {
-			return fmt.Errorf("doc %d: %w", i, err)
-		}
-		if jinaDialect {
-			b = JinaArrays(b)
-		}
-		if _, err := bw.Write(b); err != nil {
-			return nil // the client went away
-		}
-		docs[i] = nil // written: let the collector have it
-	}
-	bw.WriteString("]}\n")
-	return bw.Flush()
-}
-
 // withDetail adds "detail" (Jina's gateway's error key) to a JSON object.
 func withDetail(body []byte, detail string) []byte {
 	d, _ := json.Marshal(detail)
@@ -360,8 +305,31 @@ func withDetail(body []byte, detail string) []byte {
 
 // parse reads a request body; jinaDialect is set when it is spelled the
 // way Jina's Python client spells it (snake_case names).
+//
+// The body is read whole into a pooled buffer (its bytes, never a JSON
+// tree: the budget counts BodyCost per byte for it) and decoded by
+// fastDecode; what fastDecode is not sure of, and any body whose reading
+// failed, is decoded by decodeRequestBody over the same bytes (then the
+// read error), which is what defines the meaning of a body and the words
+// of its errors.
 func (h *httpGateway) parse(body *limitedBody, endpoint string, postForm bool, jinaDialect *bool) (*jinapb.DataRequestProto, int, error) {
-	rb, docs, err := decodeRequestBody(body)
+	bp, readErr := readBody(body)
+	defer putBody(bp)
+	if readErr == nil {
+		var fr fastResult
+		if fastDecode(*bp, &fr) {
+			docs := fr.docs
+			if docs == nil {
+				docs = []byte{}
+			}
+			return h.build(&fr.rb, nil, docs, endpoint, postForm, jinaDialect)
+		}
+	}
+	var r io.Reader = bytes.NewReader(*bp)
+	if readErr != nil {
+		r = io.MultiReader(r, errReader{readErr})
+	}
+	rb, docs, err := decodeRequestBody(r)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		switch {
@@ -381,6 +349,12 @@ func (h *httpGateway) parse(body *limitedBody, endpoint string, postForm bool, j
 		}
 		return nil, http.StatusBadRequest, fmt.Errorf("invalid request body: %v (want {\"data\": [documents], \"parameters\": {...}})", jsonMessage(err))
 	}
+	return h.build(rb, docs, nil, endpoint, postForm, jinaDialect)
+}
+
+// build makes the request of a decoded body: its documents are docs, or
+// encoded (an encoded DocListProto) when not nil.
+func (h *httpGateway) build(rb *requestBody, docs docarray.DocList, encoded []byte, endpoint string, postForm bool, jinaDialect *bool) (*jinapb.DataRequestProto, int, error) {
 	*jinaDialect = rb.ExecEndpointSnake != "" || rb.TargetExecutorSnake != "" || rb.RequestIDSnake != "" ||
 		(rb.Header != nil && (rb.Header.RequestIDSnake != "" || rb.Header.ExecEndpointSnake != "" || rb.Header.TargetExecutorSnake != ""))
 	hdr := &jinapb.HeaderProto{RequestId: first(rb.RequestID, rb.RequestIDSnake)}
@@ -412,11 +386,17 @@ func (h *httpGateway) parse(body *limitedBody, endpoint string, postForm bool, j
 		hdr.TargetExecutor = proto.String(target)
 	}
 	req := &jinapb.DataRequestProto{Header: hdr}
-	if docs == nil {
-		docs = docarray.DocList{}
-	}
-	if err := executors.SetRequestDocs(req, docs); err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf(`"data": %v`, err)
+	if encoded != nil {
+		// As the gRPC gateway's codec holds documents: encoded, sent as
+		// docs (wire.Codec) without being decoded again.
+		req.Data = wire.EncodedDocs(encoded)
+	} else {
+		if docs == nil {
+			docs = docarray.DocList{}
+		}
+		if err := executors.SetRequestDocs(req, docs); err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf(`"data": %v`, err)
+		}
 	}
 	if len(rb.Parameters) > 0 && string(bytes.TrimSpace(rb.Parameters)) != "null" {
 		var p map[string]any
