@@ -101,6 +101,12 @@ type HTTPOptions struct {
 
 // NewHTTP returns the HTTP gateway handler.
 func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
+	return newHTTP(b, opts, false)
+}
+
+// newHTTP is NewHTTP; slow turns off the fast JSON paths (fastDecode, the
+// direct answer writer), for tests that compare them with the full ones.
+func newHTTP(b Backend, opts HTTPOptions, slow bool) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = wire.MaxMessageSize
 	}
@@ -116,7 +122,7 @@ func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &httpGateway{b: b, opts: opts}
+	h := &httpGateway{b: b, opts: opts, slow: slow}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", h.status)
 	mux.HandleFunc("GET /dry_run", h.dryRun)
@@ -149,6 +155,7 @@ func NewHTTP(b Backend, opts HTTPOptions) http.Handler {
 type httpGateway struct {
 	b    Backend
 	opts HTTPOptions
+	slow bool // see newHTTP
 }
 
 func writeJSON(w http.ResponseWriter, code int, body []byte) {
@@ -273,7 +280,7 @@ func (h *httpGateway) handle(w http.ResponseWriter, r *http.Request, endpoint st
 		writeError(w, wire.HTTPStatus(st.Code()), wire.CodeName(st.Code()), st.Message())
 		return
 	}
-	if err := writeResponse(w, resp, jinaDialect); err != nil {
+	if err := writeResponse(w, resp, jinaDialect, h.slow); err != nil {
 		// The status line may be out already; all that is left is to
 		// cut the answer short so the client sees it is incomplete.
 		h.opts.Logger.Warn("HTTP gateway: encode answer", "err", err)
@@ -315,7 +322,7 @@ func withDetail(body []byte, detail string) []byte {
 func (h *httpGateway) parse(body *limitedBody, endpoint string, postForm bool, jinaDialect *bool) (*jinapb.DataRequestProto, int, error) {
 	bp, readErr := readBody(body)
 	defer putBody(bp)
-	if readErr == nil {
+	if readErr == nil && !h.slow {
 		var fr fastResult
 		if fastDecode(*bp, &fr) {
 			docs := fr.docs

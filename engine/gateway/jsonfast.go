@@ -43,8 +43,8 @@ type fastResult struct {
 }
 
 type fastParser struct {
-	b       []byte
-	i       int
+	b []byte
+	i int
 	// scratch holds unescaped strings, appended one after another so
 	// that several stay valid at once; plainDoc empties it per document.
 	scratch []byte

@@ -178,13 +178,15 @@ func readEncodedAnswer(b []byte) (encodedAnswer, bool) {
 // the documents one at a time (with JinaArrays applied to each for a
 // Jina-dialect request) through a chunk buffer, so the answer is never a
 // second whole copy of the documents in memory.
-func writeResponse(w http.ResponseWriter, resp *jinapb.DataRequestProto, jinaDialect bool) error {
+//
+// slow takes the reflection path for everything (tests compare the two).
+func writeResponse(w http.ResponseWriter, resp *jinapb.DataRequestProto, jinaDialect, slow bool) error {
 	var (
 		docs    docarray.DocList
 		encoded encodedAnswer
 		direct  bool
 	)
-	if db, ok := resp.GetData().GetDocuments().(*jinapb.DataRequestProto_DataContentProto_DocsBytes); ok {
+	if db, ok := resp.GetData().GetDocuments().(*jinapb.DataRequestProto_DataContentProto_DocsBytes); ok && !slow {
 		encoded, direct = readEncodedAnswer(db.DocsBytes)
 	}
 	if !direct {
@@ -194,7 +196,13 @@ func writeResponse(w http.ResponseWriter, resp *jinapb.DataRequestProto, jinaDia
 			return nil
 		}
 	}
-	head, err := responseHead(resp)
+	var head []byte
+	var err error
+	if slow {
+		head, err = ResponseJSON(&jinapb.DataRequestProto{Header: resp.GetHeader(), Parameters: resp.GetParameters(), Routes: resp.GetRoutes()})
+	} else {
+		head, err = responseHead(resp)
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "INTERNAL", "encode response: "+err.Error())
 		return nil
