@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -206,6 +207,18 @@ func (p *fastParser) str() ([]byte, bool) {
 	}
 	start := p.i
 	ascii := true
+	// Eight bytes at a time while none of them ends the string, starts an
+	// escape or is a control character (SWAR; see swarSpecial).
+	for p.i+8 <= len(p.b) {
+		w := binary.LittleEndian.Uint64(p.b[p.i:])
+		if w&hiBits != 0 {
+			ascii = false
+		}
+		if swarSpecial(w) {
+			break
+		}
+		p.i += 8
+	}
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
@@ -226,6 +239,20 @@ func (p *fastParser) str() ([]byte, bool) {
 		p.i++
 	}
 	return nil, false
+}
+
+const (
+	loBits = 0x0101010101010101
+	hiBits = 0x8080808080808080
+)
+
+// swarSpecial reports whether one of the eight bytes of w may be '"',
+// '\\' or below 0x20 (false positives only after such a byte, from a
+// borrow; zero bytes by "Bit Twiddling Hacks").
+func swarSpecial(w uint64) bool {
+	q := w ^ loBits*'"'
+	bs := w ^ loBits*'\\'
+	return ((q-loBits)&^q|(bs-loBits)&^bs|(w-loBits*0x20)&^w)&hiBits != 0
 }
 
 // escaped finishes a string that has escapes, from its first byte start:

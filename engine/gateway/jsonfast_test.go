@@ -316,3 +316,37 @@ func TestFastDecodeTakesCommonBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestFastStringEveryByteEveryOffset: each byte value (and escape) at
+// each position of a word, in and after the eight-byte fast path, reads
+// as encoding/json reads it, or takes the full path.
+func TestFastStringEveryByteEveryOffset(t *testing.T) {
+	for c := range 256 {
+		for at := range 20 {
+			s := bytes.Repeat([]byte("a"), 20)
+			s[at] = byte(c)
+			for _, text := range [][]byte{s, append(append(bytes.Clone(s[:at]), `\n\u00e9`...), s[at:]...)} {
+				body := `{"data": [{"id": "x", "text": "` + string(text) + `"}]}`
+				var fr fastResult
+				ok := fastDecode([]byte(body), &fr)
+				var want struct {
+					Data []struct{ Text string } `json:"data"`
+				}
+				err := json.Unmarshal([]byte(body), &want)
+				if !ok {
+					if err == nil && c != '"' && c != '\\' && c >= 0x20 {
+						t.Fatalf("byte %#x at %d: full path for a valid body %q", c, at, body)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("byte %#x at %d: fast path read an invalid body %q", c, at, body)
+				}
+				docs, err := docarray.Unmarshal(fr.docs)
+				if err != nil || len(docs) != 1 || docs[0].Text != want.Data[0].Text {
+					t.Fatalf("byte %#x at %d: %q, want %q (%v)", c, at, docs[0].Text, want.Data[0].Text, err)
+				}
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package docarray
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -241,6 +242,26 @@ func (f *plainFields) set(key, node []byte) bool {
 
 const hexDigits = "0123456789abcdef"
 
+const (
+	loBits = 0x0101010101010101
+	hiBits = 0x8080808080808080
+)
+
+// jsonSafe8 reports whether the eight bytes of w are all ASCII that
+// encoding/json writes as they are: none below 0x20 or from 0x80, none of
+// " & < > \\. It may answer false for a safe word (a borrow from a lower
+// byte that is not), never true for one that is not: the caller then
+// looks at the bytes one by one. ('"' and '&' differ in one bit, as do
+// '<' and '>': masking that bit tests two bytes at once; zero bytes by
+// "Bit Twiddling Hacks".)
+func jsonSafe8(w uint64) bool {
+	ctlOrHigh := (w - loBits*0x20) | w
+	qa := (w ^ loBits*'"') &^ (loBits * ('"' ^ '&'))
+	lg := (w ^ loBits*'<') &^ (loBits * ('<' ^ '>'))
+	bs := w ^ loBits*'\\'
+	return (ctlOrHigh|(qa-loBits)&^qa|(lg-loBits)&^lg|(bs-loBits)&^bs)&hiBits == 0
+}
+
 // AppendJSONString appends s as a JSON string exactly as encoding/json's
 // Marshal writes a Go string: HTML-safe (<, >, & as \u003c...), invalid
 // UTF-8 as \ufffd, U+2028 and U+2029 escaped.
@@ -248,6 +269,13 @@ func AppendJSONString(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain ASCII bytes at a time (SWAR, see jsonSafe8).
+		for i+8 <= len(s) && jsonSafe8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++

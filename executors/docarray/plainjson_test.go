@@ -83,3 +83,27 @@ func appendEntry(doc []byte) []byte {
 	}
 	return append(append(b, byte(n)), doc...)
 }
+
+func BenchmarkAppendJSONString(b *testing.B) {
+	s := bytes.Repeat([]byte("lorem ipsum "), 86)[:1024]
+	buf := make([]byte, 0, 4096)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendJSONString(buf[:0], s)
+	}
+}
+
+// TestAppendJSONStringEveryByteEveryOffset: each byte value at each
+// position of a word, in and after the eight-byte fast path.
+func TestAppendJSONStringEveryByteEveryOffset(t *testing.T) {
+	for c := range 256 {
+		for at := range 20 {
+			s := bytes.Repeat([]byte("a"), 20)
+			s[at] = byte(c)
+			want, _ := json.Marshal(string(s))
+			if got := AppendJSONString(nil, s); !bytes.Equal(got, want) {
+				t.Fatalf("byte %#x at %d: %s, want %s", c, at, got, want)
+			}
+		}
+	}
+}
