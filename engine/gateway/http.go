@@ -405,7 +405,11 @@ func (h *httpGateway) build(rb *requestBody, docs docarray.DocList, encoded []by
 			return nil, http.StatusBadRequest, fmt.Errorf(`"data": %v`, err)
 		}
 	}
-	if len(rb.Parameters) > 0 && string(bytes.TrimSpace(rb.Parameters)) != "null" {
+	if isEmptyObject(rb.Parameters) {
+		// What the branch below makes of {}, the parameters Jina's
+		// client sends, without reflection.
+		req.Parameters = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	} else if len(rb.Parameters) > 0 && string(bytes.TrimSpace(rb.Parameters)) != "null" {
 		var p map[string]any
 		if err := json.Unmarshal(rb.Parameters, &p); err != nil {
 			var te *json.UnmarshalTypeError
@@ -421,6 +425,12 @@ func (h *httpGateway) build(rb *requestBody, docs docarray.DocList, encoded []by
 		req.Parameters = s
 	}
 	return req, 0, nil
+}
+
+// isEmptyObject reports whether raw is {} (with any white space).
+func isEmptyObject(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) >= 2 && raw[0] == '{' && raw[len(raw)-1] == '}' && len(bytes.TrimSpace(raw[1:len(raw)-1])) == 0
 }
 
 func jsonMessage(err error) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -25,14 +26,16 @@ import (
 // before. Tests compare both with the reflection path.
 
 // outBufs are the chunk buffers answers are written through.
-var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, outChunk+8<<10); return &b }}
+var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // maxPooled is the largest buffer kept for reuse (one huge document
 // should not pin its memory).
 const maxPooled = 1 << 20
 
-// outChunk is how much of an answer is gathered before it is written.
-const outChunk = 32 << 10
+// outChunk is how much of an answer is gathered before it is written: an
+// answer that fits goes out in one write with its Content-Length (100
+// documents of 1 KiB do), a longer one in chunks of about this size.
+const outChunk = 256 << 10
 
 // responseHead returns ResponseJSON of resp without its documents: the
 // header, parameters and routes, ending in "data":[]}.
@@ -221,7 +224,7 @@ func writeResponse(w http.ResponseWriter, resp *jinapb.DataRequestProto, jinaDia
 		return fmt.Errorf("encode response: unexpected head %.40q", head[max(0, len(head)-40):])
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
+	headerOut := false
 	bp := outBufs.Get().(*[]byte)
 	buf := append((*bp)[:0], head[:len(head)-2]...)
 	defer func() {
@@ -262,6 +265,10 @@ func writeResponse(w http.ResponseWriter, resp *jinapb.DataRequestProto, jinaDia
 			buf = append(buf[:mark], b...)
 		}
 		if len(buf) >= outChunk {
+			if !headerOut {
+				w.WriteHeader(code)
+				headerOut = true
+			}
 			if _, err := w.Write(buf); err != nil {
 				return nil // the client went away
 			}
@@ -269,6 +276,10 @@ func writeResponse(w http.ResponseWriter, resp *jinapb.DataRequestProto, jinaDia
 		}
 	}
 	buf = append(buf, "]}\n"...)
+	if !headerOut {
+		w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
+		w.WriteHeader(code)
+	}
 	_, err = w.Write(buf)
 	return err
 }
