@@ -70,8 +70,12 @@ import (
 // "message"}}; bad JSON 400 (INVALID_ARGUMENT); a body over the size limit
 // 413 (RESOURCE_EXHAUSTED); a missing token 401 (UNAUTHENTICATED).
 //
-// Bodies are decoded as a stream (decodeRequestBody): one document at a
-// time, never the whole body or a JSON tree of it. All requests share a
+// A body is read into one buffer (its bytes, within the limits below)
+// and decoded in one pass without a JSON tree of it: plain documents go
+// straight from the JSON to their wire form (fastDecode, jsonfast.go),
+// anything else one document at a time (decodeRequestBody, which also
+// defines what a body means and how its errors read). Answers are written
+// the same way round (writeResponse, jsonout.go). All requests share a
 // BodyBudget (BodyCost bytes per body byte): a request that does not fit answers
 // 503 {"error": {"code": "RESOURCE_EXHAUSTED"}} with Retry-After before
 // its body is read. A body must arrive within BodyTimeout plus the time

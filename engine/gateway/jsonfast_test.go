@@ -264,7 +264,7 @@ func FuzzHTTPFastMatchesFull(f *testing.F) {
 // reflection is ResponseJSON's, byte for byte.
 func TestResponseHeadMatchesResponseJSON(t *testing.T) {
 	at := timestamppb.New(time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC))
-	params, err := structpb.NewStruct(map[string]any{"a": 1, "b": 1e21, "c": "<&>\u2028", "d": []any{1.5, "x", nil, true}, "e": map[string]any{"z": 1, "a": -0.0}})
+	params, err := structpb.NewStruct(map[string]any{"a": 1, "b": 1e21, "c": "<&>\u2028", "d": []any{1.5, "x", nil, true}, "e": map[string]any{"z": 1, "a": math.Copysign(0, -1)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,11 @@ import (
 
 // decodeRequestBody reads a request body as a stream of JSON tokens: the
 // small fields (header, parameters, names) are decoded whole, the
-// documents of "data" one at a time, so the gateway never holds the body's
-// bytes or a generic JSON tree of it, only the documents decoded so far
-// (and the decoder's buffer of about one document).
+// documents of "data" one at a time, so it never holds a generic JSON
+// tree of the body, only the documents decoded so far (and the decoder's
+// buffer of about one document). It defines what a body means: the
+// gateway's fast decoder (fastDecode) gives the same result or leaves the
+// body to it.
 //
 // Every key of requestBody's JSON tags is accepted, in either spelling;
 // any other is refused as encoding/json's DisallowUnknownFields would.
