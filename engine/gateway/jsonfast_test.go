@@ -233,7 +233,9 @@ func FuzzHTTPFastMatchesFull(f *testing.F) {
 		f.Add(s, "/foo")
 		f.Add(s, "/post")
 	}
-	backends := []Backend{&codecEchoBackend{*newBackend()}, newBackend()}
+	failing := newBackend()
+	failing.setRoute(failRoute) // answers with the request's documents, as they came
+	backends := []Backend{&codecEchoBackend{*newBackend()}, newBackend(), failing}
 	f.Fuzz(func(t *testing.T, body, path string) {
 		if path != "/foo" && path != "/post" {
 			return
