@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -349,6 +350,35 @@ func TestFastStringEveryByteEveryOffset(t *testing.T) {
 					t.Fatalf("byte %#x at %d: %q, want %q (%v)", c, at, docs[0].Text, want.Data[0].Text, err)
 				}
 			}
+		}
+	}
+}
+
+// TestHTTPAnswerSizes: an answer that fits in one chunk goes out with its
+// Content-Length; a longer one is written in chunks and arrives whole,
+// document for document.
+func TestHTTPAnswerSizes(t *testing.T) {
+	srv := httptest.NewServer(NewHTTP(&codecEchoBackend{*newBackend()}, HTTPOptions{}))
+	defer srv.Close()
+	for _, n := range []int{1, 100, 1000} {
+		body := jinaBody(n, 1024)
+		resp, err := http.Post(srv.URL+"/foo", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Data []struct{ ID, Text string } `json:"data"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%d docs: %d %v", n, resp.StatusCode, err)
+		}
+		if fits := resp.ContentLength > 0; fits != (n <= 100) {
+			t.Errorf("%d docs: Content-Length %d", n, resp.ContentLength)
+		}
+		if len(got.Data) != n || got.Data[n-1].ID != fmt.Sprintf("%032x", n) || len(got.Data[n-1].Text) != 1024 {
+			t.Fatalf("%d docs: got %d back", n, len(got.Data))
 		}
 	}
 }
