@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,8 @@ import (
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	_ "github.com/jig-dev/jig/executors/builtin"
@@ -116,25 +119,55 @@ func TestVerifyCatchesAltered(t *testing.T) {
 	minimalBody = false
 }
 
-func TestCheckRawAnswer(t *testing.T) {
-	enc := func(code jinapb.StatusProto_StatusCode) []byte {
+// split cuts b into pieces of n bytes, as the transport hands a message
+// over in frames.
+func split(b []byte, n int) mem.BufferSlice {
+	var out mem.BufferSlice
+	for len(b) > n {
+		out = append(out, mem.SliceBuffer(b[:n]))
+		b = b[n:]
+	}
+	return append(out, mem.SliceBuffer(b))
+}
+
+func TestCheckAnswer(t *testing.T) {
+	docs, err := newPayload(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := func(code jinapb.StatusProto_StatusCode, dataFirst bool) []byte {
 		m := &jinapb.DataRequestProto{Header: &jinapb.HeaderProto{RequestId: "x", Status: &jinapb.StatusProto{Code: code, Description: "boom"}}}
-		b, err := proto.Marshal(m)
+		h, err := proto.Marshal(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
+		// A varint field (none in DataRequestProto, skipped as unknown)
+		// and the documents before or after the header.
+		extra := protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 300)
+		if dataFirst {
+			return append(append(slices.Clone(docs.grpcData), extra...), h...)
+		}
+		return append(append(h, extra...), docs.grpcData...)
 	}
-	ok := enc(jinapb.StatusProto_SUCCESS)
-	if err := checkRawAnswer(ok, len(ok)+1); err == nil {
-		t.Fatal("short answer accepted")
+	for _, dataFirst := range []bool{false, true} {
+		ok, bad := enc(jinapb.StatusProto_SUCCESS, dataFirst), enc(jinapb.StatusProto_ERROR, dataFirst)
+		for _, n := range []int{1, 3, 7, 16384, len(ok)} {
+			if err := checkAnswer(split(ok, n), len(ok)+1); err == nil {
+				t.Fatalf("pieces of %d: short answer accepted", n)
+			}
+			if err := checkAnswer(split(ok, n), len(ok)); err != nil {
+				t.Fatalf("pieces of %d, data first %v: %v", n, dataFirst, err)
+			}
+			if err := checkAnswer(split(bad, n), 0); err == nil || !strings.Contains(err.Error(), "boom") {
+				t.Fatalf("pieces of %d, data first %v: error status: %v", n, dataFirst, err)
+			}
+			if err := checkAnswer(split(ok[:len(ok)-1], n), 0); err == nil {
+				t.Fatalf("pieces of %d, data first %v: truncated answer accepted", n, dataFirst)
+			}
+		}
 	}
-	if err := checkRawAnswer(ok, len(ok)); err != nil {
-		t.Fatal(err)
-	}
-	bad := enc(jinapb.StatusProto_ERROR)
-	if err := checkRawAnswer(bad, 0); err == nil || !strings.Contains(err.Error(), "boom") {
-		t.Fatalf("error status: %v", err)
+	if err := checkAnswer(split(docs.grpcData, 5), 0); err != nil {
+		t.Fatalf("an answer without header: %v", err)
 	}
 	// Round trip: what appendRawRequest builds decodes as the request.
 	p, err := newPayload(2)

@@ -116,10 +116,11 @@ type target struct {
 }
 
 func newTarget(name, grpcAddr, httpAddr string, pgid int) (*target, error) {
-	cc, err := grpc.NewClient(grpcAddr,
+	dopts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)),
-	)
+	}, clientDialOptions()...)
+	cc, err := grpc.NewClient(grpcAddr, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: dial %s: %w", name, grpcAddr, err)
 	}
