@@ -19,6 +19,8 @@
 package main
 
 import (
+	"github.com/jig-dev/jig/internal/gcfloor"
+
 	"context"
 	"errors"
 	"flag"
@@ -75,6 +77,9 @@ func main() {
 	concFlag := flag.String("drive-conc", "1,16", "with --drive: requests in flight, the cases to run")
 	flag.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of this process (the client) to this file (go tool pprof)")
 	flag.Parse()
+	// The client's own garbage collections are CPU the servers measured
+	// would otherwise get (the same client for both).
+	gcfloor.Set()
 	if o.rounds < 1 || o.flowRuns < 1 || o.goRuns < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "bench-jina: --rounds, --flow-runs, --go-runs and --duration must be positive")
 		os.Exit(2)
