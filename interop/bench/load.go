@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,7 +108,6 @@ type target struct {
 	httpAddr string
 	pgid     int
 	cc       *grpc.ClientConn
-	hc       *http.Client
 }
 
 func newTarget(name, grpcAddr, httpAddr string, pgid int) (*target, error) {
@@ -124,18 +119,11 @@ func newTarget(name, grpcAddr, httpAddr string, pgid int) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: dial %s: %w", name, grpcAddr, err)
 	}
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        64,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     time.Minute,
-	}
-	return &target{name: name, grpcAddr: grpcAddr, httpAddr: httpAddr, pgid: pgid, cc: cc, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}, nil
+	return &target{name: name, grpcAddr: grpcAddr, httpAddr: httpAddr, pgid: pgid, cc: cc}, nil
 }
 
 func (t *target) close() {
 	t.cc.Close()
-	t.hc.CloseIdleConnections()
 }
 
 // callGRPC sends one request through JinaSingleDataRequestRPC/process_single_data,
@@ -152,30 +140,12 @@ func (t *target) callGRPC(ctx context.Context, req *jinapb.DataRequestProto) (*j
 	return resp, nil
 }
 
-// postHTTP sends one JSON request to POST /bench and returns the body.
-func (t *target) postHTTP(ctx context.Context, body []byte, keep bool) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+t.httpAddr+benchEndpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := t.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || keep {
-		b, err := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			if len(b) > 300 {
-				b = b[:300]
-			}
-			return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
-		}
-		return b, err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return nil, err
+// postHTTP sends one JSON request to POST /bench on a connection of its
+// own and returns the body.
+func (t *target) postHTTP(ctx context.Context, body []byte) ([]byte, error) {
+	h := newHTTPConn(t.httpAddr)
+	defer h.close()
+	return h.post(ctx, body, true)
 }
 
 // verify sends one request of p over proto and checks that every document
@@ -194,7 +164,7 @@ func (t *target) verify(ctx context.Context, protocol string, p *payload) error 
 			return fmt.Errorf("%s gRPC %d docs: decode answer: %w", t.name, p.ndocs, err)
 		}
 	default:
-		b, err := t.postHTTP(ctx, p.httpBody(nil, "verify-0000000000000000000000000"), true)
+		b, err := t.postHTTP(ctx, p.httpBody(nil, "verify-0000000000000000000000000"))
 		if err != nil {
 			return fmt.Errorf("%s HTTP %d docs: %w", t.name, p.ndocs, err)
 		}
@@ -243,7 +213,10 @@ func (t *target) load(ctx context.Context, protocol string, p *payload, conc int
 	errs := make([]int, conc)
 	firstErr := make([]error, conc)
 	var wg sync.WaitGroup
-	c0, s0 := selfCPU(), groupCPU(t.pgid)
+	// The server's CPU first: reading /proc costs the client, and is not
+	// part of a window's client CPU.
+	s0 := groupCPU(t.pgid)
+	c0 := selfCPU()
 	start := time.Now()
 	deadline := start.Add(d)
 	for w := range conc {
@@ -253,6 +226,11 @@ func (t *target) load(ctx context.Context, protocol string, p *payload, conc int
 			var buf []byte
 			my := make([]time.Duration, 0, 4096)
 			var stream *rawStream
+			var hc *httpConn
+			if protocol == "http" {
+				hc = newHTTPConn(t.httpAddr)
+				defer hc.close()
+			}
 			if protocol == "grpc" && useCall {
 				var err error
 				if stream, err = t.openCall(ctx); err != nil {
@@ -279,7 +257,7 @@ func (t *target) load(ctx context.Context, protocol string, p *payload, conc int
 					}
 				} else {
 					buf = p.httpBody(buf, id)
-					_, err = t.postHTTP(ctx, buf, false)
+					_, err = hc.post(ctx, buf, false)
 				}
 				if err != nil {
 					errs[w]++
