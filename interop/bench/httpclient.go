@@ -28,6 +28,9 @@ type httpConn struct {
 	c    net.Conn
 	br   *bufio.Reader
 	wbuf []byte
+	// deadline, when set, bounds every request (else ctx's deadline, else
+	// a minute from each request).
+	deadline time.Time
 }
 
 // httpBuffer is the read buffer: a 100-document answer in a few reads.
@@ -45,7 +48,8 @@ const httpTail = "\r\nContent-Type: application/json\r\nAccept-Encoding: gzip\r\
 // post sends body to POST /bench and reads the answer, which must be
 // 200 OK; with keep, the answer's body is returned.
 func (h *httpConn) post(ctx context.Context, body []byte, keep bool) ([]byte, error) {
-	if h.c == nil {
+	fresh := h.c == nil
+	if fresh {
 		d := net.Dialer{Timeout: 5 * time.Second}
 		c, err := d.DialContext(ctx, "tcp", h.addr)
 		if err != nil {
@@ -58,12 +62,18 @@ func (h *httpConn) post(ctx context.Context, body []byte, keep bool) ([]byte, er
 			h.br.Reset(c)
 		}
 	}
-	// The deadline bounds a request whose server stopped answering.
-	dl, ok := ctx.Deadline()
-	if !ok {
-		dl = time.Now().Add(time.Minute)
+	// The deadline bounds a request whose server stopped answering: the
+	// window's, set once per connection, else one per request.
+	if h.deadline.IsZero() || fresh {
+		dl, ok := h.deadline, !h.deadline.IsZero()
+		if !ok {
+			dl, ok = ctx.Deadline()
+		}
+		if !ok {
+			dl = time.Now().Add(time.Minute)
+		}
+		h.c.SetDeadline(dl)
 	}
-	h.c.SetDeadline(dl)
 	w := append(h.wbuf[:0], h.head...)
 	w = strconv.AppendInt(w, int64(len(body)), 10)
 	w = append(w, httpTail...)

@@ -207,8 +207,14 @@ func (w window) rps() float64 { return float64(w.n) / w.elapsed.Seconds() }
 // load keeps conc requests of p in flight over protocol for d and returns
 // throughput, the median latency and the CPU both sides spent.
 func (t *target) load(ctx context.Context, protocol string, p *payload, conc int, d time.Duration) window {
-	ctx, cancel := context.WithTimeout(ctx, d+90*time.Second)
+	// The window is bounded by cancelling, not by a deadline on ctx: a
+	// deadline would go out with every gRPC call (grpc-timeout), and each
+	// server would arm a timer per request that Jina's own Client, which
+	// sets no timeout by default, never makes it arm.
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	bound := time.AfterFunc(d+90*time.Second, cancel)
+	defer bound.Stop()
 	lats := make([][]time.Duration, conc)
 	errs := make([]int, conc)
 	firstErr := make([]error, conc)
@@ -229,6 +235,7 @@ func (t *target) load(ctx context.Context, protocol string, p *payload, conc int
 			var hc *httpConn
 			if protocol == "http" {
 				hc = newHTTPConn(t.httpAddr)
+				hc.deadline = time.Now().Add(d + 90*time.Second)
 				defer hc.close()
 			}
 			if protocol == "grpc" && useCall {
