@@ -215,3 +215,29 @@ func TestChildStopKillsGroup(t *testing.T) {
 	})
 	waitfor.True(t, fmt.Sprintf("grandchild %d to stop after stop", pid), 5*time.Second, gone)
 }
+
+// --drive loads a running flow with the table's cases and prints one line
+// per window with the CPU per request.
+func TestDrive(t *testing.T) {
+	eng := startEcho(t, "builtin:Echo")
+	a := eng.Addresses()
+	defer func(d, c []int) { driveDocs, driveConc = d, c }(driveDocs, driveConc)
+	driveDocs, driveConc = []int{1, 100}, []int{2}
+	o := &options{protocols: "grpc,http", rounds: 1, duration: 50 * time.Millisecond, warmup: 10 * time.Millisecond}
+	var out strings.Builder
+	if err := drive(context.Background(), &out, o, a.GRPC+","+a.HTTP, 0); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("want a header and 4 windows:\n%s", out.String())
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasSuffix(l, "errors 0") {
+			t.Fatalf("window with errors: %q", l)
+		}
+	}
+	if _, err := intList("1,x"); err == nil {
+		t.Fatal("intList accepted 1,x")
+	}
+}
