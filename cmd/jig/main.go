@@ -13,10 +13,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/jig-dev/jig/internal/gcfloor"
 	"github.com/jig-dev/jig/internal/yamlutil"
 )
 
 func main() {
+	// The gateway and in-process executors allocate per request on a
+	// small live heap: a floor under it keeps the collector from running
+	// every few dozen requests (internal/gcfloor).
+	gcfloor.Set()
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -130,7 +130,7 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 		return c.base.Unmarshal(data, v)
 	}
 	if len(data) != 1 {
-		b := data.Materialize() // a copy of our own, which docs may point into
+		b := join(data) // a copy of our own, which docs may point into
 		if unmarshalLazy(b, m) {
 			return nil
 		}
@@ -147,6 +147,19 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	}
 	defer data[0].Free() // the full decoder copies what it keeps
 	return proto.Unmarshal(b, m)
+}
+
+// join copies the pieces of a received message into one new slice, as
+// data.Materialize does but without zeroing it first (bytes.Join): the
+// copy overwrites all of it, and clearing ~110 KiB per 100-document
+// request cost the gateway ~8% of its CPU (issue 22).
+func join(data mem.BufferSlice) []byte {
+	var pieces [16][]byte // a message of up to 16 frames needs no allocation here
+	parts := pieces[:0]
+	for _, b := range data {
+		parts = append(parts, b.ReadOnlyData())
+	}
+	return bytes.Join(parts, nil)
 }
 
 // unmarshalLazy decodes b into m keeping the documents encoded, when b has

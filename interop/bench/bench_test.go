@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,8 @@ import (
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/waitfor"
 	"github.com/jig-dev/jig/proto/jinapb"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	_ "github.com/jig-dev/jig/executors/builtin"
@@ -116,25 +119,55 @@ func TestVerifyCatchesAltered(t *testing.T) {
 	minimalBody = false
 }
 
-func TestCheckRawAnswer(t *testing.T) {
-	enc := func(code jinapb.StatusProto_StatusCode) []byte {
+// split cuts b into pieces of n bytes, as the transport hands a message
+// over in frames.
+func split(b []byte, n int) mem.BufferSlice {
+	var out mem.BufferSlice
+	for len(b) > n {
+		out = append(out, mem.SliceBuffer(b[:n]))
+		b = b[n:]
+	}
+	return append(out, mem.SliceBuffer(b))
+}
+
+func TestCheckAnswer(t *testing.T) {
+	docs, err := newPayload(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := func(code jinapb.StatusProto_StatusCode, dataFirst bool) []byte {
 		m := &jinapb.DataRequestProto{Header: &jinapb.HeaderProto{RequestId: "x", Status: &jinapb.StatusProto{Code: code, Description: "boom"}}}
-		b, err := proto.Marshal(m)
+		h, err := proto.Marshal(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
+		// A varint field (none in DataRequestProto, skipped as unknown)
+		// and the documents before or after the header.
+		extra := protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 300)
+		if dataFirst {
+			return append(append(slices.Clone(docs.grpcData), extra...), h...)
+		}
+		return append(append(h, extra...), docs.grpcData...)
 	}
-	ok := enc(jinapb.StatusProto_SUCCESS)
-	if err := checkRawAnswer(ok, len(ok)+1); err == nil {
-		t.Fatal("short answer accepted")
+	for _, dataFirst := range []bool{false, true} {
+		ok, bad := enc(jinapb.StatusProto_SUCCESS, dataFirst), enc(jinapb.StatusProto_ERROR, dataFirst)
+		for _, n := range []int{1, 3, 7, 16384, len(ok)} {
+			if err := checkAnswer(split(ok, n), len(ok)+1); err == nil {
+				t.Fatalf("pieces of %d: short answer accepted", n)
+			}
+			if err := checkAnswer(split(ok, n), len(ok)); err != nil {
+				t.Fatalf("pieces of %d, data first %v: %v", n, dataFirst, err)
+			}
+			if err := checkAnswer(split(bad, n), 0); err == nil || !strings.Contains(err.Error(), "boom") {
+				t.Fatalf("pieces of %d, data first %v: error status: %v", n, dataFirst, err)
+			}
+			if err := checkAnswer(split(ok[:len(ok)-1], n), 0); err == nil {
+				t.Fatalf("pieces of %d, data first %v: truncated answer accepted", n, dataFirst)
+			}
+		}
 	}
-	if err := checkRawAnswer(ok, len(ok)); err != nil {
-		t.Fatal(err)
-	}
-	bad := enc(jinapb.StatusProto_ERROR)
-	if err := checkRawAnswer(bad, 0); err == nil || !strings.Contains(err.Error(), "boom") {
-		t.Fatalf("error status: %v", err)
+	if err := checkAnswer(split(docs.grpcData, 5), 0); err != nil {
+		t.Fatalf("an answer without header: %v", err)
 	}
 	// Round trip: what appendRawRequest builds decodes as the request.
 	p, err := newPayload(2)
@@ -181,4 +214,30 @@ func TestChildStopKillsGroup(t *testing.T) {
 		}
 	})
 	waitfor.True(t, fmt.Sprintf("grandchild %d to stop after stop", pid), 5*time.Second, gone)
+}
+
+// --drive loads a running flow with the table's cases and prints one line
+// per window with the CPU per request.
+func TestDrive(t *testing.T) {
+	eng := startEcho(t, "builtin:Echo")
+	a := eng.Addresses()
+	defer func(d, c []int) { driveDocs, driveConc = d, c }(driveDocs, driveConc)
+	driveDocs, driveConc = []int{1, 100}, []int{2}
+	o := &options{protocols: "grpc,http", rounds: 1, duration: 50 * time.Millisecond, warmup: 10 * time.Millisecond}
+	var out strings.Builder
+	if err := drive(context.Background(), &out, o, a.GRPC+","+a.HTTP, 0); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("want a header and 4 windows:\n%s", out.String())
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasSuffix(l, "errors 0") {
+			t.Fatalf("window with errors: %q", l)
+		}
+	}
+	if _, err := intList("1,x"); err == nil {
+		t.Fatal("intList accepted 1,x")
+	}
 }

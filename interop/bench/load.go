@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,29 +108,22 @@ type target struct {
 	httpAddr string
 	pgid     int
 	cc       *grpc.ClientConn
-	hc       *http.Client
 }
 
 func newTarget(name, grpcAddr, httpAddr string, pgid int) (*target, error) {
-	cc, err := grpc.NewClient(grpcAddr,
+	dopts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)),
-	)
+	}, clientDialOptions()...)
+	cc, err := grpc.NewClient(grpcAddr, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: dial %s: %w", name, grpcAddr, err)
 	}
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        64,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     time.Minute,
-	}
-	return &target{name: name, grpcAddr: grpcAddr, httpAddr: httpAddr, pgid: pgid, cc: cc, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}}, nil
+	return &target{name: name, grpcAddr: grpcAddr, httpAddr: httpAddr, pgid: pgid, cc: cc}, nil
 }
 
 func (t *target) close() {
 	t.cc.Close()
-	t.hc.CloseIdleConnections()
 }
 
 // callGRPC sends one request through JinaSingleDataRequestRPC/process_single_data,
@@ -151,30 +140,12 @@ func (t *target) callGRPC(ctx context.Context, req *jinapb.DataRequestProto) (*j
 	return resp, nil
 }
 
-// postHTTP sends one JSON request to POST /bench and returns the body.
-func (t *target) postHTTP(ctx context.Context, body []byte, keep bool) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+t.httpAddr+benchEndpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := t.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || keep {
-		b, err := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			if len(b) > 300 {
-				b = b[:300]
-			}
-			return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
-		}
-		return b, err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return nil, err
+// postHTTP sends one JSON request to POST /bench on a connection of its
+// own and returns the body.
+func (t *target) postHTTP(ctx context.Context, body []byte) ([]byte, error) {
+	h := newHTTPConn(t.httpAddr)
+	defer h.close()
+	return h.post(ctx, body, true)
 }
 
 // verify sends one request of p over proto and checks that every document
@@ -193,7 +164,7 @@ func (t *target) verify(ctx context.Context, protocol string, p *payload) error 
 			return fmt.Errorf("%s gRPC %d docs: decode answer: %w", t.name, p.ndocs, err)
 		}
 	default:
-		b, err := t.postHTTP(ctx, p.httpBody(nil, "verify-0000000000000000000000000"), true)
+		b, err := t.postHTTP(ctx, p.httpBody(nil, "verify-0000000000000000000000000"))
 		if err != nil {
 			return fmt.Errorf("%s HTTP %d docs: %w", t.name, p.ndocs, err)
 		}
@@ -236,13 +207,22 @@ func (w window) rps() float64 { return float64(w.n) / w.elapsed.Seconds() }
 // load keeps conc requests of p in flight over protocol for d and returns
 // throughput, the median latency and the CPU both sides spent.
 func (t *target) load(ctx context.Context, protocol string, p *payload, conc int, d time.Duration) window {
-	ctx, cancel := context.WithTimeout(ctx, d+90*time.Second)
+	// The window is bounded by cancelling, not by a deadline on ctx: a
+	// deadline would go out with every gRPC call (grpc-timeout), and each
+	// server would arm a timer per request that Jina's own Client, which
+	// sets no timeout by default, never makes it arm.
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	bound := time.AfterFunc(d+90*time.Second, cancel)
+	defer bound.Stop()
 	lats := make([][]time.Duration, conc)
 	errs := make([]int, conc)
 	firstErr := make([]error, conc)
 	var wg sync.WaitGroup
-	c0, s0 := selfCPU(), groupCPU(t.pgid)
+	// The server's CPU first: reading /proc costs the client, and is not
+	// part of a window's client CPU.
+	s0 := groupCPU(t.pgid)
+	c0 := selfCPU()
 	start := time.Now()
 	deadline := start.Add(d)
 	for w := range conc {
@@ -252,6 +232,12 @@ func (t *target) load(ctx context.Context, protocol string, p *payload, conc int
 			var buf []byte
 			my := make([]time.Duration, 0, 4096)
 			var stream *rawStream
+			var hc *httpConn
+			if protocol == "http" {
+				hc = newHTTPConn(t.httpAddr)
+				hc.deadline = time.Now().Add(d + 90*time.Second)
+				defer hc.close()
+			}
 			if protocol == "grpc" && useCall {
 				var err error
 				if stream, err = t.openCall(ctx); err != nil {
@@ -278,7 +264,7 @@ func (t *target) load(ctx context.Context, protocol string, p *payload, conc int
 					}
 				} else {
 					buf = p.httpBody(buf, id)
-					_, err = t.postHTTP(ctx, buf, false)
+					_, err = hc.post(ctx, buf, false)
 				}
 				if err != nil {
 					errs[w]++

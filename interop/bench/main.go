@@ -19,6 +19,8 @@
 package main
 
 import (
+	"github.com/jig-dev/jig/internal/gcfloor"
+
 	"context"
 	"errors"
 	"flag"
@@ -48,6 +50,9 @@ type options struct {
 	skipGoExe bool
 	protocols string
 	skipFlows bool
+	drive     string
+	drivePG   int
+	cpuprof   string
 }
 
 func main() {
@@ -66,7 +71,15 @@ func main() {
 	flag.BoolVar(&o.skipFlows, "skip-flows", false, "measure requests only (no flow start/stop rows)")
 	flag.BoolVar(&useCall, "call", false, "gRPC load over JinaRPC/Call (the stream Jina's Client uses by default) instead of process_single_data")
 	flag.StringVar(&o.protocols, "protocols", "grpc,http", "protocols to measure: grpc, http or both")
+	flag.StringVar(&o.drive, "drive", "", "GRPC_ADDR[,HTTP_ADDR]: only load an already running echo flow there with the same cases and client (no Jina), printing CPU per request; for profiling")
+	flag.IntVar(&o.drivePG, "drive-pgid", 0, "with --drive: the server's process group, whose CPU is reported")
+	docsFlag := flag.String("drive-docs", "1,100", "with --drive: documents per request, the cases to run")
+	concFlag := flag.String("drive-conc", "1,16", "with --drive: requests in flight, the cases to run")
+	flag.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of this process (the client) to this file (go tool pprof)")
 	flag.Parse()
+	// The client's own garbage collections are CPU the servers measured
+	// would otherwise get (the same client for both).
+	gcfloor.Set()
 	if o.rounds < 1 || o.flowRuns < 1 || o.goRuns < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "bench-jina: --rounds, --flow-runs, --go-runs and --duration must be positive")
 		os.Exit(2)
@@ -74,6 +87,30 @@ func main() {
 
 	if o.skipFlows {
 		o.skipGoExe = true
+	}
+	if o.cpuprof != "" {
+		stopProf, err := startCPUProfile(o.cpuprof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-jina:", err)
+			os.Exit(1)
+		}
+		defer stopProf()
+	}
+	if o.drive != "" {
+		var err1, err2 error
+		driveDocs, err1 = intList(*docsFlag)
+		driveConc, err2 = intList(*concFlag)
+		if err := errors.Join(err1, err2); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-jina: --drive-docs/--drive-conc:", err)
+			os.Exit(2)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := drive(ctx, os.Stdout, &o, o.drive, o.drivePG); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-jina:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	py, err := findJina(&o)
 	if errors.Is(err, errNoJina) {
