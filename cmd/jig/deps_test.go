@@ -16,8 +16,8 @@ func linkedPackages(t *testing.T, pkg string) []string {
 		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
 	}
 	deps := strings.Fields(string(out))
-	if !slices.Contains(deps, "github.com/jig-dev/jig/engine") || !slices.Contains(deps, "google.golang.org/grpc") {
-		t.Fatalf("go list -deps %s printed %d packages without the engine or gRPC: %q", pkg, len(deps), deps)
+	if !slices.Contains(deps, "github.com/jig-dev/jig/engine") || !slices.Contains(deps, "google.golang.org/grpc") || !slices.Contains(deps, "github.com/jig-dev/jig/internal/tracing/tracingsdk") {
+		t.Fatalf("go list -deps %s printed %d packages without the engine, gRPC or the tracing SDK: %q", pkg, len(deps), deps)
 	}
 	return deps
 }
@@ -30,13 +30,21 @@ func linkedPackages(t *testing.T, pkg string) []string {
 // structs (engine/export/kubetypes.go, decoded strictly with the real API
 // types in its tests): k8s.io/api/core/v1 alone was the longest compile of
 // the whole build, and apimachinery brings klog, structured-merge-diff,
-// json-iterator and cbor.
+// json-iterator and cbor. Tracing exports OTLP with its own encoder
+// (internal/tracing/tracingsdk/otlp.go, checked against OpenTelemetry's
+// exporter in its tests): the OpenTelemetry exporter links the generated
+// OTLP protos, whose collector package brings gRPC-Gateway and the
+// googleapis HTTP annotations.
 func TestJigDoesNotLinkHeavyLibraries(t *testing.T) {
 	banned := []string{
 		"k8s.io/",
 		"sigs.k8s.io/structured-merge-diff",
 		"github.com/json-iterator/",
 		"github.com/fxamacker/cbor",
+		"go.opentelemetry.io/otel/exporters/",
+		"go.opentelemetry.io/proto/otlp",
+		"github.com/grpc-ecosystem/",
+		"google.golang.org/genproto/googleapis/api",
 	}
 	for _, dep := range linkedPackages(t, "github.com/jig-dev/jig/cmd/jig") {
 		for _, b := range banned {
