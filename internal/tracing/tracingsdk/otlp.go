@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/jig-dev/jig/internal/rawcodec"
@@ -17,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -39,6 +43,10 @@ const exportTimeout = 10 * time.Second
 // otlp_test.go.
 type otlpExporter struct {
 	conn *grpc.ClientConn
+	// headers go with every export: OTEL_EXPORTER_OTLP_HEADERS and
+	// OTEL_EXPORTER_OTLP_TRACES_HEADERS, as OpenTelemetry's exporter
+	// reads them (a hosted collector's API key, say).
+	headers metadata.MD
 }
 
 var _ sdktrace.SpanExporter = (*otlpExporter)(nil)
@@ -50,7 +58,33 @@ func newOTLPExporter(endpoint string) (*otlpExporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &otlpExporter{conn: conn}, nil
+	h := metadata.MD{}
+	for _, env := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+		for k, v := range parseHeaders(os.Getenv(env)) {
+			h.Set(k, v)
+		}
+	}
+	return &otlpExporter{conn: conn, headers: h}, nil
+}
+
+// parseHeaders parses the OTLP exporter's header list,
+// "key1=value1,key2=value2" with URL-encoded values; malformed entries
+// are skipped, as OpenTelemetry skips them.
+func parseHeaders(s string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			continue
+		}
+		v, err := url.PathUnescape(strings.TrimSpace(v))
+		if err != nil {
+			continue
+		}
+		out[strings.ToLower(k)] = v
+	}
+	return out
 }
 
 // ExportSpans implements sdktrace.SpanExporter: one Export call, retried
@@ -61,6 +95,9 @@ func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	}
 	ctx, cancel := context.WithTimeout(ctx, exportTimeout)
 	defer cancel()
+	if len(e.headers) > 0 {
+		ctx = metadata.NewOutgoingContext(ctx, e.headers)
+	}
 	req := &rawcodec.Msg{B: encodeExport(spans)}
 	wait := 50 * time.Millisecond
 	for {

@@ -3,6 +3,7 @@ package tracingsdk
 import (
 	"context"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 )
@@ -28,6 +30,7 @@ type collector struct {
 	addr string
 	mu   sync.Mutex
 	reqs [][]byte
+	mds  []metadata.MD
 	got  chan struct{}
 }
 
@@ -48,6 +51,8 @@ func startCollector(t *testing.T) *collector {
 		}
 		c.mu.Lock()
 		c.reqs = append(c.reqs, req.B)
+		md, _ := metadata.FromIncomingContext(stream.Context())
+		c.mds = append(c.mds, md)
 		c.mu.Unlock()
 		c.got <- struct{}{}
 		return stream.SendMsg(&rawcodec.Msg{})
@@ -57,7 +62,7 @@ func startCollector(t *testing.T) *collector {
 	return c
 }
 
-func (c *collector) last(t *testing.T) *coltracepb.ExportTraceServiceRequest {
+func (c *collector) last(t *testing.T) (*coltracepb.ExportTraceServiceRequest, metadata.MD) {
 	t.Helper()
 	select {
 	case <-c.got:
@@ -70,7 +75,7 @@ func (c *collector) last(t *testing.T) *coltracepb.ExportTraceServiceRequest {
 	if err := proto.Unmarshal(c.reqs[len(c.reqs)-1], &req); err != nil {
 		t.Fatalf("the request does not decode as an ExportTraceServiceRequest: %v", err)
 	}
-	return &req
+	return &req, c.mds[len(c.mds)-1]
 }
 
 // testSpans are finished spans using every field the encoder writes.
@@ -130,8 +135,10 @@ func testSpans() []sdktrace.ReadOnlySpan {
 // TestOTLPEncodingMatchesOpenTelemetry: the request jig's exporter sends
 // for a set of spans decodes (with the generated OTLP protos) to exactly
 // what OpenTelemetry's own OTLP/gRPC exporter sends for them, so
-// collectors (Jaeger, otel-collector) see the same spans as before.
+// collectors (Jaeger, otel-collector) see the same spans as before; the
+// headers of OTEL_EXPORTER_OTLP_HEADERS go along the same way.
 func TestOTLPEncodingMatchesOpenTelemetry(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "Api-Key=s%20ecret, x-tenant=a,broken")
 	ctx := context.Background()
 	c := startCollector(t)
 	spans := testSpans()
@@ -144,7 +151,7 @@ func TestOTLPEncodingMatchesOpenTelemetry(t *testing.T) {
 	if err := ref.ExportSpans(ctx, spans); err != nil {
 		t.Fatalf("OpenTelemetry's exporter: %v", err)
 	}
-	want := c.last(t)
+	want, wantMD := c.last(t)
 
 	ours, err := newOTLPExporter(c.addr)
 	if err != nil {
@@ -154,7 +161,12 @@ func TestOTLPEncodingMatchesOpenTelemetry(t *testing.T) {
 	if err := ours.ExportSpans(ctx, spans); err != nil {
 		t.Fatalf("jig's exporter: %v", err)
 	}
-	got := c.last(t)
+	got, gotMD := c.last(t)
+	for _, k := range []string{"api-key", "x-tenant"} {
+		if g, w := gotMD.Get(k), wantMD.Get(k); len(w) != 1 || !slices.Equal(g, w) {
+			t.Errorf("header %s: jig sent %q, OpenTelemetry %q", k, g, w)
+		}
+	}
 	if len(want.GetResourceSpans()) != 1 || len(want.GetResourceSpans()[0].GetScopeSpans()) != 1 || len(want.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans()) != len(spans) {
 		t.Fatalf("OpenTelemetry's request is not one resource, one scope, %d spans:\n%s", len(spans), prototext.Format(want))
 	}
