@@ -394,7 +394,7 @@ func appendAnyValue(b []byte, v attribute.Value) []byte {
 		return appendMsgAlways(b, fAnyArray, arr)
 	}
 	// An attribute type this exporter does not know: its string form.
-	return protowire.AppendString(protowire.AppendTag(b, fAnyString, protowire.BytesType), v.Emit())
+	return protowire.AppendString(protowire.AppendTag(b, fAnyString, protowire.BytesType), v.String())
 }
 
 // The append helpers leave proto3 zero values out, as proto.Marshal does.
