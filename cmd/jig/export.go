@@ -12,7 +12,6 @@ import (
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/jig-dev/jig/scaffold"
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 )
 
 func init() {
@@ -122,9 +121,9 @@ is exported as a one-deployment flow; --shared leaves the gateway out.`,
   jig export kubernetes ./greeter k8s-greeter/ --shared --image-prefix ghcr.io/me`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			policy := corev1.PullPolicy(pullPolicy)
+			policy := pullPolicy
 			switch policy {
-			case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+			case "", export.PullAlways, export.PullIfNotPresent, export.PullNever:
 			default:
 				return &usageError{fmt.Errorf("--image-pull-policy: want Always, IfNotPresent or Never, got %q", pullPolicy)}
 			}

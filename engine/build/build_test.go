@@ -199,16 +199,17 @@ func TestBuildCacheHitDoesNotRunGo(t *testing.T) {
 
 // Build tags go to the go command and into the key: a binary built with
 // RAFT support (the jig_raft tag) and one without are cached side by side.
+// Every build gets DefaultTags (grpcnotrace, netgo: see there).
 func TestBuildTagsAreInTheKey(t *testing.T) {
 	f := &fakeGo{}
 	b := fakeBuilder(t, f)
 	dir := module(t, hello("x"))
 	plain, err := b.Build(context.Background(), dir)
-	if err != nil || f.tags.Load() != "" {
+	if err != nil || f.tags.Load() != "grpcnotrace,netgo" {
 		t.Fatalf("plain build: %v, tags %q", err, f.tags.Load())
 	}
 	tagged, err := b.BuildTags(context.Background(), dir, []string{"jig_raft", "b", "jig_raft"}, nil)
-	if err != nil || tagged.Cached || f.calls.Load() != 2 || f.tags.Load() != "b,jig_raft" {
+	if err != nil || tagged.Cached || f.calls.Load() != 2 || f.tags.Load() != "b,grpcnotrace,jig_raft,netgo" {
 		t.Fatalf("tagged build %+v %v: %d calls, tags %q", tagged, err, f.calls.Load(), f.tags.Load())
 	}
 	if tagged.Key == plain.Key || tagged.Binary == plain.Binary {

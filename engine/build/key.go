@@ -41,7 +41,7 @@ const keyVersion = "jig-build-key/1"
 //
 // Contents are hashed, not times: touching a file does not rebuild, an
 // edit does. Modules from the module cache are pinned by go.mod/go.sum.
-func (b *Builder) Key(dir string) (string, error) { return b.key(dir, buildArgs) }
+func (b *Builder) Key(dir string) (string, error) { return b.key(dir, goArgs(nil)) }
 
 // key is Key for a build with the go command's arguments args.
 func (b *Builder) key(dir string, args []string) (string, error) {

@@ -15,7 +15,6 @@ import (
 	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // ComposeOptions configure Compose.
@@ -379,18 +378,18 @@ func composeResources(d *flow.Deployment) (*types.DeployConfig, []string) {
 		}
 		r := &types.Resource{}
 		for _, name := range sortedKeys(in) {
-			q, err := resource.ParseQuantity(in[name])
+			q, err := parseQuantity(in[name])
 			if err != nil {
 				warnings = append(warnings, fmt.Sprintf("%s: resource %s: %q is not a quantity; left out", d.Name, name, in[name]))
 				continue
 			}
 			switch name {
 			case "cpu":
-				r.NanoCPUs = types.NanoCPUs(q.AsApproximateFloat64())
+				r.NanoCPUs = types.NanoCPUs(q.float())
 			case "memory":
-				r.MemoryBytes = types.UnitBytes(q.Value())
+				r.MemoryBytes = types.UnitBytes(q.value())
 			case "nvidia.com/gpu":
-				r.Devices = append(r.Devices, types.DeviceRequest{Driver: "nvidia", Count: types.DeviceCount(q.Value()), Capabilities: []string{"gpu"}})
+				r.Devices = append(r.Devices, types.DeviceRequest{Driver: "nvidia", Count: types.DeviceCount(q.value()), Capabilities: []string{"gpu"}})
 			default:
 				warnings = append(warnings, fmt.Sprintf("%s: resource %s has no Compose equivalent; left out", d.Name, name))
 			}

@@ -17,7 +17,10 @@
 // commands: each workload gets its config.yml from a ConfigMap (Compose: an
 // inline config), so editing a config does not need an image rebuild.
 //
-// Objects are built with the Kubernetes API types and the compose-spec
-// types and marshalled, never assembled from text templates; tests decode
-// the output strictly with the same machinery.
+// Objects are built as structs and marshalled, never assembled from text
+// templates: Kubernetes objects with the package's own mirror of the API
+// types it sets (kubetypes.go; the API types themselves were a fifth of a
+// cold build of jig), Compose files with the compose-spec types. Tests
+// decode the output strictly with the real Kubernetes API types and the
+// compose-spec loader.
 package export

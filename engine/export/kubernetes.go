@@ -10,9 +10,6 @@ import (
 
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
-	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
@@ -31,7 +28,7 @@ type K8sOptions struct {
 	JigImage string
 	// ImagePullPolicy of every container ("" leaves Kubernetes' default:
 	// Always for :latest, IfNotPresent otherwise).
-	ImagePullPolicy corev1.PullPolicy
+	ImagePullPolicy string
 	// Shared leaves the gateway out: the executors are reached directly,
 	// as `external` deployments of other flows (Jina's shared executor).
 	Shared bool
@@ -147,9 +144,9 @@ func Kubernetes(f *flow.Flow, dir string, opts K8sOptions) (*K8sResult, error) {
 	if opts.FlowSecret != "" {
 		p.hopToken = "${{ ENV." + flowSecretEnv + " }}"
 	}
-	files := map[string][]runtime.Object{}
+	files := map[string][]kubeObject{}
 	var order []string
-	add := func(file string, objs ...runtime.Object) {
+	add := func(file string, objs ...kubeObject) {
 		if _, ok := files[file]; !ok {
 			order = append(order, file)
 		}
@@ -169,9 +166,9 @@ func Kubernetes(f *flow.Flow, dir string, opts K8sOptions) (*K8sResult, error) {
 		}
 		for _, o := range objs {
 			switch o := o.(type) {
-			case *corev1.ConfigMap:
-				wl.ConfigMap = o.Name
-			case *policyv1.PodDisruptionBudget:
+			case *configMap:
+				wl.ConfigMap = o.Metadata.Name
+			case *podDisruptionBudget:
 				wl.DisruptionBudget = true
 			}
 		}
@@ -192,7 +189,7 @@ func Kubernetes(f *flow.Flow, dir string, opts K8sOptions) (*K8sResult, error) {
 		if token == "" {
 			token = newSecret()
 		}
-		if secret, err = marshalObjects(f, []runtime.Object{k.flowSecretObject(token)}); err != nil {
+		if secret, err = marshalObjects(f, []kubeObject{k.flowSecretObject(token)}); err != nil {
 			return nil, err
 		}
 	}
@@ -225,10 +222,10 @@ func Kubernetes(f *flow.Flow, dir string, opts K8sOptions) (*K8sResult, error) {
 	return res, nil
 }
 
-// marshalObjects renders objects as one multi-document YAML file. Objects
-// go through the unstructured converter so empty status blocks, which
-// kubectl ignores anyway, are left out.
-func marshalObjects(f *flow.Flow, objs []runtime.Object) ([]byte, error) {
+// marshalObjects renders objects as one multi-document YAML file.
+// sigs.k8s.io/yaml goes through encoding/json (the objects' JSON names)
+// and writes each mapping's keys sorted, as kubectl does.
+func marshalObjects(f *flow.Flow, objs []kubeObject) ([]byte, error) {
 	var b bytes.Buffer
 	src := f.File
 	if src == "" {
@@ -236,25 +233,7 @@ func marshalObjects(f *flow.Flow, objs []runtime.Object) ([]byte, error) {
 	}
 	fmt.Fprintf(&b, "%s kubernetes from %s; re-export instead of editing.\n", exportMarker, src)
 	for _, o := range objs {
-		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-		if err != nil {
-			return nil, fmt.Errorf("export %s: convert %T: %w", f.Name, o, err)
-		}
-		delete(u, "status")
-		// Claim templates are objects too; their empty status goes as well.
-		if spec, ok := u["spec"].(map[string]any); ok {
-			if claims, ok := spec["volumeClaimTemplates"].([]any); ok {
-				for _, c := range claims {
-					if c, ok := c.(map[string]any); ok {
-						delete(c, "status")
-					}
-				}
-			}
-		}
-		if md, ok := u["metadata"].(map[string]any); ok {
-			delete(md, "creationTimestamp")
-		}
-		y, err := yaml.Marshal(u)
+		y, err := yaml.Marshal(o)
 		if err != nil {
 			return nil, fmt.Errorf("export %s: marshal %T: %w", f.Name, o, err)
 		}

@@ -11,13 +11,6 @@ import (
 
 	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/engine/flow"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Labels and annotations of exported objects.
@@ -74,8 +67,8 @@ func (k *k8s) addresses(w *workload) []string {
 	return out
 }
 
-func (k *k8s) meta(name string, labels map[string]string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: k.opts.Namespace, Labels: labels}
+func (k *k8s) meta(name string, labels map[string]string) objectMeta {
+	return objectMeta{Name: name, Namespace: k.opts.Namespace, Labels: labels}
 }
 
 func (k *k8s) labels(w *workload) map[string]string {
@@ -100,32 +93,32 @@ var envKeyRe = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 // workloadObjects are the objects of one shard of a deployment: its
 // ConfigMap (config.yml and env), its Service, its Deployment or
 // StatefulSet, and a PodDisruptionBudget when it has several replicas.
-func (k *k8s) workloadObjects(w *workload) ([]runtime.Object, error) {
+func (k *k8s) workloadObjects(w *workload) ([]kubeObject, error) {
 	d := w.dep
 	labels := k.labels(w)
 	selector := map[string]string{labelApp: w.name}
-	var objs []runtime.Object
+	var objs []kubeObject
 
 	cmName := w.name + "-config"
 	data := map[string]string{}
 	if w.config != nil {
 		data[configFile] = string(w.config)
 	}
-	var env []corev1.EnvVar
+	var env []envVar
 	for _, key := range sortedKeys(d.Env) {
 		if !envKeyRe.MatchString(key) {
 			return nil, d.Errorf("env", "environment variable %q cannot be exported to Kubernetes: use letters, digits, '-', '.' and '_'", key)
 		}
 		data[key] = d.Env[key]
-		env = append(env, corev1.EnvVar{Name: key, ValueFrom: &corev1.EnvVarSource{
-			ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: cmName}, Key: key},
+		env = append(env, envVar{Name: key, ValueFrom: &envVarSource{
+			ConfigMapKeyRef: &keySelector{Name: cmName, Key: key},
 		}})
 	}
 	if len(data) > 0 {
-		objs = append(objs, &corev1.ConfigMap{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-			ObjectMeta: k.meta(cmName, labels),
-			Data:       data,
+		objs = append(objs, &configMap{
+			typeMeta: typeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			Metadata: k.meta(cmName, labels),
+			Data:     data,
 		})
 	}
 
@@ -139,7 +132,7 @@ func (k *k8s) workloadObjects(w *workload) ([]runtime.Object, error) {
 		return nil, err
 	}
 	args := escapeK8s(workerArgs(w, f))
-	ports := []corev1.ContainerPort{{Name: "grpc", ContainerPort: WorkerPort, Protocol: corev1.ProtocolTCP}}
+	ports := []containerPort{{Name: "grpc", ContainerPort: WorkerPort, Protocol: protocolTCP}}
 	if d.Stateful {
 		// Every pod of a StatefulSet has the same spec: its identity comes
 		// from the downward API, and Kubernetes expands $(VAR) in args.
@@ -161,32 +154,32 @@ func (k *k8s) workloadObjects(w *workload) ([]runtime.Object, error) {
 		raft := raftFlags(d, "$(POD_INDEX)", "[$(POD_IP)]:"+strconv.Itoa(RaftPort), peers)
 		args = append(args, raft.Args()...)
 		env = append(env,
-			corev1.EnvVar{Name: "POD_INDEX", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['" + appsv1.PodIndexLabel + "']"}}},
-			corev1.EnvVar{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+			envVar{Name: "POD_INDEX", ValueFrom: &envVarSource{FieldRef: &fieldSelector{FieldPath: "metadata.labels['" + podIndexLabel + "']"}}},
+			envVar{Name: "POD_IP", ValueFrom: &envVarSource{FieldRef: &fieldSelector{FieldPath: "status.podIP"}}},
 		)
-		ports = append(ports, corev1.ContainerPort{Name: "raft", ContainerPort: RaftPort, Protocol: corev1.ProtocolTCP})
+		ports = append(ports, containerPort{Name: "raft", ContainerPort: RaftPort, Protocol: protocolTCP})
 	}
 	res, err := resources(d)
 	if err != nil {
 		return nil, err
 	}
-	mounts := []corev1.VolumeMount{
+	mounts := []volumeMount{
 		{Name: "workspace", MountPath: workspaceDir},
 		{Name: "tmp", MountPath: tmpDir},
 	}
-	volumes := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	volumes := []volume{{Name: "tmp", EmptyDir: &struct{}{}}}
 	if w.config != nil {
-		mounts = append(mounts, corev1.VolumeMount{Name: "config", MountPath: configDir, ReadOnly: true})
-		volumes = append(volumes, corev1.Volume{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: cmName},
-			Items:                []corev1.KeyToPath{{Key: configFile, Path: configFile}},
-		}}})
+		mounts = append(mounts, volumeMount{Name: "config", MountPath: configDir, ReadOnly: true})
+		volumes = append(volumes, volume{Name: "config", ConfigMap: &configMapVolumeSource{
+			Name:  cmName,
+			Items: []keyToPath{{Key: configFile, Path: configFile}},
+		}})
 	}
 	if !d.Stateful {
-		volumes = append(volumes, corev1.Volume{Name: "workspace", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		volumes = append(volumes, volume{Name: "workspace", EmptyDir: &struct{}{}})
 	}
 	timeoutReady := k.plan.flow.Gateway.TimeoutReady
-	c := corev1.Container{
+	c := container{
 		Name:            "executor",
 		Image:           w.image,
 		ImagePullPolicy: k.opts.ImagePullPolicy,
@@ -203,88 +196,88 @@ func (k *k8s) workloadObjects(w *workload) ([]runtime.Object, error) {
 		Lifecycle:       preStopSleep(),
 		SecurityContext: containerSecurity(),
 	}
-	pod := corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{annotationConfig: hashConfig(data)}},
-		Spec:       podSpec(c, volumes),
+	pod := podTemplateSpec{
+		Metadata: objectMeta{Labels: labels, Annotations: map[string]string{annotationConfig: hashConfig(data)}},
+		Spec:     newPodSpec(c, volumes),
 	}
 	replicas := int32(d.Replicas)
 	if d.Stateful {
-		objs = append(objs, &corev1.Service{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-			ObjectMeta: k.meta(headless(w), labels),
-			Spec: corev1.ServiceSpec{
-				ClusterIP: corev1.ClusterIPNone,
+		objs = append(objs, &service{
+			typeMeta: typeMeta{APIVersion: "v1", Kind: "Service"},
+			Metadata: k.meta(headless(w), labels),
+			Spec: serviceSpec{
+				ClusterIP: clusterIPNone,
 				Selector:  selector,
 				// RAFT peers must find each other before they are ready:
 				// a replica is only ready once the cluster has formed.
 				PublishNotReadyAddresses: true,
-				Ports: []corev1.ServicePort{
-					{Name: "grpc", Port: WorkerPort, TargetPort: intstr.FromString("grpc"), Protocol: corev1.ProtocolTCP},
-					{Name: "raft", Port: RaftPort, TargetPort: intstr.FromString("raft"), Protocol: corev1.ProtocolTCP},
+				Ports: []servicePort{
+					{Name: "grpc", Port: WorkerPort, TargetPort: intOrStr("grpc"), Protocol: protocolTCP},
+					{Name: "raft", Port: RaftPort, TargetPort: intOrStr("raft"), Protocol: protocolTCP},
 				},
 			},
 		})
-		claim := corev1.PersistentVolumeClaim{
-			ObjectMeta: metav1.ObjectMeta{Name: "workspace", Labels: labels},
-			Spec: corev1.PersistentVolumeClaimSpec{
-				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{}},
+		claim := persistentVolumeClaim{
+			Metadata: objectMeta{Name: "workspace", Labels: labels},
+			Spec: pvcSpec{
+				AccessModes: []string{readWriteOnce},
+				Resources:   resourceRequirements{Requests: resourceList{}},
 			},
 		}
-		size, err := resource.ParseQuantity(k.opts.StorageSize)
-		if err != nil {
+		size := k.opts.StorageSize
+		if _, err := parseQuantity(size); err != nil {
 			return nil, fmt.Errorf("export %s: storage size %q: %w", k.plan.flow.Name, k.opts.StorageSize, err)
 		}
-		claim.Spec.Resources.Requests[corev1.ResourceStorage] = size
+		claim.Spec.Resources.Requests[resourceStorage] = size
 		if k.opts.StorageClass != "" {
 			sc := k.opts.StorageClass
 			claim.Spec.StorageClassName = &sc
 		}
-		objs = append(objs, &appsv1.StatefulSet{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
-			ObjectMeta: k.meta(w.name, labels),
-			Spec: appsv1.StatefulSetSpec{
+		objs = append(objs, &statefulSet{
+			typeMeta: typeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+			Metadata: k.meta(w.name, labels),
+			Spec: statefulSetSpec{
 				Replicas:    &replicas,
-				Selector:    &metav1.LabelSelector{MatchLabels: selector},
+				Selector:    &labelSelector{MatchLabels: selector},
 				ServiceName: headless(w),
 				// All replicas start together: the RAFT cluster needs a
 				// quorum before any replica is ready, so starting them one
 				// at a time (OrderedReady) would never finish.
-				PodManagementPolicy: appsv1.ParallelPodManagement,
+				PodManagementPolicy: parallelPods,
 				// Rolling updates replace one pod at a time, highest
 				// ordinal first, so a quorum always stays up.
-				UpdateStrategy:       appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
+				UpdateStrategy:       updateStrategy{Type: rollingUpdateType},
 				Template:             pod,
-				VolumeClaimTemplates: []corev1.PersistentVolumeClaim{claim},
+				VolumeClaimTemplates: []persistentVolumeClaim{claim},
 			},
 		})
 	} else {
-		objs = append(objs, &corev1.Service{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-			ObjectMeta: k.meta(w.name, labels),
-			Spec: corev1.ServiceSpec{
-				Type:     corev1.ServiceTypeClusterIP,
+		objs = append(objs, &service{
+			typeMeta: typeMeta{APIVersion: "v1", Kind: "Service"},
+			Metadata: k.meta(w.name, labels),
+			Spec: serviceSpec{
+				Type:     serviceTypeClusterIP,
 				Selector: selector,
-				Ports:    []corev1.ServicePort{{Name: "grpc", Port: WorkerPort, TargetPort: intstr.FromString("grpc"), Protocol: corev1.ProtocolTCP}},
+				Ports:    []servicePort{{Name: "grpc", Port: WorkerPort, TargetPort: intOrStr("grpc"), Protocol: protocolTCP}},
 			},
 		})
-		objs = append(objs, &appsv1.Deployment{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-			ObjectMeta: k.meta(w.name, labels),
-			Spec: appsv1.DeploymentSpec{
+		objs = append(objs, &deployment{
+			typeMeta: typeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			Metadata: k.meta(w.name, labels),
+			Spec: deploymentSpec{
 				Replicas: &replicas,
-				Selector: &metav1.LabelSelector{MatchLabels: selector},
+				Selector: &labelSelector{MatchLabels: selector},
 				Strategy: rollingUpdate(),
 				Template: pod,
 			},
 		})
 	}
 	if d.Replicas > 1 {
-		one := intstr.FromInt32(1)
-		objs = append(objs, &policyv1.PodDisruptionBudget{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
-			ObjectMeta: k.meta(w.name, labels),
-			Spec:       policyv1.PodDisruptionBudgetSpec{MaxUnavailable: &one, Selector: &metav1.LabelSelector{MatchLabels: selector}},
+		one := intOrInt(1)
+		objs = append(objs, &podDisruptionBudget{
+			typeMeta: typeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+			Metadata: k.meta(w.name, labels),
+			Spec:     pdbSpec{MaxUnavailable: &one, Selector: &labelSelector{MatchLabels: selector}},
 		})
 	}
 	return objs, nil
@@ -293,7 +286,7 @@ func (k *k8s) workloadObjects(w *workload) ([]runtime.Object, error) {
 // gatewayObjects are the gateway's ConfigMap (its flow), Service and
 // Deployment. TLS material and the auth token come from Secrets the user
 // creates; they never appear in the export.
-func (k *k8s) gatewayObjects() ([]runtime.Object, error) {
+func (k *k8s) gatewayObjects() ([]kubeObject, error) {
 	p := k.plan
 	g := &p.flow.Gateway
 	flowYAML, err := p.gatewayFlowYAML(k.addresses)
@@ -302,40 +295,38 @@ func (k *k8s) gatewayObjects() ([]runtime.Object, error) {
 	}
 	labels := k.labels(nil)
 	selector := map[string]string{labelApp: "gateway"}
-	cm := &corev1.ConfigMap{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: k.meta("gateway-flow", labels),
-		Data:       map[string]string{gatewayFlow: string(flowYAML)},
+	cm := &configMap{
+		typeMeta: typeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		Metadata: k.meta("gateway-flow", labels),
+		Data:     map[string]string{gatewayFlow: string(flowYAML)},
 	}
-	var ports []corev1.ContainerPort
-	var svcPorts []corev1.ServicePort
+	var ports []containerPort
+	var svcPorts []servicePort
 	for _, gp := range p.gatewayPorts {
-		ports = append(ports, corev1.ContainerPort{Name: gp.name, ContainerPort: int32(gp.port), Protocol: corev1.ProtocolTCP})
-		svcPorts = append(svcPorts, corev1.ServicePort{Name: gp.name, Port: int32(gp.port), TargetPort: intstr.FromString(gp.name), Protocol: corev1.ProtocolTCP})
+		ports = append(ports, containerPort{Name: gp.name, ContainerPort: int32(gp.port), Protocol: protocolTCP})
+		svcPorts = append(svcPorts, servicePort{Name: gp.name, Port: int32(gp.port), TargetPort: intOrStr(gp.name), Protocol: protocolTCP})
 	}
-	env := []corev1.EnvVar{{Name: "HOME", Value: tmpDir}}
-	mounts := []corev1.VolumeMount{
+	env := []envVar{{Name: "HOME", Value: tmpDir}}
+	mounts := []volumeMount{
 		{Name: "flow", MountPath: configDir, ReadOnly: true},
 		{Name: "tmp", MountPath: tmpDir},
 	}
-	volumes := []corev1.Volume{
-		{Name: "flow", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}}}},
-		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	volumes := []volume{
+		{Name: "flow", ConfigMap: &configMapVolumeSource{Name: cm.Metadata.Name}},
+		{Name: "tmp", EmptyDir: &struct{}{}},
 	}
 	if g.AuthToken != "" {
-		env = append(env, corev1.EnvVar{Name: authTokenEnv, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: k.opts.AuthSecret}, Key: "token",
-		}}})
+		env = append(env, envVar{Name: authTokenEnv, ValueFrom: &envVarSource{SecretKeyRef: &keySelector{Name: k.opts.AuthSecret, Key: "token"}}})
 	}
 	if k.opts.FlowSecret != "" {
 		env = append(env, k.secretEnv(flowSecretEnv))
 	}
 	if g.TLSCert != "" {
-		mounts = append(mounts, corev1.VolumeMount{Name: "tls", MountPath: tlsDir, ReadOnly: true})
-		volumes = append(volumes, corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		mounts = append(mounts, volumeMount{Name: "tls", MountPath: tlsDir, ReadOnly: true})
+		volumes = append(volumes, volume{Name: "tls", Secret: &secretVolumeSource{
 			SecretName: k.opts.TLSSecret,
-			Items:      []corev1.KeyToPath{{Key: corev1.TLSCertKey, Path: "tls.crt"}, {Key: corev1.TLSPrivateKeyKey, Path: "tls.key"}},
-		}}})
+			Items:      []keyToPath{{Key: tlsCertKey, Path: "tls.crt"}, {Key: tlsPrivateKeyKey, Path: "tls.key"}},
+		}})
 	}
 	// The gateway opens its ports only once every executor is ready (at
 	// most timeout_ready), so its startup budget covers that wait.
@@ -346,7 +337,7 @@ func (k *k8s) gatewayObjects() ([]runtime.Object, error) {
 		annotations["prometheus.io/port"] = strconv.Itoa(g.MonitoringPort)
 		annotations["prometheus.io/path"] = "/metrics"
 	}
-	c := corev1.Container{
+	c := container{
 		Name:            "gateway",
 		Image:           p.images[0].name,
 		ImagePullPolicy: k.opts.ImagePullPolicy,
@@ -361,51 +352,51 @@ func (k *k8s) gatewayObjects() ([]runtime.Object, error) {
 		SecurityContext: containerSecurity(),
 	}
 	one := int32(1)
-	dep := &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: k.meta("gateway", labels),
-		Spec: appsv1.DeploymentSpec{
+	dep := &deployment{
+		typeMeta: typeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		Metadata: k.meta("gateway", labels),
+		Spec: deploymentSpec{
 			Replicas: &one,
-			Selector: &metav1.LabelSelector{MatchLabels: selector},
+			Selector: &labelSelector{MatchLabels: selector},
 			Strategy: rollingUpdate(),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
-				Spec:       podSpec(c, volumes),
+			Template: podTemplateSpec{
+				Metadata: objectMeta{Labels: labels, Annotations: annotations},
+				Spec:     newPodSpec(c, volumes),
 			},
 		},
 	}
-	svc := &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: k.meta("gateway", labels),
-		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: selector, Ports: svcPorts},
+	svc := &service{
+		typeMeta: typeMeta{APIVersion: "v1", Kind: "Service"},
+		Metadata: k.meta("gateway", labels),
+		Spec:     serviceSpec{Type: serviceTypeClusterIP, Selector: selector, Ports: svcPorts},
 	}
-	return []runtime.Object{cm, svc, dep}, nil
+	return []kubeObject{cm, svc, dep}, nil
 }
 
 // gatewayProbes probe the gateway's gRPC health service when it serves
 // plain gRPC. The kubelet's gRPC probe cannot speak TLS (and an HTTP-only
 // gateway has no gRPC port), so otherwise the probes only check that the
 // first port accepts connections.
-func (k *k8s) gatewayProbes() (startup, ready, live *corev1.Probe) {
+func (k *k8s) gatewayProbes() (startup, ready, live *probe) {
 	p := k.plan
 	budget := probeBudget(p.flow.Gateway.TimeoutReady, 5*time.Second) + 12
 	if p.flow.Gateway.TLSCert == "" && p.port(flow.GRPC) != 0 {
 		port := p.port(flow.GRPC)
 		return grpcProbe(port, 5, budget), grpcProbe(port, 5, 2), grpcProbe(port, 10, 3)
 	}
-	tcp := func(period, failures int32) *corev1.Probe {
-		return &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(int32(p.gatewayPorts[0].port))}},
+	tcp := func(period, failures int32) *probe {
+		return &probe{
+			TCPSocket:     &tcpSocketAction{Port: intOrInt(int32(p.gatewayPorts[0].port))},
 			PeriodSeconds: period, FailureThreshold: failures, TimeoutSeconds: 3,
 		}
 	}
 	return tcp(5, budget), tcp(5, 2), tcp(10, 3)
 }
 
-func grpcProbe(port int, period, failures int32) *corev1.Probe {
+func grpcProbe(port int, period, failures int32) *probe {
 	service := "" // the server's overall health
-	return &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: int32(port), Service: &service}},
+	return &probe{
+		GRPC:          &grpcAction{Port: int32(port), Service: &service},
 		PeriodSeconds: period, FailureThreshold: failures, TimeoutSeconds: 3,
 	}
 }
@@ -413,68 +404,67 @@ func grpcProbe(port int, period, failures int32) *corev1.Probe {
 // preStopSleep keeps a terminating pod serving for a moment, so Services
 // and the gateway stop sending it requests before it drains. It is the
 // kubelet's own sleep: the images have no shell.
-func preStopSleep() *corev1.Lifecycle {
-	return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 2}}}
+func preStopSleep() *lifecycle {
+	return &lifecycle{PreStop: &lifecycleHandler{Sleep: &sleepAction{Seconds: 2}}}
 }
 
 // rollingUpdate never takes a replica down before its replacement is
 // ready.
-func rollingUpdate() appsv1.DeploymentStrategy {
-	zero, one := intstr.FromInt32(0), intstr.FromInt32(1)
-	return appsv1.DeploymentStrategy{
-		Type:          appsv1.RollingUpdateDeploymentStrategyType,
-		RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &zero, MaxSurge: &one},
+func rollingUpdate() updateStrategy {
+	zero, one := intOrInt(0), intOrInt(1)
+	return updateStrategy{
+		Type:          rollingUpdateType,
+		RollingUpdate: &rollingUpdateDeployment{MaxUnavailable: &zero, MaxSurge: &one},
 	}
 }
 
-func podSpec(c corev1.Container, volumes []corev1.Volume) corev1.PodSpec {
+func newPodSpec(c container, volumes []volume) podSpec {
 	yes, no := true, false
 	id := int64(nonRootID)
 	// Long enough for the worker's drain (10s grace period) after the
 	// preStop sleep.
 	grace := int64(30)
-	return corev1.PodSpec{
-		Containers:                    []corev1.Container{c},
+	return podSpec{
+		Containers:                    []container{c},
 		Volumes:                       volumes,
 		TerminationGracePeriodSeconds: &grace,
 		// Service environment variables are noise for jig and grow with
 		// the namespace.
 		EnableServiceLinks:           &no,
 		AutomountServiceAccountToken: &no,
-		SecurityContext: &corev1.PodSecurityContext{
+		SecurityContext: &podSecurityContext{
 			RunAsNonRoot: &yes, RunAsUser: &id, RunAsGroup: &id,
 			// Volumes (the workspace claim) become writable by that group.
 			FSGroup:        &id,
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			SeccompProfile: &seccompProfile{Type: seccompRuntime},
 		},
 	}
 }
 
-func containerSecurity() *corev1.SecurityContext {
+func containerSecurity() *securityContext {
 	yes, no := true, false
-	return &corev1.SecurityContext{
+	return &securityContext{
 		AllowPrivilegeEscalation: &no,
 		ReadOnlyRootFilesystem:   &yes,
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		Capabilities:             &capabilities{Drop: []string{"ALL"}},
 	}
 }
 
 // resources converts the flow's `resources:` ("500m", "1Gi") to
 // Kubernetes quantities; a value Kubernetes would reject is a bad-input
 // error at its line.
-func resources(d *flow.Deployment) (corev1.ResourceRequirements, error) {
-	var out corev1.ResourceRequirements
-	conv := func(in map[string]string, what string) (corev1.ResourceList, error) {
+func resources(d *flow.Deployment) (resourceRequirements, error) {
+	var out resourceRequirements
+	conv := func(in map[string]string, what string) (resourceList, error) {
 		if len(in) == 0 {
 			return nil, nil
 		}
-		l := corev1.ResourceList{}
+		l := resourceList{}
 		for _, name := range sortedKeys(in) {
-			q, err := resource.ParseQuantity(in[name])
-			if err != nil {
+			if _, err := parseQuantity(in[name]); err != nil {
 				return nil, d.Errorf("resources", "%s.%s: %q is not a Kubernetes quantity (like 500m, 2, 1Gi)", what, name, in[name])
 			}
-			l[corev1.ResourceName(name)] = q
+			l[name] = in[name]
 		}
 		return l, nil
 	}
@@ -518,8 +508,6 @@ func probeBudget(d time.Duration, period time.Duration) int32 {
 }
 
 // secretEnv is the variable name holding the flow secret, from its Secret.
-func (k *k8s) secretEnv(name string) corev1.EnvVar {
-	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: k.opts.FlowSecret}, Key: flowSecretKey,
-	}}}
+func (k *k8s) secretEnv(name string) envVar {
+	return envVar{Name: name, ValueFrom: &envVarSource{SecretKeyRef: &keySelector{Name: k.opts.FlowSecret, Key: flowSecretKey}}}
 }

@@ -556,7 +556,7 @@ func TestKubernetesShared(t *testing.T) {
 // pull policy.
 func TestKubernetesOptions(t *testing.T) {
 	f := loadFixture(t, "testdata/source.yml")
-	c, res := exportK8s(t, f, export.K8sOptions{ImagePrefix: "ghcr.io/acme/", Tag: "v2", ImagePullPolicy: corev1.PullIfNotPresent})
+	c, res := exportK8s(t, f, export.K8sOptions{ImagePrefix: "ghcr.io/acme/", Tag: "v2", ImagePullPolicy: export.PullIfNotPresent})
 	if res.Namespace != "source" {
 		t.Fatalf("namespace %s, want the flow's name", res.Namespace)
 	}

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -47,11 +45,11 @@ func newSecret() string {
 
 // k8sFlowSecret is the Secret holding the flow secret. StringData keeps
 // the file readable; the API server stores it as data.
-func (k *k8s) flowSecretObject(token string) *corev1.Secret {
-	return &corev1.Secret{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: k.meta(k.opts.FlowSecret, k.labels(nil)),
-		Type:       corev1.SecretTypeOpaque,
+func (k *k8s) flowSecretObject(token string) *secret {
+	return &secret{
+		typeMeta:   typeMeta{APIVersion: "v1", Kind: "Secret"},
+		Metadata:   k.meta(k.opts.FlowSecret, k.labels(nil)),
+		Type:       secretTypeOpaque,
 		StringData: map[string]string{flowSecretKey: token},
 	}
 }
@@ -66,7 +64,7 @@ func earlierK8sSecret(dir string) string {
 		return ""
 	}
 	for _, doc := range strings.Split(string(data), "\n---\n") {
-		var s corev1.Secret
+		var s secret
 		if yaml.Unmarshal([]byte(doc), &s) != nil || s.Kind != "Secret" {
 			continue
 		}

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Prom holds the Prometheus collectors of one engine, in its own registry
@@ -45,7 +44,15 @@ func NewProm() *Prom {
 	p.RaftLastIndex = raft("last_log_index", "Last RAFT log index.")
 	p.RaftIsLeader = raft("is_leader", "1 on the RAFT leader.")
 	p.Reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "jig", Name: "updates_total", Help: "Builds, reloads, restarts and reconciles by kind and outcome."}, []string{"deployment", "kind", "outcome"})
+	// The Go and process collectors are the prometheus package's own:
+	// package collectors only forwards to them, and importing it compiles
+	// database/sql too (its DBStatsCollector), for nothing jig uses —
+	// part of a cold `go build ./cmd/jig` (DESIGN §9).
+	//lint:ignore SA1019 the same collectors collectors.NewGoCollector and NewProcessCollector return
+	goc := prometheus.NewGoCollector()
+	//lint:ignore SA1019 see above
+	proc := prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{})
 	p.Registry.MustRegister(p.Requests, p.Latency, p.ReplicasReady, p.Restarts, p.RaftTerm, p.RaftCommit, p.RaftApplied, p.RaftLastIndex, p.RaftIsLeader, p.Reloads,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		goc, proc)
 	return p
 }

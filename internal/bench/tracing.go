@@ -4,14 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"time"
 
+	"github.com/jig-dev/jig/internal/rawcodec"
 	"github.com/jig-dev/jig/internal/tracing"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // tracingFlowSize is the length of the traced flow: three in-process Echo executors, so a
@@ -21,21 +22,56 @@ const tracingFlowSize = 3
 // collector is an in-process OTLP/gRPC trace collector that counts and
 // drops what it receives: the exporter does all a real one's work
 // (batching, protobuf encoding, a gRPC call per batch), the collector's
-// storage is left out.
+// storage is left out. It reads the requests as bytes (rawcodec) and
+// counts their spans with protowire, so that jig does not link the
+// generated OTLP protos for it.
 type collector struct {
-	collectorpb.UnimplementedTraceServiceServer
 	spans atomic.Int64
 }
 
-func (c *collector) Export(_ context.Context, req *collectorpb.ExportTraceServiceRequest) (*collectorpb.ExportTraceServiceResponse, error) {
+// export counts the spans of one ExportTraceServiceRequest:
+// resource_spans (1) > scope_spans (2) > spans (2).
+func (c *collector) export(stream grpc.ServerStream) error {
+	req := rawcodec.Msg{Keep: true}
+	if err := stream.RecvMsg(&req); err != nil {
+		return err
+	}
 	n := 0
-	for _, rs := range req.GetResourceSpans() {
-		for _, ss := range rs.GetScopeSpans() {
-			n += len(ss.GetSpans())
+	for _, rs := range protoFields(req.B, 1) {
+		for _, ss := range protoFields(rs, 2) {
+			n += len(protoFields(ss, 2))
 		}
 	}
 	c.spans.Add(int64(n))
-	return &collectorpb.ExportTraceServiceResponse{}, nil
+	return stream.SendMsg(&rawcodec.Msg{})
+}
+
+// protoFields returns the length-delimited fields numbered num of the
+// message b (nil when b does not parse).
+func protoFields(b []byte, num protowire.Number) [][]byte {
+	var out [][]byte
+	for len(b) > 0 {
+		n, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return nil
+		}
+		b = b[l:]
+		if n == num && typ == protowire.BytesType {
+			v, l := protowire.ConsumeBytes(b)
+			if l < 0 {
+				return nil
+			}
+			out = append(out, v)
+			b = b[l:]
+			continue
+		}
+		l = protowire.ConsumeFieldValue(n, typ, b)
+		if l < 0 {
+			return nil
+		}
+		b = b[l:]
+	}
+	return out
 }
 
 func startCollector() (*collector, string, func(), error) {
@@ -44,8 +80,9 @@ func startCollector() (*collector, string, func(), error) {
 		return nil, "", nil, err
 	}
 	c := &collector{}
-	g := grpc.NewServer()
-	collectorpb.RegisterTraceServiceServer(g, c)
+	g := grpc.NewServer(grpc.ForceServerCodecV2(rawcodec.Codec{}), grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
+		return c.export(stream)
+	}))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -67,14 +104,22 @@ func (discard) Shutdown(context.Context) error                             { ret
 // untraced system measured next runs on the same engine without it.
 func tracedSystem(s system, addr string) system {
 	return system{name: s.name, run: func(ctx context.Context, d time.Duration) (sample, error) {
-		var exp sdktrace.SpanExporter = discard{}
-		if addr != "" {
-			var err error
-			if exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure()); err != nil {
+		cfg := tracing.Config{Tracing: true, SampleRatio: 1, Service: "bench"}
+		if addr == "" {
+			cfg.Exporter = discard{}
+		} else {
+			// jig's own OTLP exporter (tracingsdk), as a flow with
+			// `tracing: true` uses it.
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil {
 				return sample{}, err
 			}
+			if cfg.ExporterPort, err = strconv.Atoi(port); err != nil {
+				return sample{}, err
+			}
+			cfg.ExporterHost = host
 		}
-		stop, err := tracing.Setup(ctx, tracing.Config{Tracing: true, Exporter: exp, SampleRatio: 1, Service: "bench"})
+		stop, err := tracing.Setup(ctx, cfg)
 		if err != nil {
 			return sample{}, err
 		}

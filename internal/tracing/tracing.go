@@ -5,8 +5,8 @@
 // and the few span helpers the gateway, router, worker and RAFT code call.
 //
 // This package links only the light OpenTelemetry API packages. The SDK
-// that builds the provider (and the OTLP exporter, with gRPC-gateway and
-// the OTLP protos) is internal/tracing/tracingsdk, which installs itself
+// that builds the provider (and jig's OTLP/gRPC exporter) is
+// internal/tracing/tracingsdk, which installs itself
 // here with EnableSDK when it is linked: jig always links it; a user's
 // executor binary only when built with -tags jig_tracing
 // (workerflags.TracingBuildTag), so a binary that never traces does not

@@ -4,9 +4,12 @@
 // fills a tracing.Recorder) and installs that constructor into
 // internal/tracing when linked.
 //
-// It is its own package because the SDK and the OTLP exporter (with the
-// OTLP protos and gRPC-gateway) are some 70 packages that an executor
-// binary which never traces should not compile: jig always links this
+// The OTLP/gRPC exporter is jig's own (otlp.go): OpenTelemetry's links
+// the generated OTLP protos with gRPC-Gateway, a long stretch of a cold
+// build for one RPC.
+//
+// It is its own package because the SDK is some 40 packages that an
+// executor binary which never traces should not compile: jig always links this
 // package; executors/workercmd links it only under the jig_tracing build
 // tag (workerflags.TracingBuildTag).
 package tracingsdk
@@ -19,7 +22,6 @@ import (
 	"github.com/jig-dev/jig/internal/tracing"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -50,7 +52,7 @@ func NewProvider(ctx context.Context, cfg tracing.Config) (tracing.Provider, err
 		// Insecure: collectors (Jaeger, otel-collector) listen in
 		// plaintext on the OTLP port by default, as Jina's exporter
 		// expects.
-		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(cfg.Endpoint()), otlptracegrpc.WithInsecure())
+		exp, err = newOTLPExporter(cfg.Endpoint())
 		if err != nil {
 			return nil, fmt.Errorf("tracing: exporter to %s: %w", cfg.Endpoint(), err)
 		}
