@@ -20,13 +20,16 @@ import (
 // --yes`; the go command's arguments of engine/build, with its
 // DefaultTags, as `jig serve` and `jig up` run it),
 // each with an empty build cache (a fresh GOCACHE) and the module cache as
-// it is (warm), with the real go command. Each build takes minutes, so the
+// it is (warm), with the real go command. A third, informational case
+// builds a bare grpc-go server the same way: machines differ (and this
+// one's speed changes from day to day), so the floor every gRPC executor
+// builds above is measured in the same run. Each build takes minutes, so the
 // scenario is opt-in: it runs only when --scenario names it (make
 // bench-build), never in a plain `jig bench`, and measures one build per
 // case whatever --runs says.
 func coldBuildScenario() scenario {
-	const jig, exe = "build/jig/cold", "build/executor/cold"
-	return scenario{name: "build", optIn: true, cases: []string{jig, exe}, run: func(ctx context.Context, r *runner, want func(string) bool) ([]Row, error) {
+	const jig, exe, floor = "build/jig/cold", "build/executor/cold", "build/grpc-floor/cold"
+	return scenario{name: "build", optIn: true, cases: []string{jig, exe, floor}, run: func(ctx context.Context, r *runner, want func(string) bool) ([]Row, error) {
 		root, err := scaffold.FindJigRoot("")
 		if err != nil {
 			return nil, fmt.Errorf("find the jig checkout to build: %w", err)
@@ -59,8 +62,78 @@ func coldBuildScenario() scenario {
 			row.Note = fmt.Sprintf("go %s of a `jig new --yes` executor (not stateful; the engine's build), empty GOCACHE, module cache warm; one build; links hashicorp/raft: %v", strings.Join(args, " "), raft)
 			rows = append(rows, row)
 		}
+		if want(floor) {
+			dir := filepath.Join(r.dir, "grpc-floor")
+			r.progress("build/grpc-floor/cold: go build of a bare grpc-go server with an empty GOCACHE (minutes)")
+			if err := writeGRPCFloor(ctx, root, dir); err != nil {
+				return rows, err
+			}
+			args := build.GoArgs(nil)
+			took, _, err := coldBuild(ctx, dir, args, ".", filepath.Join(r.dir, "gocache-floor"), filepath.Join(r.dir, "grpc-floor-bin"))
+			if err != nil {
+				return rows, err
+			}
+			row := absRow(floor, "s", "s", []float64{took.Seconds()}, nil)
+			row.Note = fmt.Sprintf("go %s of a bare grpc-go server (grpc.NewServer + the health service, jig's grpc and protobuf versions), empty GOCACHE: the floor under any gRPC executor's cold build on this machine today", strings.Join(args, " "))
+			rows = append(rows, row)
+		}
 		return rows, nil
 	}}
+}
+
+// grpcFloorMain is the smallest gRPC server: what every executor links at
+// least (grpc-go's transport, credentials, protobuf and the health service).
+const grpcFloorMain = `package main
+
+import (
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+func main() {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	s := grpc.NewServer()
+	healthpb.RegisterHealthServer(s, health.NewServer())
+	_ = s.Serve(lis)
+}
+`
+
+// writeGRPCFloor writes the bare server's module into dir, requiring the
+// grpc and protobuf versions the jig checkout at root builds with, and
+// resolves it from the module cache (go mod tidy).
+func writeGRPCFloor(ctx context.Context, root, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Path}}@{{.Version}}", "google.golang.org/grpc", "google.golang.org/protobuf")
+	list.Dir = root
+	out, err := list.Output()
+	if err != nil {
+		return fmt.Errorf("grpc floor: versions of grpc and protobuf in %s: %w", root, err)
+	}
+	mod := "module grpcfloor\n\ngo 1.26\n"
+	for _, mv := range strings.Fields(string(out)) {
+		path, version, _ := strings.Cut(mv, "@")
+		mod += fmt.Sprintf("\nrequire %s %s\n", path, version)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(grpcFloorMain), 0o600); err != nil {
+		return err
+	}
+	tidy := exec.CommandContext(ctx, "go", "mod", "tidy")
+	tidy.Dir = dir
+	if b, err := tidy.CombinedOutput(); err != nil {
+		return fmt.Errorf("grpc floor: go mod tidy in %s: %w: %s", dir, err, strings.TrimSpace(string(b)))
+	}
+	return nil
 }
 
 // coldBuild runs `go ARGS -o out pkg` in dir (args starts with "build")
