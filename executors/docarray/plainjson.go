@@ -177,65 +177,19 @@ func (f *plainFields) read(doc []byte) bool {
 
 // set is setPlain (wire.go) recording slices instead of strings.
 func (f *plainFields) set(key, node []byte) bool {
-	var (
-		content     []byte
-		contentNum  protowire.Number
-		typed, seen bool
-	)
-	for len(node) > 0 {
-		num, typ, n := protowire.ConsumeTag(node)
-		if n < 0 || typ != protowire.BytesType {
-			return false
-		}
-		node = node[n:]
-		v, n := protowire.ConsumeBytes(node)
-		if n < 0 {
-			return false
-		}
-		node = node[n:]
-		switch num {
-		case fieldNodeText, fieldNodeBlob:
-			if seen {
-				return false
-			}
-			content, contentNum, seen = v, num, true
-		case fieldNodeDType:
-			if typed || !utf8.Valid(v) {
-				return false
-			}
-			typed = true
-		default:
-			return false
-		}
-	}
-	if !seen {
+	field, content, ok := plainNode(key, node)
+	if !ok {
 		return false
 	}
-	if contentNum == fieldNodeText && !utf8.Valid(content) {
-		return false
-	}
-	switch string(key) {
+	switch field {
 	case keyID:
-		if contentNum != fieldNodeText {
-			return false
-		}
 		f.id = content
-	case keyText, keyURL:
-		if contentNum != fieldNodeText || typed || len(content) == 0 {
-			return false
-		}
-		if string(key) == keyText {
-			f.text = content
-		} else {
-			f.url = content
-		}
+	case keyText:
+		f.text = content
+	case keyURL:
+		f.url = content
 	case keyBlob:
-		if contentNum != fieldNodeBlob || typed {
-			return false
-		}
 		f.blob, f.hasBlob = content, true
-	default:
-		return false
 	}
 	return true
 }

@@ -218,65 +218,79 @@ func plainDoc(b []byte) (*Document, bool) {
 // setPlain stores a plain node under key; false when key or node are not
 // plain.
 func (d *Document) setPlain(key, node []byte) bool {
+	field, content, ok := plainNode(key, node)
+	if !ok {
+		return false
+	}
+	switch field {
+	case keyID:
+		d.ID = string(content)
+	case keyText:
+		d.Text = string(content)
+	case keyURL:
+		d.URL = string(content)
+	case keyBlob:
+		d.Blob = append([]byte{}, content...)
+	}
+	return true
+}
+
+// plainNode checks that node, stored under key, is a plain field (id,
+// text or url as text, blob as bytes, no dtype on text, url or blob) and
+// returns the field's key and its content, which points into node.
+func plainNode(key, node []byte) (field string, content []byte, ok bool) {
 	var (
-		content     []byte
 		contentNum  protowire.Number
 		typed, seen bool
 	)
 	for len(node) > 0 {
 		num, typ, n := protowire.ConsumeTag(node)
 		if n < 0 || typ != protowire.BytesType {
-			return false
+			return "", nil, false
 		}
 		node = node[n:]
 		v, n := protowire.ConsumeBytes(node)
 		if n < 0 {
-			return false
+			return "", nil, false
 		}
 		node = node[n:]
 		switch num {
 		case fieldNodeText, fieldNodeBlob:
 			if seen {
-				return false
+				return "", nil, false
 			}
 			content, contentNum, seen = v, num, true
 		case fieldNodeDType:
 			if typed || !utf8.Valid(v) {
-				return false
+				return "", nil, false
 			}
 			typed = true
 		default:
-			return false
+			return "", nil, false
 		}
 	}
-	if !seen {
-		return false
-	}
-	if contentNum == fieldNodeText && !utf8.Valid(content) {
-		return false
+	if !seen || contentNum == fieldNodeText && !utf8.Valid(content) {
+		return "", nil, false
 	}
 	switch string(key) {
 	case keyID:
 		if contentNum != fieldNodeText {
-			return false
+			return "", nil, false
 		}
-		d.ID = string(content)
+		return keyID, content, true
 	case keyText, keyURL:
 		if contentNum != fieldNodeText || typed || len(content) == 0 {
-			return false
+			return "", nil, false
 		}
 		if string(key) == keyText {
-			d.Text = string(content)
-		} else {
-			d.URL = string(content)
+			return keyText, content, true
 		}
+		return keyURL, content, true
 	case keyBlob:
 		if contentNum != fieldNodeBlob || typed {
-			return false
+			return "", nil, false
 		}
-		d.Blob = append([]byte{}, content...)
-	default:
-		return false
+		return keyBlob, content, true
 	}
-	return true
+	return "", nil, false
 }
