@@ -26,7 +26,7 @@ func linkedPackages(t *testing.T, pkg string) []string {
 	return deps
 }
 
-// TestJigDoesNotLinkHeavyLibraries keeps the cold build of jig (DESIGN §9:
+// TestJigDoesNotLinkHeavyLibraries keeps the cold build of jig (quality bar,
 // <= 90 s on 2 cores with an empty build cache) from regrowing: each
 // library below was cut because it cost the build much more than the
 // feature needing it (make bench-build measures the time; this test

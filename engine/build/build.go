@@ -124,8 +124,9 @@ var buildArgs = []string{"build"}
 
 // DefaultTags are the build tags of every executor build, besides those a
 // caller asks for. Both make the binary link less, which is most of a
-// user's first `jig serve` or `jig up` on an empty build cache (DESIGN
-// §9: a scaffolded executor builds in <= 45 s on 2 cores):
+// user's first `jig serve` or `jig up` on an empty build cache (the
+// quality bar in docs/ARCHITECTURE.md: a scaffolded executor builds in
+// <= 45 s on 2 cores):
 //
 //   - grpcnotrace leaves out grpc-go's golang.org/x/net/trace (the
 //     /debug/requests pages of grpc.EnableTracing, which a worker never

@@ -47,7 +47,7 @@ func NewProm() *Prom {
 	// The Go and process collectors are the prometheus package's own:
 	// package collectors only forwards to them, and importing it compiles
 	// database/sql too (its DBStatsCollector), for nothing jig uses —
-	// part of a cold `go build ./cmd/jig` (DESIGN §9).
+	// part of a cold `go build ./cmd/jig` (the cold-build quality bar, docs/ARCHITECTURE.md).
 	//lint:ignore SA1019 the same collectors collectors.NewGoCollector and NewProcessCollector return
 	goc := prometheus.NewGoCollector()
 	//lint:ignore SA1019 see above

@@ -13,7 +13,7 @@ import (
 // build.DefaultTags, and with them a worker does not link grpc-go's
 // x/net/trace (nor html/template, which only it brings) and, with cgo on,
 // not runtime/cgo either (the netgo resolver): what keeps the first build
-// of an executor within DESIGN §9's 45 s. The untagged build is listed
+// of an executor within the 45 s quality bar (docs/ARCHITECTURE.md). The untagged build is listed
 // too, so the check would notice a tag doing nothing.
 func TestEngineBuildTagsLinkLess(t *testing.T) {
 	const pkg = "github.com/jig-dev/jig/executors/workercmd"

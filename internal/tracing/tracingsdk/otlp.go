@@ -38,7 +38,7 @@ const exportTimeout = 10 * time.Second
 // (rawcodec), which is all jig needs of the OpenTelemetry OTLP exporter:
 // that exporter links the generated OTLP protos, whose collector package
 // carries gRPC-Gateway and the googleapis HTTP annotations, some 25
-// packages of a cold `go build ./cmd/jig` (DESIGN §9). The encoding is
+// packages of a cold `go build ./cmd/jig` (the cold-build quality bar, docs/ARCHITECTURE.md). The encoding is
 // checked field by field against the OpenTelemetry exporter's own in
 // otlp_test.go.
 type otlpExporter struct {
