@@ -25,55 +25,7 @@ import (
 // written; the caller gives a document without an id a NewID, as
 // UnmarshalJSON does.
 func AppendPlainListEntry(b, id, text, url, blob []byte) []byte {
-	size := 0
-	if len(id) > 0 {
-		size += entrySize(keyID, textNodeSizeBytes(id, typeID))
-	}
-	if len(text) > 0 {
-		size += entrySize(keyText, textNodeSizeBytes(text, ""))
-	}
-	if blob != nil {
-		size += entrySize(keyBlob, protowire.SizeTag(fieldNodeBlob)+protowire.SizeBytes(len(blob)))
-	}
-	if len(url) > 0 {
-		size += entrySize(keyURL, textNodeSizeBytes(url, ""))
-	}
-	b = protowire.AppendTag(b, fieldListDocs, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(size))
-	if len(id) > 0 {
-		b = appendTextEntryBytes(b, keyID, id, typeID)
-	}
-	if len(text) > 0 {
-		b = appendTextEntryBytes(b, keyText, text, "")
-	}
-	if blob != nil {
-		b = appendEntryHead(b, keyBlob, protowire.SizeTag(fieldNodeBlob)+protowire.SizeBytes(len(blob)))
-		b = protowire.AppendTag(b, fieldNodeBlob, protowire.BytesType)
-		b = protowire.AppendBytes(b, blob)
-	}
-	if len(url) > 0 {
-		b = appendTextEntryBytes(b, keyURL, url, "")
-	}
-	return b
-}
-
-func textNodeSizeBytes(text []byte, typ string) int {
-	n := protowire.SizeTag(fieldNodeText) + protowire.SizeBytes(len(text))
-	if typ != "" {
-		n += protowire.SizeTag(fieldNodeDType) + protowire.SizeBytes(len(typ))
-	}
-	return n
-}
-
-func appendTextEntryBytes(b []byte, key string, text []byte, typ string) []byte {
-	b = appendEntryHead(b, key, textNodeSizeBytes(text, typ))
-	b = protowire.AppendTag(b, fieldNodeText, protowire.BytesType)
-	b = protowire.AppendBytes(b, text)
-	if typ != "" {
-		b = protowire.AppendTag(b, fieldNodeDType, protowire.BytesType)
-		b = protowire.AppendString(b, typ)
-	}
-	return b
+	return appendPlainEntry(b, id, text, url, blob)
 }
 
 // plainFields are the fields of a plain encoded document, pointing into
@@ -133,7 +85,10 @@ func IsPlainEntry(doc []byte) bool {
 	return f.read(doc)
 }
 
-// read is plainDoc (wire.go) recording slices instead of a Document.
+// read checks that doc (an encoded DocProto) has only plain entries (id,
+// text, url or blob, as docFromProto would store them in the fields) and
+// records them; false for anything else, a repeated value field included
+// (a repeated message field merges: that is left to proto).
 func (f *plainFields) read(doc []byte) bool {
 	for len(doc) > 0 {
 		num, typ, n := protowire.ConsumeTag(doc)
@@ -175,7 +130,8 @@ func (f *plainFields) read(doc []byte) bool {
 	return true
 }
 
-// set is setPlain (wire.go) recording slices instead of strings.
+// set records the plain node under key; false when key or node are not
+// plain.
 func (f *plainFields) set(key, node []byte) bool {
 	field, content, ok := plainNode(key, node)
 	if !ok {

@@ -2,6 +2,7 @@ package docarray
 
 import (
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/jig-dev/jig/proto/docarraypb"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -53,42 +54,56 @@ func (d *Document) AppendListEntry(b []byte) ([]byte, error) {
 		b = protowire.AppendVarint(b, uint64(proto.Size(p)))
 		return proto.MarshalOptions{}.MarshalAppend(b, p)
 	}
+	return appendPlainEntry(b, bytesOf(d.ID), bytesOf(d.Text), bytesOf(d.URL), d.Blob), nil
+}
+
+// bytesOf views s as bytes without a copy, for appendPlainEntry, which
+// only reads them. (A generic string|[]byte encoder instead made the
+// HTTP gateway's per-document stack buffer escape: an allocation per
+// document.)
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// appendPlainEntry appends the docs entry of an encoded DocListProto for
+// the plain document with these fields (empty id, text and url and a nil
+// blob are not written): the one encoding of plain documents, for
+// AppendListEntry and AppendPlainListEntry.
+func appendPlainEntry(b, id, txt, url, blob []byte) []byte {
 	size := 0
-	if d.ID != "" {
-		size += entrySize(keyID, textNodeSize(d.ID, typeID))
+	if len(id) > 0 {
+		size += entrySize(keyID, textNodeSize(id, typeID))
 	}
-	if d.Text != "" {
-		size += entrySize(keyText, textNodeSize(d.Text, ""))
+	if len(txt) > 0 {
+		size += entrySize(keyText, textNodeSize(txt, ""))
 	}
-	if d.Blob != nil {
-		size += entrySize(keyBlob, protowire.SizeTag(fieldNodeBlob)+protowire.SizeBytes(len(d.Blob)))
+	if blob != nil {
+		size += entrySize(keyBlob, protowire.SizeTag(fieldNodeBlob)+protowire.SizeBytes(len(blob)))
 	}
-	if d.URL != "" {
-		size += entrySize(keyURL, textNodeSize(d.URL, ""))
+	if len(url) > 0 {
+		size += entrySize(keyURL, textNodeSize(url, ""))
 	}
 	b = protowire.AppendTag(b, fieldListDocs, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(size))
-	if d.ID != "" {
-		b = appendTextEntry(b, keyID, d.ID, typeID)
+	if len(id) > 0 {
+		b = appendTextEntry(b, keyID, id, typeID)
 	}
-	if d.Text != "" {
-		b = appendTextEntry(b, keyText, d.Text, "")
+	if len(txt) > 0 {
+		b = appendTextEntry(b, keyText, txt, "")
 	}
-	if d.Blob != nil {
-		b = appendEntryHead(b, keyBlob, protowire.SizeTag(fieldNodeBlob)+protowire.SizeBytes(len(d.Blob)))
+	if blob != nil {
+		b = appendEntryHead(b, keyBlob, protowire.SizeTag(fieldNodeBlob)+protowire.SizeBytes(len(blob)))
 		b = protowire.AppendTag(b, fieldNodeBlob, protowire.BytesType)
-		b = protowire.AppendBytes(b, d.Blob)
+		b = protowire.AppendBytes(b, blob)
 	}
-	if d.URL != "" {
-		b = appendTextEntry(b, keyURL, d.URL, "")
+	if len(url) > 0 {
+		b = appendTextEntry(b, keyURL, url, "")
 	}
-	return b, nil
+	return b
 }
 
-// textNodeSize is the size of a NodeProto holding text, with docarray
+// textNodeSize is the size of a NodeProto holding txt, with docarray
 // type typ unless it is "".
-func textNodeSize(text, typ string) int {
-	n := protowire.SizeTag(fieldNodeText) + protowire.SizeBytes(len(text))
+func textNodeSize(txt []byte, typ string) int {
+	n := protowire.SizeTag(fieldNodeText) + protowire.SizeBytes(len(txt))
 	if typ != "" {
 		n += protowire.SizeTag(fieldNodeDType) + protowire.SizeBytes(len(typ))
 	}
@@ -117,10 +132,10 @@ func appendEntryHead(b []byte, key string, nodeSize int) []byte {
 	return protowire.AppendVarint(b, uint64(nodeSize))
 }
 
-func appendTextEntry(b []byte, key, text, typ string) []byte {
-	b = appendEntryHead(b, key, textNodeSize(text, typ))
+func appendTextEntry(b []byte, key string, txt []byte, typ string) []byte {
+	b = appendEntryHead(b, key, textNodeSize(txt, typ))
 	b = protowire.AppendTag(b, fieldNodeText, protowire.BytesType)
-	b = protowire.AppendString(b, text)
+	b = protowire.AppendBytes(b, txt)
 	if typ != "" {
 		b = protowire.AppendTag(b, fieldNodeDType, protowire.BytesType)
 		b = protowire.AppendString(b, typ)
@@ -171,68 +186,15 @@ func unmarshalDirect(b []byte) (DocList, bool) {
 // text, url or blob, as docFromProto would store them in the fields);
 // false for anything else.
 func plainDoc(b []byte) (*Document, bool) {
-	d := &Document{}
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num != fieldDocData || typ != protowire.BytesType {
-			return nil, false
-		}
-		b = b[n:]
-		e, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, false
-		}
-		b = b[n:]
-		var (
-			key, node []byte
-			hasKey    bool
-			hasNode   bool
-		)
-		for len(e) > 0 {
-			num, typ, n := protowire.ConsumeTag(e)
-			if n < 0 || typ != protowire.BytesType || (num != fieldEntryKey && num != fieldEntryVal) {
-				return nil, false
-			}
-			e = e[n:]
-			v, n := protowire.ConsumeBytes(e)
-			if n < 0 {
-				return nil, false
-			}
-			e = e[n:]
-			if num == fieldEntryKey {
-				key, hasKey = v, true
-			} else {
-				if hasNode {
-					return nil, false // a repeated message field merges: leave it to proto
-				}
-				node, hasNode = v, true
-			}
-		}
-		if !hasKey || !hasNode || !d.setPlain(key, node) {
-			return nil, false
-		}
+	var f plainFields
+	if !f.read(b) {
+		return nil, false
+	}
+	d := &Document{ID: string(f.id), Text: string(f.text), URL: string(f.url)}
+	if f.hasBlob {
+		d.Blob = append([]byte{}, f.blob...)
 	}
 	return d, true
-}
-
-// setPlain stores a plain node under key; false when key or node are not
-// plain.
-func (d *Document) setPlain(key, node []byte) bool {
-	field, content, ok := plainNode(key, node)
-	if !ok {
-		return false
-	}
-	switch field {
-	case keyID:
-		d.ID = string(content)
-	case keyText:
-		d.Text = string(content)
-	case keyURL:
-		d.URL = string(content)
-	case keyBlob:
-		d.Blob = append([]byte{}, content...)
-	}
-	return true
 }
 
 // plainNode checks that node, stored under key, is a plain field (id,
