@@ -369,32 +369,26 @@ func appendAnyValue(b []byte, v attribute.Value) []byte {
 	case attribute.STRING:
 		return protowire.AppendString(protowire.AppendTag(b, fAnyString, protowire.BytesType), v.AsString())
 	case attribute.BOOLSLICE:
-		var arr []byte
-		for _, x := range v.AsBoolSlice() {
-			arr = appendMsgAlways(arr, fArrayValues, appendAnyValue(nil, attribute.BoolValue(x)))
-		}
-		return appendMsgAlways(b, fAnyArray, arr)
+		return appendArray(b, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		var arr []byte
-		for _, x := range v.AsInt64Slice() {
-			arr = appendMsgAlways(arr, fArrayValues, appendAnyValue(nil, attribute.Int64Value(x)))
-		}
-		return appendMsgAlways(b, fAnyArray, arr)
+		return appendArray(b, v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		var arr []byte
-		for _, x := range v.AsFloat64Slice() {
-			arr = appendMsgAlways(arr, fArrayValues, appendAnyValue(nil, attribute.Float64Value(x)))
-		}
-		return appendMsgAlways(b, fAnyArray, arr)
+		return appendArray(b, v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		var arr []byte
-		for _, x := range v.AsStringSlice() {
-			arr = appendMsgAlways(arr, fArrayValues, appendAnyValue(nil, attribute.StringValue(x)))
-		}
-		return appendMsgAlways(b, fAnyArray, arr)
+		return appendArray(b, v.AsStringSlice(), attribute.StringValue)
 	}
 	// An attribute type this exporter does not know: its string form.
 	return protowire.AppendString(protowire.AppendTag(b, fAnyString, protowire.BytesType), v.String())
+}
+
+// appendArray appends xs as an AnyValue holding an ArrayValue, each
+// element an AnyValue of its own (value makes it an attribute.Value).
+func appendArray[T any](b []byte, xs []T, value func(T) attribute.Value) []byte {
+	var arr []byte
+	for _, x := range xs {
+		arr = appendMsgAlways(arr, fArrayValues, appendAnyValue(nil, value(x)))
+	}
+	return appendMsgAlways(b, fAnyArray, arr)
 }
 
 // The append helpers leave proto3 zero values out, as proto.Marshal does.
