@@ -94,13 +94,14 @@ func newBare(cfg Config, fsm raft.FSM) (b *bare, err error) {
 	if err != nil {
 		return b, err
 	}
-	hasState, err := raft.HasExistingState(b.wal, b.wal, snaps)
+	logs := newLogCache(b.wal) // as NewNode's
+	hasState, err := raft.HasExistingState(logs, b.wal, snaps)
 	if err != nil {
 		return b, fmt.Errorf("bare raft: read state: %w", err)
 	}
 	rc := cfg.raftConfig()
 	rc.Logger = newHCLog(logger, "raft")
-	if b.raft, err = raft.NewRaft(rc, fsm, b.wal, b.wal, snaps, b.tr); err != nil {
+	if b.raft, err = raft.NewRaft(rc, fsm, logs, b.wal, snaps, b.tr); err != nil {
 		return b, fmt.Errorf("bare raft: start: %w", err)
 	}
 	if !hasState {

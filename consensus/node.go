@@ -182,7 +182,7 @@ func NewNode(cfg Config) (_ *Node, err error) {
 		}
 		cleanup = append(cleanup, func() { n.wal.Close(); n.walMeta.Close() })
 		if logs == nil {
-			logs = n.wal
+			logs = newLogCache(n.wal)
 		}
 		if stable == nil {
 			stable = n.wal
