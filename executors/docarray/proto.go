@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/jig-dev/jig/proto/docarraypb"
 	"google.golang.org/protobuf/proto"
@@ -637,6 +638,29 @@ func listFromProto(l *docarraypb.ListOfAnyProto, depth int) ([]any, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// AppendChecked appends the list to b as serialized DocListProto bytes
+// (the docs_bytes form of a request), failing, naming the document and
+// field, where ToProtoChecked or proto.Marshal would. Plain documents are
+// written directly (see AppendListEntry): one pass, no DocProto.
+func (l DocList) AppendChecked(b []byte) ([]byte, error) {
+	for i, d := range l {
+		if d != nil && d.plain() {
+			// proto.Marshal's check of string fields, which the direct
+			// path does not make.
+			for _, f := range [...]struct{ name, v string }{{"id", d.ID}, {"text", d.Text}, {"url", d.URL}} {
+				if !utf8.ValidString(f.v) {
+					return b, fmt.Errorf("doc %d: %s: not valid UTF-8 (a string on the wire)", i, f.name)
+				}
+			}
+		}
+		var err error
+		if b, err = d.AppendListEntry(b); err != nil {
+			return b, fmt.Errorf("doc %d: %w", i, err)
+		}
+	}
+	return b, nil
 }
 
 // Marshal encodes the list as serialized DocListProto bytes (the

@@ -1,6 +1,7 @@
 package docarray
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/jig-dev/jig/proto/docarraypb"
@@ -225,4 +226,49 @@ func FuzzUnmarshalDirect(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkSameDecode(t, b) })
+}
+
+// TestAppendCheckedFailsWhereMarshalFails: AppendChecked encodes what
+// proto.Marshal of ToProtoChecked encodes and fails where either fails,
+// naming the document: an unsupported tag (Validate) and a string that is
+// not UTF-8, in a plain document (direct path) and in one with tags.
+func TestAppendCheckedFailsWhereMarshalFails(t *testing.T) {
+	old := func(l DocList) ([]byte, error) {
+		p, err := l.ToProtoChecked()
+		if err != nil {
+			return nil, err
+		}
+		return proto.Marshal(p)
+	}
+	good := DocList{{ID: "a", Text: "é"}, nil, {ID: "b", Tags: map[string]any{"k": 1.5}}}
+	cases := map[string]DocList{
+		"channel tag":         {{ID: "a"}, {ID: "b", Tags: map[string]any{"bad": make(chan int)}}},
+		"plain text":          {{ID: "a"}, {ID: "b", Text: "\xff"}},
+		"plain id":            {{ID: "\xed\xa0\x80"}},
+		"plain url":           {{ID: "a", URL: "x\xfe"}},
+		"text beside tags":    {{ID: "a", Text: "\xff", Tags: map[string]any{"k": "v"}}},
+		"valid, for contrast": good,
+	}
+	for name, l := range cases {
+		t.Run(name, func(t *testing.T) {
+			want, wantErr := old(l)
+			got, err := l.AppendChecked([]byte("x"))
+			if (err == nil) != (wantErr == nil) {
+				t.Fatalf("AppendChecked error %v, proto.Marshal of ToProtoChecked %v", err, wantErr)
+			}
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), "doc ") {
+					t.Fatalf("error %q does not name the document", err)
+				}
+				return
+			}
+			var a, b docarraypb.DocListProto
+			if err := proto.Unmarshal(got[1:], &a); err != nil || string(got[:1]) != "x" {
+				t.Fatalf("AppendChecked wrote %x: %v", got, err)
+			}
+			if err := proto.Unmarshal(want, &b); err != nil || !proto.Equal(&a, &b) {
+				t.Fatalf("AppendChecked encodes\n%v\nproto.Marshal\n%v", &a, &b)
+			}
+		})
+	}
 }

@@ -56,6 +56,15 @@ func Docs(req *jinapb.DataRequestProto) (docarray.DocList, error) {
 // request already used. It fails, naming the document and field, when a
 // document holds a value the wire cannot carry (see Document.Validate).
 func SetDocs(req *jinapb.DataRequestProto, docs docarray.DocList) error {
+	if _, isBytes := req.GetData().GetDocuments().(*jinapb.DataRequestProto_DataContentProto_DocsBytes); isBytes {
+		// Straight to bytes: no DocListProto to build and marshal.
+		b, err := docs.AppendChecked(nil)
+		if err != nil {
+			return err
+		}
+		req.Data.Documents = &jinapb.DataRequestProto_DataContentProto_DocsBytes{DocsBytes: b}
+		return nil
+	}
 	p, err := docs.ToProtoChecked()
 	if err != nil {
 		return err
