@@ -22,14 +22,17 @@ import (
 const extBatch = "jig/batch/v1"
 
 // Group commit bounds. maxGroupInflight entries may wait in RAFT at once;
-// writes arriving while that many are in flight queue and go together in
-// the next entry. Two keep RAFT's pipeline busy (one entry replicating
-// while the previous one is applied) while letting concurrent writers
-// share entries; one entry holds at most maxGroupWrites requests and
-// maxGroupBytes bytes (a larger request goes alone), so an entry stays
-// small next to the transport's and the WAL's limits.
+// writes arriving meanwhile queue and go together in the next entry. One
+// entry at a time is the fastest: every entry costs each replica a WAL
+// fsync, and the replicas of a machine share its disk, so while an entry
+// is in flight the next one is better grown than started. Measured on
+// 2 cores, 3 replicas, 32 writers: one in flight gave 10-25% more writes/s
+// than two in every paired run, and no less at 4 or 64 writers. One entry
+// holds at most maxGroupWrites requests and maxGroupBytes bytes (a larger
+// request goes alone), so an entry stays small next to the transport's and
+// the WAL's limits.
 const (
-	maxGroupInflight = 2
+	maxGroupInflight = 1
 	maxGroupWrites   = 128
 	maxGroupBytes    = 1 << 20
 )
