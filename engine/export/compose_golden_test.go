@@ -36,8 +36,9 @@ type composeGoldenCase struct {
 }
 
 // resourcesFlow is a flow with every resource Compose expresses (cpu,
-// memory, GPUs in either block) and one it does not, and values Compose
-// would interpolate without escaping.
+// memory, GPUs in either block), ones it does not (left out, with a
+// warning, their block kept empty), and values Compose would interpolate
+// without escaping.
 const resourcesFlow = `jtype: Flow
 name: resources
 with:
@@ -58,6 +59,14 @@ executors:
     uses: builtin:Echo
     resources:
       requests: {memory: 100M}
+  - name: gpulimit
+    uses: builtin:Echo
+    resources:
+      limits: {ephemeral-storage: 1Gi, nvidia.com/gpu: 1}
+  - name: nothing
+    uses: builtin:Echo
+    resources:
+      requests: {ephemeral-storage: 1Gi, cpu: lots}
 `
 
 func composeGoldenCases(t *testing.T) []composeGoldenCase {
