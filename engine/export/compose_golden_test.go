@@ -14,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/jig-dev/jig/engine/export"
 	"github.com/jig-dev/jig/engine/flow"
+	"gopkg.in/yaml.v3"
 )
 
 // updateComposeGolden rewrites testdata/compose-golden from the current
@@ -175,6 +176,21 @@ func TestComposeMatchesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The same YAML tree (key order aside) as the golden file...
+			var gotTree, wantTree any
+			if err := yaml.Unmarshal([]byte(text), &gotTree); err != nil {
+				t.Fatalf("export: %v\n%s", err, text)
+			}
+			if err := yaml.Unmarshal(want, &wantTree); err != nil {
+				t.Fatalf("%s: %v", golden, err)
+			}
+			if !reflect.DeepEqual(gotTree, wantTree) {
+				gotJ, _ := json.MarshalIndent(gotTree, "", " ")
+				wantJ, _ := json.MarshalIndent(wantTree, "", " ")
+				t.Errorf("the export's YAML differs from %s (besides key order):\n%s", golden, lineDiff(string(gotJ), string(wantJ)))
+			}
+			// ... and, what matters to Docker, the same project once
+			// compose-go has loaded, interpolated and normalised both.
 			expand := func(s string) string { return strings.ReplaceAll(s, repoMarker, rel) }
 			wantP := loadComposeText(t, dir, expand(string(want)))
 			gotP := loadComposeText(t, dir, expand(text))
