@@ -19,9 +19,10 @@ import (
 
 // updateComposeGolden rewrites testdata/compose-golden from the current
 // code. The files there were written by the export when it marshalled
-// compose-go's types.Project (compose-go's own MarshalYAML); the export
-// now writes its own structs, and TestComposeMatchesGolden holds it to
-// the same meaning.
+// compose-go's types.Project (compose-go's own MarshalYAML, commit
+// 58ba9b0); the export now writes its own structs, and
+// TestComposeMatchesGolden holds it to the same meaning. Rewrite them
+// only for an intended change of the output, and read the diff.
 var updateComposeGolden = flag.Bool("update-compose-golden", false, "rewrite testdata/compose-golden")
 
 // repoMarker stands, in a golden file, for the path from the Compose
@@ -74,10 +75,16 @@ func composeGoldenCases(t *testing.T) []composeGoldenCase {
 	t.Helper()
 	var cases []composeGoldenCase
 	withRepo := func(repo, dir string) export.ComposeOptions { return export.ComposeOptions{JigRoot: repo} }
-	for _, path := range fixtures(t) {
-		name := strings.NewReplacer("testdata/", "", "../../examples/", "example-", "/flow", "").Replace(fixtureName(path))
+	// The testdata flows only: the examples change with the product, and
+	// a golden file rewritten from this code would no longer be one
+	// compose-go's marshaller wrote.
+	files, err := filepath.Glob("testdata/*.yml")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("fixtures: %v %v", files, err)
+	}
+	for _, path := range files {
 		load := func(t *testing.T) *flow.Flow { return loadFixture(t, path) }
-		cases = append(cases, composeGoldenCase{name: name, flow: load, opts: withRepo})
+		cases = append(cases, composeGoldenCase{name: strings.TrimSuffix(filepath.Base(path), ".yml"), flow: load, opts: withRepo})
 	}
 	fixture := func(path string) func(t *testing.T) *flow.Flow {
 		return func(t *testing.T) *flow.Flow { return loadFixture(t, path) }
