@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/jig-dev/jig/consensus/clusterconf"
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
@@ -82,12 +81,12 @@ func Compose(f *flow.Flow, file string, opts ComposeOptions) (*ComposeResult, er
 	project := dnsName(f.Name, 63)
 	res := &ComposeResult{Project: project, Network: "jig-" + project}
 	res.Images = p.usedImages(!opts.Shared)
-	proj := &types.Project{
+	proj := &composeProject{
 		Name:     project,
-		Services: types.Services{},
-		Networks: types.Networks{"jig": types.NetworkConfig{Name: res.Network, Driver: "bridge"}},
-		Volumes:  types.Volumes{},
-		Configs:  types.Configs{},
+		Services: map[string]*composeServiceConfig{},
+		Networks: map[string]composeNetwork{"jig": {Name: res.Network, Driver: "bridge"}},
+		Volumes:  map[string]composeVolume{},
+		Configs:  map[string]composeConfigObj{},
 	}
 	if opts.SecretFile == "" && !opts.Shared {
 		base := filepath.Base(file)
@@ -96,7 +95,7 @@ func Compose(f *flow.Flow, file string, opts ComposeOptions) (*ComposeResult, er
 	c := &composer{plan: p, proj: proj, res: res, dir: filepath.Dir(file), opts: opts}
 	if opts.SecretFile != "" {
 		// Compose mounts the file; its content is never in the Compose file.
-		proj.Secrets = types.Secrets{composeSecret: types.SecretConfig{File: relPath(c.dir, opts.SecretFile)}}
+		proj.Secrets = map[string]composeSecretObj{composeSecret: {File: relPath(c.dir, opts.SecretFile)}}
 		p.hopTokenFile = composeSecretPath
 		res.SecretFile = opts.SecretFile
 	}
@@ -120,7 +119,7 @@ func Compose(f *flow.Flow, file string, opts ComposeOptions) (*ComposeResult, er
 			return nil, err
 		}
 	}
-	data, err := proj.MarshalYAML()
+	data, err := proj.marshal()
 	if err != nil {
 		return nil, fmt.Errorf("export %s: marshal compose file: %w", f.Name, err)
 	}
@@ -155,7 +154,7 @@ func Compose(f *flow.Flow, file string, opts ComposeOptions) (*ComposeResult, er
 // composer builds the services of a Compose project.
 type composer struct {
 	plan *plan
-	proj *types.Project
+	proj *composeProject
 	res  *ComposeResult
 	dir  string // the compose file's folder, for build contexts
 	opts ComposeOptions
@@ -188,12 +187,11 @@ func (c *composer) addWorkload(w *workload) ([]string, error) {
 	configName := ""
 	if w.config != nil {
 		configName = w.name + "-config"
-		c.proj.Configs[configName] = types.ConfigObjConfig{Content: escapeCompose(string(w.config))}
+		c.proj.Configs[configName] = composeConfigObj{Content: escapeCompose(string(w.config))}
 	}
-	env := types.MappingWithEquals{}
-	for _, k := range sortedKeys(d.Env) {
-		v := escapeCompose(d.Env[k])
-		env[k] = &v
+	env := map[string]string{}
+	for k, v := range d.Env {
+		env[k] = escapeCompose(v)
 	}
 	deploy, warnings := composeResources(d)
 	c.res.Warnings = append(c.res.Warnings, warnings...)
@@ -213,36 +211,35 @@ func (c *composer) addWorkload(w *workload) ([]string, error) {
 			f.Raft = raftFlags(d, strconv.Itoa(i), name+":"+strconv.Itoa(RaftPort), peers)
 		}
 		args := workerArgs(w, f)
-		s := c.service(name, w.image, args)
-		s.Labels = types.Labels{labelFlow: c.proj.Name, labelComponent: "executor", labelDeployment: d.Name, labelShard: strconv.Itoa(w.shard)}
+		s := c.service(w.image, args)
+		s.Labels = map[string]string{labelFlow: c.proj.Name, labelComponent: "executor", labelDeployment: d.Name, labelShard: strconv.Itoa(w.shard)}
 		s.Environment = env
 		if c.opts.SecretFile != "" {
 			s.Environment = maps.Clone(env)
-			path := composeSecretPath
-			s.Environment[workerTokenFileEnv] = &path
+			s.Environment[workerTokenFileEnv] = composeSecretPath
 			s.Secrets = append(s.Secrets, c.secretMount())
 		}
 		s.Deploy = deploy
 		if d.Source != "" {
-			s.Build = &types.BuildConfig{Context: relPath(c.dir, d.Source)}
+			s.Build = &composeBuild{Context: relPath(c.dir, d.Source)}
 			if c.opts.JigRoot != "" {
 				// The Dockerfile of `jig new` takes the jig checkout as its
 				// "jig" build context (its go.mod replaces jig with it).
-				s.Build.AdditionalContexts = types.Mapping{"jig": relPath(c.dir, c.opts.JigRoot)}
+				s.Build.AdditionalContexts = map[string]string{"jig": relPath(c.dir, c.opts.JigRoot)}
 			}
 		}
 		if c.opts.Shared {
 			port := c.publish(d)
-			s.Ports = []types.ServicePortConfig{{Name: "grpc", Target: WorkerPort, Published: strconv.Itoa(port), Protocol: "tcp", Mode: "ingress"}}
+			s.Ports = []composePort{{Name: "grpc", Target: WorkerPort, Published: strconv.Itoa(port), Protocol: "tcp", Mode: "ingress"}}
 			c.res.Published[name] = "127.0.0.1:" + strconv.Itoa(port)
 		}
 		if configName != "" {
-			s.Configs = []types.ServiceConfigObjConfig{{Source: configName, Target: configDir + "/" + configFile}}
+			s.Configs = []composeFileMount{{Source: configName, Target: configDir + "/" + configFile}}
 		}
 		if d.Stateful {
 			vol := name + "-workspace"
-			c.proj.Volumes[vol] = types.VolumeConfig{}
-			s.Volumes = []types.ServiceVolumeConfig{{Type: types.VolumeTypeVolume, Source: vol, Target: workspaceDir}}
+			c.proj.Volumes[vol] = composeVolume{}
+			s.Volumes = []composeVolumeMount{{Type: "volume", Source: vol, Target: workspaceDir}}
 		} else {
 			s.Tmpfs = append(s.Tmpfs, workspaceDir)
 		}
@@ -273,15 +270,13 @@ func (c *composer) addGateway(deps []string) error {
 	if err != nil {
 		return err
 	}
-	c.proj.Configs["gateway-flow"] = types.ConfigObjConfig{Content: escapeCompose(string(flowYAML))}
-	s := c.service("gateway", p.images[0].name, []string{"up", configDir + "/" + gatewayFlow, "--headless"})
-	s.Labels = types.Labels{labelFlow: c.proj.Name, labelComponent: "gateway"}
-	s.Configs = []types.ServiceConfigObjConfig{{Source: "gateway-flow", Target: configDir + "/" + gatewayFlow}}
-	s.Environment = types.MappingWithEquals{}
-	home := tmpDir
-	s.Environment["HOME"] = &home
+	c.proj.Configs["gateway-flow"] = composeConfigObj{Content: escapeCompose(string(flowYAML))}
+	s := c.service(p.images[0].name, []string{"up", configDir + "/" + gatewayFlow, "--headless"})
+	s.Labels = map[string]string{labelFlow: c.proj.Name, labelComponent: "gateway"}
+	s.Configs = []composeFileMount{{Source: "gateway-flow", Target: configDir + "/" + gatewayFlow}}
+	s.Environment = map[string]string{"HOME": tmpDir}
 	for _, gp := range p.gatewayPorts {
-		s.Ports = append(s.Ports, types.ServicePortConfig{Name: gp.name, Target: uint32(gp.port), Published: strconv.Itoa(gp.port), Protocol: "tcp", Mode: "ingress"})
+		s.Ports = append(s.Ports, composePort{Name: gp.name, Target: gp.port, Published: strconv.Itoa(gp.port), Protocol: "tcp", Mode: "ingress"})
 	}
 	if c.res.Gateway == "" && len(p.gatewayPorts) > 0 {
 		c.res.Gateway = "127.0.0.1:" + strconv.Itoa(p.gatewayPorts[0].port)
@@ -289,23 +284,21 @@ func (c *composer) addGateway(deps []string) error {
 	if g.AuthToken != "" {
 		// Interpolated by Compose from the shell or .env when it starts:
 		// the token is never in the file.
-		ref := "${" + authTokenEnv + ":?set " + authTokenEnv + " to the gateway's auth token}"
-		s.Environment[authTokenEnv] = &ref
+		s.Environment[authTokenEnv] = "${" + authTokenEnv + ":?set " + authTokenEnv + " to the gateway's auth token}"
 	}
 	if c.opts.SecretFile != "" {
 		s.Secrets = append(s.Secrets, c.secretMount())
 	}
 	if g.TLSCert != "" {
 		// The certificate and key stay where they are; Compose mounts them.
-		mode := types.FileMode(0o444)
 		if c.proj.Secrets == nil {
-			c.proj.Secrets = types.Secrets{}
+			c.proj.Secrets = map[string]composeSecretObj{}
 		}
-		c.proj.Secrets["gateway-tls-cert"] = types.SecretConfig{File: relPath(c.dir, g.TLSCert)}
-		c.proj.Secrets["gateway-tls-key"] = types.SecretConfig{File: relPath(c.dir, g.TLSKey)}
+		c.proj.Secrets["gateway-tls-cert"] = composeSecretObj{File: relPath(c.dir, g.TLSCert)}
+		c.proj.Secrets["gateway-tls-key"] = composeSecretObj{File: relPath(c.dir, g.TLSKey)}
 		s.Secrets = append(s.Secrets,
-			types.ServiceSecretConfig{Source: "gateway-tls-cert", Target: tlsDir + "/tls.crt", Mode: &mode},
-			types.ServiceSecretConfig{Source: "gateway-tls-key", Target: tlsDir + "/tls.key", Mode: &mode},
+			composeSecretMount{Source: "gateway-tls-cert", Target: tlsDir + "/tls.crt", Mode: 0o444},
+			composeSecretMount{Source: "gateway-tls-key", Target: tlsDir + "/tls.key", Mode: 0o444},
 		)
 	}
 	if port := p.port(flow.GRPC); port != 0 {
@@ -316,13 +309,13 @@ func (c *composer) addGateway(deps []string) error {
 		// The gateway listens once every executor is ready.
 		s.HealthCheck = healthcheck(test, g.TimeoutReady+time.Minute)
 	}
-	s.DependsOn = types.DependsOnConfig{}
+	s.DependsOn = map[string]composeDependency{}
 	for _, name := range deps {
-		cond := types.ServiceConditionStarted
+		cond := composeServiceStarted
 		if c.proj.Services[name].HealthCheck != nil {
-			cond = types.ServiceConditionHealthy
+			cond = composeServiceHealthy
 		}
-		s.DependsOn[name] = types.ServiceDependency{Condition: cond, Required: true}
+		s.DependsOn[name] = composeDependency{Condition: cond, Required: true}
 	}
 	c.proj.Services["gateway"] = s
 	c.res.Services = append(c.res.Services, "gateway")
@@ -330,53 +323,54 @@ func (c *composer) addGateway(deps []string) error {
 }
 
 // service is a service with the settings every exported one shares.
-func (c *composer) service(name, image string, args []string) types.ServiceConfig {
-	grace := types.Duration(30 * time.Second)
-	command := make(types.ShellCommand, len(args))
+func (c *composer) service(image string, args []string) *composeServiceConfig {
+	command := make([]string, len(args))
 	for i, a := range args {
 		command[i] = escapeCompose(a)
 	}
-	return types.ServiceConfig{
-		Name:    name,
-		Restart: types.RestartPolicyUnlessStopped,
-		ContainerSpec: types.ContainerSpec{
-			Image:           image,
-			Command:         command,
-			Networks:        map[string]*types.ServiceNetworkConfig{"jig": nil},
-			ReadOnly:        true,
-			User:            strconv.Itoa(nonRootID) + ":" + strconv.Itoa(nonRootID),
-			CapDrop:         []string{"ALL"},
-			SecurityOpt:     []string{"no-new-privileges:true"},
-			Tmpfs:           types.StringList{tmpDir},
-			StopGracePeriod: &grace,
-		},
+	return &composeServiceConfig{
+		Image:           image,
+		Command:         command,
+		Restart:         composeUnlessStopped,
+		Networks:        map[string]*composeServiceNetwork{"jig": nil},
+		ReadOnly:        true,
+		User:            strconv.Itoa(nonRootID) + ":" + strconv.Itoa(nonRootID),
+		CapDrop:         []string{"ALL"},
+		SecurityOpt:     []string{"no-new-privileges:true"},
+		Tmpfs:           []string{tmpDir},
+		StopGracePeriod: composeDuration(30 * time.Second),
 	}
 }
 
 // healthcheck runs test every 5s; start covers the time the service may
 // take to become healthy (0: ten minutes).
-func healthcheck(test []string, start time.Duration) *types.HealthCheckConfig {
+func healthcheck(test []string, start time.Duration) *composeHealthCheck {
 	if start <= 0 {
 		start = 10 * time.Minute
 	}
-	interval, timeout, startInterval, sp := types.Duration(5*time.Second), types.Duration(3*time.Second), types.Duration(time.Second), types.Duration(start)
-	retries := uint64(3)
-	return &types.HealthCheckConfig{Test: test, Interval: &interval, Timeout: &timeout, Retries: &retries, StartPeriod: &sp, StartInterval: &startInterval}
+	return &composeHealthCheck{
+		Test:          test,
+		Interval:      composeDuration(5 * time.Second),
+		Timeout:       composeDuration(3 * time.Second),
+		Retries:       3,
+		StartPeriod:   composeDuration(start),
+		StartInterval: composeDuration(time.Second),
+	}
 }
 
 // composeResources maps the flow's resources to deploy.resources: cpu,
 // memory and nvidia.com/gpu (a device reservation). Other resources have
 // no Compose equivalent and are reported.
-func composeResources(d *flow.Deployment) (*types.DeployConfig, []string) {
+func composeResources(d *flow.Deployment) (*composeDeploy, []string) {
 	if len(d.Resources.Requests) == 0 && len(d.Resources.Limits) == 0 {
 		return nil, nil
 	}
 	var warnings []string
-	conv := func(in map[string]string) *types.Resource {
+	conv := func(in map[string]string) *composeResource {
 		if len(in) == 0 {
 			return nil
 		}
-		r := &types.Resource{}
+		r := &composeResource{}
 		for _, name := range sortedKeys(in) {
 			q, err := parseQuantity(in[name])
 			if err != nil {
@@ -385,27 +379,27 @@ func composeResources(d *flow.Deployment) (*types.DeployConfig, []string) {
 			}
 			switch name {
 			case "cpu":
-				r.NanoCPUs = types.NanoCPUs(q.float())
+				r.CPUs = float32(q.float())
 			case "memory":
-				r.MemoryBytes = types.UnitBytes(q.value())
+				r.Memory = composeBytes(q.value())
 			case "nvidia.com/gpu":
-				r.Devices = append(r.Devices, types.DeviceRequest{Driver: "nvidia", Count: types.DeviceCount(q.value()), Capabilities: []string{"gpu"}})
+				r.Devices = append(r.Devices, composeDevice{Driver: "nvidia", Count: q.value(), Capabilities: []string{"gpu"}})
 			default:
 				warnings = append(warnings, fmt.Sprintf("%s: resource %s has no Compose equivalent; left out", d.Name, name))
 			}
 		}
 		return r
 	}
-	res := types.Resources{Limits: conv(d.Resources.Limits), Reservations: conv(d.Resources.Requests)}
+	res := composeDeployResources{Limits: conv(d.Resources.Limits), Reservations: conv(d.Resources.Requests)}
 	// A GPU is reserved in Compose, whichever block the flow names it in.
 	if res.Limits != nil && len(res.Limits.Devices) > 0 {
 		if res.Reservations == nil {
-			res.Reservations = &types.Resource{}
+			res.Reservations = &composeResource{}
 		}
 		res.Reservations.Devices = append(res.Reservations.Devices, res.Limits.Devices...)
 		res.Limits.Devices = nil
 	}
-	return &types.DeployConfig{Resources: res}, warnings
+	return &composeDeploy{Resources: res}, warnings
 }
 
 // escapeCompose protects a value from Compose's ${VAR} interpolation.
@@ -415,8 +409,7 @@ func escapeCompose(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 // containers' user and readable by it alone where Compose copies secrets
 // in; where it bind-mounts the file, the host file's owner and mode apply
 // (see the README's Security section).
-func (c *composer) secretMount() types.ServiceSecretConfig {
-	mode := types.FileMode(0o400)
+func (c *composer) secretMount() composeSecretMount {
 	id := strconv.Itoa(nonRootID)
-	return types.ServiceSecretConfig{Source: composeSecret, Target: composeSecretPath, UID: id, GID: id, Mode: &mode}
+	return composeSecretMount{Source: composeSecret, Target: composeSecretPath, UID: id, GID: id, Mode: 0o400}
 }

@@ -18,9 +18,13 @@
 // inline config), so editing a config does not need an image rebuild.
 //
 // Objects are built as structs and marshalled, never assembled from text
-// templates: Kubernetes objects with the package's own mirror of the API
-// types it sets (kubetypes.go; the API types themselves were a fifth of a
-// cold build of jig), Compose files with the compose-spec types. Tests
-// decode the output strictly with the real Kubernetes API types and the
-// compose-spec loader.
+// templates, with the package's own mirror of the fields it sets:
+// Kubernetes objects in kubetypes.go (the API types themselves were a
+// fifth of a cold build of jig), Compose files in composetypes.go
+// (compose-go's types brought a second YAML library, logrus and docker's
+// packages, 18 packages, into the build). Tests decode the output
+// strictly with the real Kubernetes API types and load it with
+// compose-go's loader (testdata/compose-golden holds files compose-go's
+// own marshaller wrote, which the export's must load to the same
+// project).
 package export
