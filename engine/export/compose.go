@@ -366,6 +366,7 @@ func composeResources(d *flow.Deployment) (*composeDeploy, []string) {
 		return nil, nil
 	}
 	var warnings []string
+	gpus := int64(0) // the most either block names: one device request
 	conv := func(in map[string]string) *composeResource {
 		if len(in) == 0 {
 			return nil
@@ -383,7 +384,7 @@ func composeResources(d *flow.Deployment) (*composeDeploy, []string) {
 			case "memory":
 				r.Memory = composeBytes(q.value())
 			case "nvidia.com/gpu":
-				r.Devices = append(r.Devices, composeDevice{Driver: "nvidia", Count: q.value(), Capabilities: []string{"gpu"}})
+				gpus = max(gpus, q.value())
 			default:
 				warnings = append(warnings, fmt.Sprintf("%s: resource %s has no Compose equivalent; left out", d.Name, name))
 			}
@@ -391,13 +392,14 @@ func composeResources(d *flow.Deployment) (*composeDeploy, []string) {
 		return r
 	}
 	res := composeDeployResources{Limits: conv(d.Resources.Limits), Reservations: conv(d.Resources.Requests)}
-	// A GPU is reserved in Compose, whichever block the flow names it in.
-	if res.Limits != nil && len(res.Limits.Devices) > 0 {
+	// A GPU is reserved in Compose, whichever block the flow names it in,
+	// as one device request: a request of 1 and a limit of 2 is 2 GPUs, not
+	// 3, and 0 is none (a device request without a count is every GPU).
+	if gpus > 0 {
 		if res.Reservations == nil {
 			res.Reservations = &composeResource{}
 		}
-		res.Reservations.Devices = append(res.Reservations.Devices, res.Limits.Devices...)
-		res.Limits.Devices = nil
+		res.Reservations.Devices = []composeDevice{{Driver: "nvidia", Count: gpus, Capabilities: []string{"gpu"}}}
 	}
 	return &composeDeploy{Resources: res}, warnings
 }

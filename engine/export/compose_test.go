@@ -308,3 +308,41 @@ func TestComposeWarningsAndFile(t *testing.T) {
 		t.Fatalf("overwriting a file jig did not write: %v", err)
 	}
 }
+
+// TestComposeGPUCount: a flow's GPUs become one device request with the
+// most either block names (a request of 1 and a limit of 2 is 2 GPUs, as
+// in Kubernetes, not 3), and a count of 0 reserves none: a device request
+// without a count would give the container every GPU of the host.
+func TestComposeGPUCount(t *testing.T) {
+	for _, c := range []struct {
+		resources string
+		want      int64 // 0: no device request
+	}{
+		{"{requests: {nvidia.com/gpu: 1}, limits: {nvidia.com/gpu: 2}}", 2},
+		{"{requests: {nvidia.com/gpu: 2}, limits: {nvidia.com/gpu: 2}}", 2},
+		{"{requests: {nvidia.com/gpu: 3}}", 3},
+		{"{limits: {nvidia.com/gpu: 0}}", 0},
+		{"{requests: {nvidia.com/gpu: 0, cpu: 1}}", 0},
+	} {
+		f, err := flow.Parse("flow.yml", t.TempDir(), []byte("executors:\n  - name: a\n    uses: builtin:Echo\n    resources: "+c.resources+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, _ := exportCompose(t, f, export.ComposeOptions{})
+		var got []types.DeviceRequest
+		if d := p.Services["a-rep-0"].Deploy; d != nil {
+			if r := d.Resources.Reservations; r != nil {
+				got = r.Devices
+			}
+			if l := d.Resources.Limits; l != nil && len(l.Devices) > 0 {
+				t.Errorf("%s: devices under limits: %+v", c.resources, l.Devices)
+			}
+		}
+		switch {
+		case c.want == 0 && len(got) != 0:
+			t.Errorf("%s: %+v, want no device request", c.resources, got)
+		case c.want > 0 && (len(got) != 1 || int64(got[0].Count) != c.want):
+			t.Errorf("%s: %+v, want one request of %d GPUs", c.resources, got, c.want)
+		}
+	}
+}
