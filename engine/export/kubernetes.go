@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,7 +11,7 @@ import (
 
 	"github.com/jig-dev/jig/engine/flow"
 	"github.com/jig-dev/jig/internal/yamlutil"
-	"sigs.k8s.io/yaml"
+	"gopkg.in/yaml.v3"
 )
 
 // K8sOptions configure Kubernetes.
@@ -222,9 +223,8 @@ func Kubernetes(f *flow.Flow, dir string, opts K8sOptions) (*K8sResult, error) {
 	return res, nil
 }
 
-// marshalObjects renders objects as one multi-document YAML file.
-// sigs.k8s.io/yaml goes through encoding/json (the objects' JSON names)
-// and writes each mapping's keys sorted, as kubectl does.
+// marshalObjects renders objects as one multi-document YAML file, each
+// mapping's keys sorted, as kubectl writes them.
 func marshalObjects(f *flow.Flow, objs []kubeObject) ([]byte, error) {
 	var b bytes.Buffer
 	src := f.File
@@ -233,12 +233,42 @@ func marshalObjects(f *flow.Flow, objs []kubeObject) ([]byte, error) {
 	}
 	fmt.Fprintf(&b, "%s kubernetes from %s; re-export instead of editing.\n", exportMarker, src)
 	for _, o := range objs {
-		y, err := yaml.Marshal(o)
+		y, err := marshalKube(o)
 		if err != nil {
 			return nil, fmt.Errorf("export %s: marshal %T: %w", f.Name, o, err)
 		}
 		b.WriteString("---\n")
 		b.Write(y)
+	}
+	return b.Bytes(), nil
+}
+
+// marshalKube writes o as YAML under its JSON names (the objects'
+// tags, which are the API's field names, and their omitempty), the way
+// kubectl and sigs.k8s.io/yaml (which jig used before; it links a second
+// YAML library) do: through encoding/json into a generic tree, which
+// gopkg.in/yaml.v3 then writes with every map's keys sorted (in the same
+// order as sigs.k8s.io/yaml), strings that would read as another type
+// ("0400", "true", "1.0") quoted, and multi-line strings as literal
+// blocks. JSON is YAML, so yaml.v3 reads encoding/json's output as it is;
+// integers stay integers.
+func marshalKube(o any) ([]byte, error) {
+	j, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	var tree any
+	if err := yaml.Unmarshal(j, &tree); err != nil {
+		return nil, fmt.Errorf("read back its JSON: %w", err)
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(tree); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
 	}
 	return b.Bytes(), nil
 }

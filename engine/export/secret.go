@@ -2,13 +2,14 @@ package export
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"gopkg.in/yaml.v3"
 )
 
 // The flow secret of an export: what the engine makes per run of a flow
@@ -64,18 +65,29 @@ func earlierK8sSecret(dir string) string {
 		return ""
 	}
 	for _, doc := range strings.Split(string(data), "\n---\n") {
-		var s secret
+		var s earlierSecret
 		if yaml.Unmarshal([]byte(doc), &s) != nil || s.Kind != "Secret" {
 			continue
 		}
 		if tok := s.StringData[flowSecretKey]; tok != "" {
 			return tok
 		}
-		if tok := string(s.Data[flowSecretKey]); tok != "" {
-			return tok
+		if enc := s.Data[flowSecretKey]; enc != "" {
+			// data values are base64, as the API (and encoding/json's
+			// []byte) has them.
+			if tok, err := base64.StdEncoding.DecodeString(enc); err == nil && len(tok) > 0 {
+				return string(tok)
+			}
 		}
 	}
 	return ""
+}
+
+// earlierSecret is the part of a Secret earlierK8sSecret reads.
+type earlierSecret struct {
+	Kind       string            `yaml:"kind"`
+	Data       map[string]string `yaml:"data"`
+	StringData map[string]string `yaml:"stringData"`
 }
 
 // ensureComposeSecret makes the secret file at path: the earlier
