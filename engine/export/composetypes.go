@@ -1,11 +1,8 @@
 package export
 
 import (
-	"bytes"
 	"strconv"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // The Compose file the export writes, as plain structs: only the fields
@@ -32,19 +29,8 @@ type composeProject struct {
 	Configs  map[string]composeConfigObj      `yaml:"configs,omitempty"`
 }
 
-// marshal writes p as YAML, two spaces per level.
-func (p *composeProject) marshal() ([]byte, error) {
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(p); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
+// marshal writes p as YAML (marshalYAML).
+func (p *composeProject) marshal() ([]byte, error) { return marshalYAML(p) }
 
 // composeNetwork is a top-level network.
 type composeNetwork struct {

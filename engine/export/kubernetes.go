@@ -261,10 +261,16 @@ func marshalKube(o any) ([]byte, error) {
 	if err := yaml.Unmarshal(j, &tree); err != nil {
 		return nil, fmt.Errorf("read back its JSON: %w", err)
 	}
+	return marshalYAML(tree)
+}
+
+// marshalYAML writes v with gopkg.in/yaml.v3, two spaces per level, as
+// both exports write their files.
+func marshalYAML(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(tree); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
 	if err := enc.Close(); err != nil {
