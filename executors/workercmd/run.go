@@ -33,7 +33,6 @@ import (
 	"github.com/jig-dev/jig/executors/worker"
 	"github.com/jig-dev/jig/executors/workerflags"
 	"github.com/jig-dev/jig/internal/badinput"
-	"github.com/jig-dev/jig/internal/gcfloor"
 	"github.com/jig-dev/jig/internal/tracing"
 	"github.com/jig-dev/jig/internal/yamlutil"
 	"github.com/spf13/pflag"
@@ -276,12 +275,8 @@ func Run(ctx context.Context, f *workerflags.Flags, stdout io.Writer, logger *sl
 // It registers each factory under its type name (TypeName), parses the
 // worker flags (--uses defaults to config.yml beside the working directory
 // or the binary), serves until SIGINT/SIGTERM and exits with code 2 on bad
-// configuration, 1 on other failures. Like jig itself, it paces the
-// collector with a heap floor unless GOGC or GOMEMLIMIT is set
-// (internal/gcfloor): an executor is a server with a small live heap and
-// a high allocation rate.
+// configuration, 1 on other failures.
 func Main(factories ...executors.Factory) {
-	gcfloor.Set()
 	for _, f := range factories {
 		executors.Register(executors.TypeName(f()), f)
 	}
