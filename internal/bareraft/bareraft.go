@@ -1,8 +1,8 @@
 // Package bareraft is the benchmark baseline for jig's consensus layer: a
 // hashicorp/raft member built exactly as consensus.Node builds its own —
 // the raft.Config of the same knobs, the same TCP transport (stream layer,
-// pool and timeout), the same raft-wal log and stable store and file
-// snapshot store — around a caller's state machine, with none of Node's
+// pool and timeout), the same raft-wal log (behind the same log cache) and
+// stable store and file snapshot store — around a caller's state machine, with none of Node's
 // layers (forwarding, reads, peer announcements, catch-up, stats). The
 // benchmarks hold jig to it (stateful writes ≥ 0.8× a bare cluster with
 // the same store and transport).

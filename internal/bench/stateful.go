@@ -47,8 +47,9 @@ executors:
 // --- a bare hashicorp/raft cluster -----------------------------------
 
 // bareCluster is three bareraft members on loopback: hashicorp/raft
-// with the raft.Config, TCP transport and raft-wal and file snapshot
-// stores jig's consensus.Node uses (built by the same code), at the same
+// with the raft.Config, TCP transport, raft-wal log (behind the log cache)
+// and file snapshot stores jig's consensus.Node uses (built by the same
+// code), at the same
 // knobs the engine gives a stateful deployment, around a no-op state
 // machine.
 type bareCluster struct {
@@ -212,7 +213,7 @@ func statefulWrites(ctx context.Context, r *runner, st *stack, eng *engine.Engin
 		return Row{}, err
 	}
 	row := ratioRow(name, "writes/s", "writes/s", "bare raft", figures(ss[0], sample.rate), figures(ss[1], sample.rate), atLeast(0.8, design))
-	row.Note = fmt.Sprintf("%d writers of 8 docs; jig: client → gateway → the leader replica (as the engine last saw it; a follower would forward) → RAFT → SimpleIndexer applied on 3 replicas; bare: raft.Apply of the same bytes on the leader, no-op FSM, same raft-wal store, TCP transport and knobs (internal/bareraft)", statefulWriters)
+	row.Note = fmt.Sprintf("%d writers of 8 docs; jig: client → gateway → the leader replica (as the engine last saw it; a follower would forward) → RAFT → SimpleIndexer applied on 3 replicas; bare: raft.Apply of the same bytes on the leader, no-op FSM, same store (raft-wal behind the log cache), TCP transport and knobs (internal/bareraft)", statefulWriters)
 	return row, nil
 }
 
