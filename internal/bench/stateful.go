@@ -49,9 +49,8 @@ executors:
 // bareCluster is three bareraft members on loopback: hashicorp/raft
 // with the raft.Config, TCP transport, raft-wal log (behind the log cache)
 // and file snapshot stores jig's consensus.Node uses (built by the same
-// code), at the same
-// knobs the engine gives a stateful deployment, around a no-op state
-// machine.
+// code), at the same knobs the engine gives a stateful deployment, around
+// a no-op state machine.
 type bareCluster struct {
 	cfg     consensus.Config
 	members []*bareMember
