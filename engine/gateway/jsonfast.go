@@ -62,28 +62,11 @@ type fastParser struct {
 func fastDecode(body []byte, r *fastResult) bool {
 	p := fastParser{b: body}
 	p.ws()
-	if !p.eat('{') {
-		return false
-	}
 	var seen uint16
-	p.ws()
-	if p.eat('}') {
-		return p.end()
-	}
-	for {
-		p.ws()
-		key, ok := p.rawKey()
-		if !ok {
-			return false
-		}
-		p.ws()
-		if !p.eat(':') {
-			return false
-		}
-		p.ws()
+	rb := &r.rb
+	ok := p.members(func(key []byte) bool {
 		var bit uint16
 		var dst *string
-		rb := &r.rb
 		switch string(key) {
 		case "data":
 			bit = 1 << 0
@@ -134,21 +117,55 @@ func fastDecode(body []byte, r *fastResult) bool {
 			return false // a repeated key: the full path says what it means
 		}
 		seen |= bit
-		if dst != nil {
-			s, ok := p.str()
-			if !ok {
-				return false
-			}
-			*dst = string(s)
+		return dst == nil || p.strInto(dst)
+	})
+	return ok && p.end()
+}
+
+// members reads the object at p.i, calling value for each member with its
+// key (one without escapes: a key with escapes takes the full path) and
+// p.i at the value, which value reads. false when the object is not one
+// the fast path reads: a syntax error, an escaped key, or value said so.
+// The body, the header and each document are read through it.
+func (p *fastParser) members(value func(key []byte) bool) bool {
+	if !p.eat('{') {
+		return false
+	}
+	p.ws()
+	if p.eat('}') {
+		return true
+	}
+	for {
+		p.ws()
+		key, ok := p.rawKey()
+		if !ok {
+			return false
+		}
+		p.ws()
+		if !p.eat(':') {
+			return false
+		}
+		p.ws()
+		if !value(key) {
+			return false
 		}
 		p.ws()
 		if p.eat('}') {
-			return p.end()
+			return true
 		}
 		if !p.eat(',') {
 			return false
 		}
 	}
+}
+
+// strInto reads a JSON string into *dst (see str).
+func (p *fastParser) strInto(dst *string) bool {
+	s, ok := p.str()
+	if ok {
+		*dst = string(s)
+	}
+	return ok
 }
 
 // end: only white space may follow the body's object.
@@ -519,25 +536,8 @@ func (p *fastParser) digits() bool {
 // header reads "header" when it is an object of known keys with string
 // values (and a small integer timeout); anything else takes the full path.
 func (p *fastParser) header(h *requestHeader) bool {
-	if !p.eat('{') {
-		return false
-	}
 	var seen uint8
-	p.ws()
-	if p.eat('}') {
-		return true
-	}
-	for {
-		p.ws()
-		key, ok := p.rawKey()
-		if !ok {
-			return false
-		}
-		p.ws()
-		if !p.eat(':') {
-			return false
-		}
-		p.ws()
+	return p.members(func(key []byte) bool {
 		var bit uint8
 		var dst *string
 		switch string(key) {
@@ -578,21 +578,8 @@ func (p *fastParser) header(h *requestHeader) bool {
 			return false
 		}
 		seen |= bit
-		if dst != nil {
-			s, ok := p.str()
-			if !ok {
-				return false
-			}
-			*dst = string(s)
-		}
-		p.ws()
-		if p.eat('}') {
-			return true
-		}
-		if !p.eat(',') {
-			return false
-		}
-	}
+		return dst == nil || p.strInto(dst)
+	})
 }
 
 // smallUint reads a number made of digits only that fits a uint32.
@@ -671,86 +658,68 @@ func (p *fastParser) doc(docs []byte) ([]byte, bool) {
 // plainDoc reads a plain document; false (docs unchanged in content
 // before len(docs)) when it is not one.
 func (p *fastParser) plainDoc(docs []byte) ([]byte, bool) {
-	if !p.eat('{') {
-		return docs, false
-	}
 	var id, text, url, blob []byte
 	var idBuf [64]byte
 	var seen uint8
 	p.scratch = p.scratch[:0]
-	p.ws()
-	if !p.eat('}') {
-		for {
-			p.ws()
-			key, ok := p.rawKey()
-			if !ok {
-				return docs, false
-			}
-			p.ws()
-			if !p.eat(':') {
-				return docs, false
-			}
-			p.ws()
-			var bit uint8
-			var dst *[]byte
-			switch string(key) {
-			case "id":
-				bit, dst = docID, &id
-			case "text":
-				bit, dst = docText, &text
-			case "url":
-				bit, dst = docURL, &url
-			case "blob":
-				bit, dst = docBlob, &blob
-			case "tags", "tensor", "embedding", "chunks", "matches", "scores":
-				// null is ignored; so is {} for tags (no tags).
-				bit = docOther
-				if p.word("null") {
-					break
-				}
-				if string(key) == "tags" && p.eat('{') {
-					p.ws()
-					if p.eat('}') {
-						break
-					}
-				}
-				return docs, false
-			default:
-				return docs, false
-			}
-			if seen&bit != 0 && bit != docOther {
-				return docs, false // repeated: the full path
-			}
-			seen |= bit
-			if dst != nil {
-				if p.word("null") {
-					*dst = nil
-				} else {
-					s, ok := p.str()
-					if !ok {
-						return docs, false
-					}
-					*dst = s
-					if bit == docBlob {
-						b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-						n, err := base64.StdEncoding.Decode(b, s)
-						if err != nil {
-							return docs, false
-						}
-						blob = b[:n]
-					} else if bit == docID && len(s) == 0 {
-						*dst = nil
-					}
-				}
-			}
-			p.ws()
-			if p.eat('}') {
+	ok := p.members(func(key []byte) bool {
+		var bit uint8
+		var dst *[]byte
+		switch string(key) {
+		case "id":
+			bit, dst = docID, &id
+		case "text":
+			bit, dst = docText, &text
+		case "url":
+			bit, dst = docURL, &url
+		case "blob":
+			bit, dst = docBlob, &blob
+		case "tags", "tensor", "embedding", "chunks", "matches", "scores":
+			// null is ignored; so is {} for tags (no tags).
+			bit = docOther
+			if p.word("null") {
 				break
 			}
-			if !p.eat(',') {
-				return docs, false
+			if string(key) == "tags" && p.eat('{') {
+				p.ws()
+				if p.eat('}') {
+					break
+				}
 			}
+			return false
+		default:
+			return false
 		}
+		if seen&bit != 0 && bit != docOther {
+			return false // repeated: the full path
+		}
+		seen |= bit
+		if dst == nil {
+			return true
+		}
+		if p.word("null") {
+			*dst = nil
+			return true
+		}
+		s, ok := p.str()
+		if !ok {
+			return false
+		}
+		*dst = s
+		if bit == docBlob {
+			b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+			n, err := base64.StdEncoding.Decode(b, s)
+			if err != nil {
+				return false
+			}
+			blob = b[:n]
+		} else if bit == docID && len(s) == 0 {
+			*dst = nil
+		}
+		return true
+	})
+	if !ok {
+		return docs, false
 	}
 	if len(id) == 0 {
 		id = append(idBuf[:0], docarray.NewID()...)
