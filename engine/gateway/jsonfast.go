@@ -131,12 +131,7 @@ func (p *fastParser) members(value func(key []byte) bool) bool {
 	if !p.eat('{') {
 		return false
 	}
-	p.ws()
-	if p.eat('}') {
-		return true
-	}
-	for {
-		p.ws()
+	return p.items('}', func() bool {
 		key, ok := p.rawKey()
 		if !ok {
 			return false
@@ -146,11 +141,25 @@ func (p *fastParser) members(value func(key []byte) bool) bool {
 			return false
 		}
 		p.ws()
-		if !value(key) {
+		return value(key)
+	})
+}
+
+// items reads the rest of an array or object whose opening bracket was
+// just read, up to and including close: item is called at each element,
+// white space skipped, and must read it; commas separate them.
+func (p *fastParser) items(close byte, item func() bool) bool {
+	p.ws()
+	if p.eat(close) {
+		return true
+	}
+	for {
+		p.ws()
+		if !item() {
 			return false
 		}
 		p.ws()
-		if p.eat('}') {
+		if p.eat(close) {
 			return true
 		}
 		if !p.eat(',') {
@@ -395,13 +404,8 @@ func (p *fastParser) skip(depth int) bool {
 	switch c := p.peek(); {
 	case c == '{':
 		p.i++
-		p.ws()
-		if p.eat('}') {
-			return true
-		}
-		for {
-			p.ws()
-			if !p.skipString() {
+		return p.items('}', func() bool {
+			if !p.skipString() { // any key, escapes included
 				return false
 			}
 			p.ws()
@@ -409,36 +413,11 @@ func (p *fastParser) skip(depth int) bool {
 				return false
 			}
 			p.ws()
-			if !p.skip(depth + 1) {
-				return false
-			}
-			p.ws()
-			if p.eat('}') {
-				return true
-			}
-			if !p.eat(',') {
-				return false
-			}
-		}
+			return p.skip(depth + 1)
+		})
 	case c == '[':
 		p.i++
-		p.ws()
-		if p.eat(']') {
-			return true
-		}
-		for {
-			p.ws()
-			if !p.skip(depth + 1) {
-				return false
-			}
-			p.ws()
-			if p.eat(']') {
-				return true
-			}
-			if !p.eat(',') {
-				return false
-			}
-		}
+		return p.items(']', func() bool { return p.skip(depth + 1) })
 	case c == '"':
 		return p.skipString()
 	case c == 't':
@@ -603,24 +582,15 @@ func (p *fastParser) data() ([]byte, bool) {
 	p.i++ // '['
 	// The encoded list is about as long as the JSON of its documents.
 	docs := make([]byte, 0, len(p.b)-p.i+len(p.b)/32+64)
-	p.ws()
-	if p.eat(']') {
-		return docs, true
-	}
-	for {
-		p.ws()
+	ok := p.items(']', func() bool {
 		var ok bool
-		if docs, ok = p.doc(docs); !ok {
-			return nil, false
-		}
-		p.ws()
-		if p.eat(']') {
-			return docs, true
-		}
-		if !p.eat(',') {
-			return nil, false
-		}
+		docs, ok = p.doc(docs)
+		return ok
+	})
+	if !ok {
+		return nil, false
 	}
+	return docs, true
 }
 
 // Keys of a plain document and the legacy keys that may be null (or {}
